@@ -1,0 +1,77 @@
+# anthropic-proxy: plain GNU Makefile. `make` builds; `make run` and `make test` also install missing packages.
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS ?= -O2 -g
+VERSION := 0.1.0
+
+ifeq ($(SANITIZE),1)
+BUILD ?= build/san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
+CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lmbedtls -lmbedx509 -lmbedcrypto -lyajl -lz
+ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
+
+.PHONY: all deps deps-test run test unit integration clean format
+all: $(BUILD)/anthropic-proxy
+
+include deps/llhttp.mk
+
+SRC := $(wildcard src/*.c)
+LIB_SRC := $(filter-out src/main.c,$(SRC))
+OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRC))
+LIB_OBJ := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+UNIT_SRC := $(wildcard test/unit/*.c)
+UNIT_OBJ := $(patsubst test/unit/%.c,$(BUILD)/obj/unit/%.o,$(UNIT_SRC))
+
+BIN := $(BUILD)/anthropic-proxy
+UNIT := $(BUILD)/unit-tests
+
+$(BUILD)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/unit/%.o: test/unit/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BIN): $(OBJ) $(LLHTTP_LIB)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(UNIT): $(UNIT_OBJ) $(LIB_OBJ) $(LLHTTP_LIB)
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@deps/install.sh build
+
+deps-test:
+	@deps/install.sh build test
+
+# Starts the proxy with its defaults (credentials from Claude Code's file or CLAUDE_CODE_OAUTH_TOKEN).
+run: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	exec $(BIN) $(ARGS)
+
+# Every test; the last line printed is the summary `N passed, M failed`.
+test: deps-test
+	@$(MAKE) --no-print-directory $(BIN) $(UNIT)
+	@test/run $(BUILD)
+
+unit: $(UNIT)
+	$(UNIT)
+
+integration: $(BIN)
+	python3 test/integration/run.py --binary $(BIN) $(if $(K),-k $(K))
+
+format:
+	clang-format -i src/*.c src/*.h test/unit/*.c
+
+clean:
+	rm -rf build
+
+-include $(OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

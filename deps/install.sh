@@ -1,0 +1,34 @@
+#!/bin/sh
+# Installs the Debian packages anthropic-proxy needs, and only those that are missing.
+# Usage: deps/install.sh [build|test|bench|static]   (default: build)
+# Used by the Makefile's run/test/bench targets and by .ci/run.
+set -eu
+
+build="gcc make pkg-config libuv1-dev libmbedtls-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
+test="python3 curl openssl"
+bench="wrk nginx haproxy openssl valgrind"
+
+want="$build"
+for set in "$@"; do
+  case "$set" in
+    build) ;;
+    test) want="$want $test" ;;
+    bench) want="$want $test $bench" ;;
+    *) echo "deps/install.sh: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
+  esac
+done
+
+missing=""
+for p in $want; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "deps/install.sh: installing:$missing" >&2
+if [ "$(id -u)" = 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+  echo "deps/install.sh: not root and no sudo; install these packages:$missing" >&2; exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# shellcheck disable=SC2086
+$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null

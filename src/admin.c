@@ -1,0 +1,42 @@
+#include "admin.h"
+
+#include "app.h"
+
+#include <string.h>
+
+static size_t path_len(const char *url, size_t len)
+{
+	size_t n = 0;
+	while (n < len && url[n] != '?')
+		n++;
+	return n;
+}
+
+static int path_is(const char *url, size_t len, const char *path)
+{
+	size_t n = path_len(url, len);
+	return n == strlen(path) && memcmp(url, path, n) == 0;
+}
+
+int admin_match(const char *url, size_t len) { return path_is(url, len, "/healthz"); }
+
+void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
+{
+	(void)app;
+	buf_init(&a->body, 0);
+	a->content_type = "application/json";
+	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
+		a->status = 405;
+		buf_appends(&a->body, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
+				      "\"message\":\"only GET and HEAD are allowed here\"}}");
+		return;
+	}
+	if (path_is(url, len, "/healthz")) {
+		/* Liveness only: answered without touching the upstream or the credentials. */
+		a->status = 200;
+		buf_appends(&a->body, "{\"status\":\"ok\"}");
+		return;
+	}
+	a->status = 404;
+	buf_appends(&a->body, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"no such path\"}}");
+}

@@ -1,0 +1,37 @@
+/* buf: a growable byte buffer with an explicit upper bound.
+ *
+ * Ownership: the buffer owns `data`. buf_init never allocates; buf_free releases and leaves an empty buffer,
+ * so it is safe to call twice. Bytes consumed from the front are dropped lazily (`off`), so a reader can
+ * take a prefix without memmove on every call. */
+#ifndef AP_BUF_H
+#define AP_BUF_H
+
+#include <stddef.h>
+
+struct buf {
+	char *data;  /* allocation, or NULL while empty */
+	size_t off;  /* first unread byte */
+	size_t len;  /* end of written bytes (data + off .. data + len is the content) */
+	size_t cap;  /* size of the allocation */
+	size_t max;  /* hard limit on content size; 0 means no limit */
+};
+
+void buf_init(struct buf *b, size_t max);
+void buf_free(struct buf *b);
+/* Content pointer and size. */
+static inline char *buf_ptr(const struct buf *b) { return b->data + b->off; }
+static inline size_t buf_size(const struct buf *b) { return b->len - b->off; }
+/* Makes room for at least n more bytes; returns 0, or -1 when that would pass `max` or memory ran out. */
+int buf_reserve(struct buf *b, size_t n);
+/* Free space after the content (valid after buf_reserve). */
+static inline char *buf_tail(const struct buf *b) { return b->data + b->len; }
+static inline size_t buf_room(const struct buf *b) { return b->cap - b->len; }
+int buf_append(struct buf *b, const void *p, size_t n);
+int buf_appends(struct buf *b, const char *s);
+int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Drops n bytes from the front. */
+void buf_consume(struct buf *b, size_t n);
+/* Empties the content but keeps the allocation. */
+void buf_reset(struct buf *b);
+
+#endif

@@ -1,0 +1,305 @@
+#include "config.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
+
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT };
+
+struct opt {
+	const char *name;   /* flag without the leading dashes */
+	enum opt_kind kind; /* how the value parses */
+	size_t off;         /* field in struct config */
+	const char *def;    /* default, parsed like a user value */
+	const char *help;   /* one line for --help */
+};
+
+#define F(field) offsetof(struct config, field)
+static const struct opt opts[] = {
+	{"listen", OPT_STR, F(listen), "127.0.0.1:8080", "HOST:PORT to accept clients on"},
+	{"upstream", OPT_STR, F(upstream), "https://api.anthropic.com", "base URL of the API (https only)"},
+	{"ca-file", OPT_STR, F(ca_file), DEFAULT_CA_FILE, "PEM bundle of CAs trusted for the upstream"},
+	{"credentials", OPT_STR, F(credentials), NULL,
+	 "Claude Code credentials file (default $CLAUDE_CONFIG_DIR/.credentials.json, else ~/.claude/.credentials.json)"},
+	{"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
+	{"log-format", OPT_FORMAT, F(log_json), "json", "json or text"},
+	{"max-body-size", OPT_SIZE, F(max_body_size), "32M", "largest request body accepted (bytes; k/M/G suffixes)"},
+	{"max-header-size", OPT_SIZE, F(max_header_size), "64k", "largest request head accepted"},
+	{"header-timeout", OPT_DURATION, F(header_timeout_ms), "30s", "time a client has to send a request head"},
+	{"keepalive-timeout", OPT_DURATION, F(keepalive_timeout_ms), "75s", "idle time allowed between requests"},
+	{"connect-timeout", OPT_DURATION, F(connect_timeout_ms), "10s", "upstream TCP connect plus TLS handshake"},
+	{"upstream-timeout", OPT_DURATION, F(upstream_timeout_ms), "10m",
+	 "upstream silence allowed while waiting for or streaming an answer"},
+	{"pool-size", OPT_COUNT, F(pool_size), "32", "idle upstream connections kept for reuse"},
+	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", "idle upstream connections are closed after this"},
+};
+#undef F
+#define NOPTS (sizeof opts / sizeof opts[0])
+
+static int parse_u64(const char *s, uint64_t *out, const char *const *suffixes, const uint64_t *mults, size_t nsuf,
+		     int allow_fraction)
+{
+	errno = 0;
+	char *end;
+	double v = strtod(s, &end);
+	if (end == s || errno || v < 0 || !isfinite(v))
+		return -1;
+	uint64_t mult = nsuf ? mults[0] : 1; /* the first suffix is the unit of a bare number */
+	if (*end) {
+		size_t i;
+		for (i = 0; i < nsuf; i++)
+			if (strcmp(end, suffixes[i]) == 0)
+				break;
+		if (i == nsuf)
+			return -1;
+		mult = mults[i];
+	}
+	double r = v * (double)mult;
+	if (!allow_fraction && v != floor(v))
+		return -1;
+	if (r > 1.8e19)
+		return -1;
+	*out = (uint64_t)r;
+	return 0;
+}
+
+static int set_opt(struct config *cfg, const struct opt *o, const char *val, char *err, size_t errlen)
+{
+	char *field = (char *)cfg + o->off;
+	static const char *const size_suf[] = {"", "k", "K", "M", "G"};
+	static const uint64_t size_mul[] = {1, 1024, 1024, 1024 * 1024, 1024 * 1024 * 1024};
+	static const char *const dur_suf[] = {"s", "ms", "m", "h"};
+	static const uint64_t dur_mul[] = {1000, 1, 60000, 3600000};
+	uint64_t n;
+	int lvl;
+
+	switch (o->kind) {
+	case OPT_STR:
+		*(const char **)field = val;
+		return 0;
+	case OPT_LEVEL:
+		if ((lvl = log_level_parse(val)) < 0)
+			break;
+		*(int *)field = lvl;
+		return 0;
+	case OPT_FORMAT:
+		if (strcmp(val, "json") && strcmp(val, "text"))
+			break;
+		*(int *)field = strcmp(val, "json") == 0;
+		return 0;
+	case OPT_SIZE:
+		if (parse_u64(val, &n, size_suf, size_mul, 5, 0) || n == 0)
+			break;
+		if (o->off == offsetof(struct config, max_header_size)) {
+			if (n > 1024 * 1024 || n < 1024)
+				break;
+			cfg->max_header_size = (uint32_t)n;
+		} else {
+			*(uint64_t *)field = n;
+		}
+		return 0;
+	case OPT_DURATION:
+		if (parse_u64(val, &n, dur_suf, dur_mul, 4, 1) || n == 0)
+			break;
+		*(uint64_t *)field = n;
+		return 0;
+	case OPT_COUNT:
+		if (parse_u64(val, &n, NULL, NULL, 0, 0) || n > 100000)
+			break;
+		*(uint32_t *)field = (uint32_t)n;
+		return 0;
+	}
+	static const char *const what[] = {"", "one of debug, info, warn, error", "json or text",
+					   "a size in bytes such as 65536, 64k or 32M",
+					   "a positive duration such as 30s, 500ms or 10m", "a whole number"};
+	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
+	return -1;
+}
+
+static void env_name(const struct opt *o, char *out, size_t len)
+{
+	int n = snprintf(out, len, "ANTHROPIC_PROXY_");
+	for (const char *p = o->name; *p && (size_t)n + 1 < len; p++)
+		out[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+	out[n] = 0;
+}
+
+static const char *env_get(char **envp, const char *name)
+{
+	size_t n = strlen(name);
+	for (char **e = envp; e && *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+int config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
+{
+	const char *colon;
+	size_t hl;
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		hl = (size_t)(close - s - 1);
+		s++;
+		colon = close + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostlen)
+		return -1;
+	char *end;
+	errno = 0;
+	long p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = 0;
+	*port = (int)p;
+	return 0;
+}
+
+int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen)
+{
+	if (strncasecmp(url, "https://", 8) != 0)
+		return -1;
+	const char *h = url + 8;
+	size_t n = strcspn(h, "/?#");
+	/* Only a bare origin (optionally with a trailing '/') is accepted: paths are not rewritten. */
+	if (h[n] && strcmp(h + n, "/") != 0)
+		return -1;
+	if (n == 0 || n >= authlen || memchr(h, '@', n))
+		return -1;
+	char hp[300];
+	memcpy(hp, h, n);
+	hp[n] = 0;
+	int p = 443;
+	int has_port = (hp[0] == '[') ? strstr(hp, "]:") != NULL : strchr(hp, ':') != NULL;
+	if (has_port) {
+		if (config_split_hostport(hp, host, hostlen, &p) || p == 0)
+			return -1;
+	} else {
+		size_t hl = n;
+		const char *src = hp;
+		if (hp[0] == '[') {
+			if (hp[n - 1] != ']')
+				return -1;
+			src++;
+			hl -= 2;
+		}
+		if (hl == 0 || hl >= hostlen)
+			return -1;
+		memcpy(host, src, hl);
+		host[hl] = 0;
+	}
+	*port = p;
+	int v6 = strchr(host, ':') != NULL;
+	if (p == 443)
+		snprintf(auth, authlen, v6 ? "[%s]" : "%s", host);
+	else
+		snprintf(auth, authlen, v6 ? "[%s]:%d" : "%s:%d", host, p);
+	return 0;
+}
+
+static void usage(char *out, size_t len)
+{
+	int n = snprintf(out, len,
+			 "Usage: anthropic-proxy [flags]\n"
+			 "A sidecar proxy for the Anthropic Messages API that signs requests with a Claude subscription's "
+			 "OAuth login.\n\nFlags (each also as environment variable ANTHROPIC_PROXY_<FLAG>):\n");
+	for (size_t i = 0; i < NOPTS && n > 0 && (size_t)n < len; i++)
+		n += snprintf(out + n, len - (size_t)n, "  --%-20s %s%s%s%s\n", opts[i].name, opts[i].help,
+			      opts[i].def ? " (default " : "", opts[i].def ? opts[i].def : "", opts[i].def ? ")" : "");
+	if (n > 0 && (size_t)n < len)
+		snprintf(out + n, len - (size_t)n,
+			 "  --%-20s %s\n  --%-20s %s\n\nCLAUDE_CODE_OAUTH_TOKEN, when set, is used as the access token if no "
+			 "--credentials file is given.\n",
+			 "help", "print this help", "version", "print the version");
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof *cfg);
+	const char *given[NOPTS] = {0};
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(err, errlen);
+			return CONFIG_EXIT_OK;
+		}
+		if (strcmp(a, "--version") == 0) {
+			snprintf(err, errlen, "anthropic-proxy %s\n", AP_VERSION);
+			return CONFIG_EXIT_OK;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			snprintf(err, errlen, "unexpected argument '%s' (flags start with --; see --help)", a);
+			return CONFIG_ERROR;
+		}
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+		size_t k;
+		for (k = 0; k < NOPTS; k++)
+			if (strlen(opts[k].name) == nl && strncmp(opts[k].name, name, nl) == 0)
+				break;
+		if (k == NOPTS) {
+			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)nl, name);
+			return CONFIG_ERROR;
+		}
+		if (eq) {
+			given[k] = eq + 1;
+		} else if (i + 1 < argc) {
+			given[k] = argv[++i];
+		} else {
+			snprintf(err, errlen, "flag --%s needs a value", opts[k].name);
+			return CONFIG_ERROR;
+		}
+	}
+
+	for (size_t k = 0; k < NOPTS; k++) {
+		const char *val = given[k];
+		char ename[64];
+		env_name(&opts[k], ename, sizeof ename);
+		if (!val)
+			val = env_get(envp, ename);
+		if (val && !*val && !given[k])
+			val = NULL; /* an empty variable counts as unset */
+		if (!val)
+			val = opts[k].def;
+		if (!val)
+			continue;
+		if (set_opt(cfg, &opts[k], val, err, errlen)) {
+			if (!given[k] && val != opts[k].def) {
+				/* Say where a bad value came from when it was not on the command line. */
+				size_t used = strlen(err);
+				snprintf(err + used, errlen - used, " (from %s)", ename);
+			}
+			return CONFIG_ERROR;
+		}
+	}
+
+	if (config_split_hostport(cfg->listen, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
+		snprintf(err, errlen, "invalid value '%s' for --listen: expected HOST:PORT such as 127.0.0.1:8080",
+			 cfg->listen);
+		return CONFIG_ERROR;
+	}
+	if (config_parse_upstream(cfg->upstream, cfg->upstream_host, sizeof cfg->upstream_host, &cfg->upstream_port,
+				  cfg->upstream_authority, sizeof cfg->upstream_authority)) {
+		snprintf(err, errlen,
+			 "invalid value '%s' for --upstream: expected an https:// origin such as https://api.anthropic.com",
+			 cfg->upstream);
+		return CONFIG_ERROR;
+	}
+	return CONFIG_OK;
+}

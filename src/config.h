@@ -1,0 +1,45 @@
+/* config: command-line flags and ANTHROPIC_PROXY_* environment variables -> struct config, validated.
+ *
+ * Pure: no I/O but reading the environment passed in. Every flag has an environment twin named
+ * ANTHROPIC_PROXY_<FLAG> (upper case, '-' -> '_'); a flag on the command line wins over its variable.
+ * The struct is immutable once config_parse returns. Strings point into argv/environ or into `owned`. */
+#ifndef AP_CONFIG_H
+#define AP_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
+
+struct config {
+	const char *listen;          /* "HOST:PORT" as given */
+	char listen_host[256];       /* parsed host (brackets removed for IPv6) */
+	int listen_port;             /* parsed port */
+	const char *upstream;        /* upstream base URL as given */
+	char upstream_host[256];     /* host to dial and to verify the certificate against */
+	int upstream_port;           /* port to dial */
+	char upstream_authority[300];/* value for the Host header: host, plus ":port" unless 443 */
+	const char *ca_file;         /* CA bundle (PEM) that verifies the upstream */
+	const char *credentials;     /* credentials file given by flag/env, or NULL for the default search */
+	int log_level;               /* enum log_level */
+	int log_json;                /* 1: JSON lines, 0: text */
+	uint64_t max_body_size;      /* request bodies above this get 413 */
+	uint32_t max_header_size;    /* request head above this gets 431 */
+	uint64_t header_timeout_ms;  /* time a client has to send a complete request head */
+	uint64_t keepalive_timeout_ms; /* idle time allowed between requests on a client connection */
+	uint64_t connect_timeout_ms; /* upstream TCP connect + TLS handshake */
+	uint64_t upstream_timeout_ms;/* upstream silence allowed while an answer is awaited or streams */
+	uint32_t pool_size;          /* idle upstream connections kept */
+	uint64_t pool_idle_ms;       /* an idle pooled connection older than this is closed */
+};
+
+/* Fills cfg from argv and envp. On CONFIG_ERROR, `err` holds one line for the user (exit 2).
+ * On CONFIG_EXIT_OK (--help, --version) the text to print is in `err` (exit 0). */
+enum config_result config_parse(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);
+
+/* Splits "HOST:PORT" or "[v6]:PORT". Returns 0 or -1. */
+int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
+/* Parses "https://host[:port][/]" into host, port and Host-header authority. Returns 0 or -1. */
+int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen);
+
+#endif

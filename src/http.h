@@ -1,0 +1,62 @@
+/* http: HTTP/1.1 pieces shared by the client and upstream sides: a header list filled from llhttp's
+ * callbacks, hop-by-hop rules, and the API's error body.
+ *
+ * A header list owns one bounded byte buffer holding every name and value and an array of offsets into it;
+ * both are kept across messages (http_hdrs_reset) so a keep-alive connection allocates once. Pure: no I/O. */
+#ifndef AP_HTTP_H
+#define AP_HTTP_H
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_hdr {
+	uint32_t name;      /* offset of the name in raw */
+	uint32_t name_len;  /* length of the name */
+	uint32_t value;     /* offset of the value in raw */
+	uint32_t value_len; /* length of the value, trailing white space trimmed */
+};
+
+struct http_hdrs {
+	struct buf raw;       /* names and values, back to back */
+	struct http_hdr *v;   /* entries in arrival order */
+	uint32_t n;           /* entries used */
+	uint32_t cap;         /* entries allocated */
+	uint32_t max;         /* most entries accepted */
+	int in_value;         /* the last callback was a value: the next field starts a new entry */
+};
+
+void http_hdrs_init(struct http_hdrs *h, size_t max_bytes, uint32_t max_count);
+void http_hdrs_free(struct http_hdrs *h);
+void http_hdrs_reset(struct http_hdrs *h);
+/* llhttp glue: feed the pieces of names and values as they arrive. Return 0, or -1 over a limit. */
+int http_hdrs_field(struct http_hdrs *h, const char *p, size_t n);
+int http_hdrs_value(struct http_hdrs *h, const char *p, size_t n);
+int http_hdrs_value_done(struct http_hdrs *h);
+
+static inline const char *http_hdr_name(const struct http_hdrs *h, uint32_t i) { return h->raw.data + h->v[i].name; }
+static inline const char *http_hdr_value(const struct http_hdrs *h, uint32_t i)
+{
+	return h->raw.data + h->v[i].value;
+}
+/* The last value of a header (case-insensitive name), or NULL. */
+const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *len);
+
+/* Case-insensitive comparison of a counted string with a C string. */
+int http_name_eq(const char *p, size_t n, const char *name);
+/* Whether a comma-separated list (e.g. Connection, anthropic-beta) contains a token, case-insensitively. */
+int http_list_has(const char *list, size_t n, const char *token);
+/* Hop-by-hop headers (RFC 9110 §7.6.1) and any header named in `connection` (a Connection value, may be NULL). */
+int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len);
+
+/* The error type the API uses for a status. */
+const char *http_error_type(int status);
+/* Reason phrase for a status (e.g. "Bad Gateway"). */
+const char *http_reason(int status);
+/* Appends {"type":"error","error":{"type":...,"message":...}} with the message JSON-escaped. */
+int http_error_json(struct buf *out, int status, const char *message);
+/* Appends s JSON-escaped (without quotes). */
+int http_json_escape(struct buf *out, const char *s, size_t n);
+
+#endif

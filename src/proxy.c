@@ -1,0 +1,347 @@
+#include "proxy.h"
+
+#include "app.h"
+#include "log.h"
+#include "server.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define OAUTH_BETA "oauth-2025-04-20"
+
+static const struct upstream_cbs proxy_cbs;
+
+void proxy_exchange_init(struct proxy_exchange *ex)
+{
+	memset(ex, 0, sizeof *ex);
+	buf_init(&ex->head, 0);
+}
+
+void proxy_exchange_free(struct proxy_exchange *ex)
+{
+	/* The head carries the access token: do not leave it in freed memory. */
+	if (ex->head.data)
+		memset(ex->head.data, 0, ex->head.cap);
+	buf_free(&ex->head);
+}
+
+/* Codings the proxy can read on the side (zlib). A client asking for br or zstd still gets a body it can read. */
+static int coding_readable(const char *p, size_t n)
+{
+	return http_name_eq(p, n, "gzip") || http_name_eq(p, n, "x-gzip") || http_name_eq(p, n, "deflate") ||
+	       http_name_eq(p, n, "identity");
+}
+
+static int append_narrowed_encoding(struct buf *out, const char *v, size_t n)
+{
+	size_t i = 0, mark = buf_size(out);
+	int kept = 0;
+	if (buf_appends(out, "accept-encoding: "))
+		return -1;
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == ','))
+			i++;
+		size_t start = i;
+		while (i < n && v[i] != ',')
+			i++;
+		size_t end = i, name_end = start;
+		while (name_end < end && v[name_end] != ';' && v[name_end] != ' ')
+			name_end++;
+		while (end > start && v[end - 1] == ' ')
+			end--;
+		if (end > start && coding_readable(v + start, name_end - start)) {
+			if ((kept++ && buf_appends(out, ", ")) || buf_append(out, v + start, end - start))
+				return -1;
+		}
+	}
+	if (!kept) {
+		out->len = out->off + mark; /* nothing readable asked for: send none, the upstream answers identity */
+		return 0;
+	}
+	return buf_appends(out, "\r\n");
+}
+
+int proxy_rewrite_head(struct buf *out, const char *method, const char *url, size_t url_len,
+		       const struct http_hdrs *h, const char *authority, const char *token, int has_body,
+		       uint64_t body_len)
+{
+	/* Absolute-form targets (RFC 9112 §3.2.2) are reduced to origin-form: the upstream is fixed. */
+	if (url_len > 8 && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)) {
+		const char *p = memchr(url + 8, '/', url_len - 8);
+		size_t skip = p ? (size_t)(p - url) : url_len;
+		url += skip;
+		url_len -= skip;
+		if (url_len == 0) {
+			url = "/";
+			url_len = 1;
+		}
+	}
+	size_t conn_len = 0;
+	const char *conn = http_hdrs_get(h, "connection", &conn_len);
+	buf_reset(out);
+	if (buf_printf(out, "%s ", method) || buf_append(out, url, url_len) ||
+	    buf_printf(out, " HTTP/1.1\r\nhost: %s\r\n", authority))
+		return -1;
+
+	int beta_seen = 0, beta_has_oauth = 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
+		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
+		if (http_is_hop_by_hop(name, nl, conn, conn_len) || http_name_eq(name, nl, "host") ||
+		    http_name_eq(name, nl, "authorization") || http_name_eq(name, nl, "x-api-key") ||
+		    http_name_eq(name, nl, "content-length") || http_name_eq(name, nl, "expect") ||
+		    http_name_eq(name, nl, "anthropic-beta"))
+			continue;
+		if (http_name_eq(name, nl, "accept-encoding")) {
+			if (append_narrowed_encoding(out, val, vl))
+				return -1;
+			continue;
+		}
+		if (buf_append(out, name, nl) || buf_append(out, ": ", 2) || buf_append(out, val, vl) ||
+		    buf_append(out, "\r\n", 2))
+			return -1;
+	}
+	/* anthropic-beta: every value the client sent, in order (repeated headers joined), plus the OAuth beta. */
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (!http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-beta") || h->v[i].value_len == 0)
+			continue;
+		if (buf_appends(out, beta_seen ? "," : "anthropic-beta: ") ||
+		    buf_append(out, http_hdr_value(h, i), h->v[i].value_len))
+			return -1;
+		beta_seen = 1;
+		beta_has_oauth |= http_list_has(http_hdr_value(h, i), h->v[i].value_len, OAUTH_BETA);
+	}
+	if (!beta_seen) {
+		if (buf_appends(out, "anthropic-beta: " OAUTH_BETA "\r\n"))
+			return -1;
+	} else if (buf_appends(out, beta_has_oauth ? "\r\n" : "," OAUTH_BETA "\r\n")) {
+		return -1;
+	}
+	if (buf_printf(out, "authorization: Bearer %s\r\n", token))
+		return -1;
+	if (has_body && buf_printf(out, "content-length: %llu\r\n", (unsigned long long)body_len))
+		return -1;
+	return buf_append(out, "\r\n", 2);
+}
+
+void proxy_start(struct client *c)
+{
+	struct app *app = c->app;
+	struct proxy_exchange *ex = &c->ex;
+	const char *token = oauth_token(&app->oauth);
+	const char *url = buf_ptr(&c->url);
+	size_t url_len = buf_size(&c->url);
+
+	if (c->method == HTTP_CONNECT || c->method > HTTP_TRACE) {
+		ex->error = "method";
+		client_respond_error(c, 405, "method not supported by the proxy");
+		client_exchange_end(c, 1);
+		return;
+	}
+	if (url_len == 0 || (url[0] != '/' && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
+		ex->error = "target";
+		client_respond_error(c, 400, "invalid request target: expected a path such as /v1/messages");
+		client_exchange_end(c, 1);
+		return;
+	}
+	if (!token) {
+		char msg[600];
+		snprintf(msg, sizeof msg,
+			 "anthropic-proxy has no Claude credentials (%s). Log in with Claude Code (`claude /login`) so "
+			 "~/.claude/.credentials.json exists, pass --credentials PATH, or set CLAUDE_CODE_OAUTH_TOKEN "
+			 "(from `claude setup-token`), then restart the proxy.",
+			 app->oauth.problem[0] ? app->oauth.problem : "none found");
+		ex->error = "no_credentials";
+		client_respond_error(c, 503, msg);
+		client_exchange_end(c, 1);
+		return;
+	}
+	int has_body = (c->parser.flags & (F_CONTENT_LENGTH | F_CHUNKED)) || buf_size(&c->body) > 0 ||
+		       c->method == HTTP_POST || c->method == HTTP_PUT || c->method == HTTP_PATCH;
+	if (proxy_rewrite_head(&ex->head, llhttp_method_name(c->method), url, url_len, &c->hdrs,
+			       app->cfg.upstream_authority, token, has_body, buf_size(&c->body))) {
+		ex->error = "nomem";
+		client_respond_error(c, 503, "out of memory");
+		client_exchange_end(c, 1);
+		return;
+	}
+	ex->ureq = (struct upstream_req){
+		.cbs = &proxy_cbs,
+		.data = c,
+		.head = buf_ptr(&ex->head),
+		.head_len = buf_size(&ex->head),
+		.body = buf_ptr(&c->body),
+		.body_len = buf_size(&c->body),
+		.no_body = c->head_method,
+	};
+	ex->active = 1;
+	ex->paused = 0;
+	ex->chunked = 0;
+	upstream_request(&app->up, &ex->ureq);
+}
+
+void proxy_abort(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	if (!ex->active)
+		return;
+	ex->active = 0;
+	ex->error = "client_gone";
+	upstream_cancel(&ex->ureq);
+	struct log_line l;
+	log_begin(&l, LOG_INFO, "request");
+	log_str(&l, "method", llhttp_method_name(c->method));
+	log_strn(&l, "path", buf_ptr(&c->url), buf_size(&c->url));
+	log_int(&l, "status", ex->status);
+	log_int(&l, "duration_ms", (long long)(uv_now(c->tcp.loop) - c->start_ms));
+	log_int(&l, "bytes_out", (long long)ex->bytes_out);
+	if (ex->request_id[0])
+		log_str(&l, "request_id", ex->request_id);
+	log_str(&l, "error", "client_gone");
+	log_str(&l, "msg", "client closed the connection before the answer was complete; upstream stream dropped");
+	log_end(&l);
+}
+
+void proxy_drained(struct client *c)
+{
+	c->ex.paused = 0;
+	upstream_resume(&c->ex.ureq);
+}
+
+/* ---- upstream callbacks ------------------------------------------------------------------------------------------ */
+
+static int has_prefix_ci(const char *v, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	return n >= pl && strncasecmp(v, prefix, pl) == 0;
+}
+
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+{
+	struct client *c = r->data;
+	struct proxy_exchange *ex = &c->ex;
+	ex->ttfb_ms = uv_now(c->tcp.loop) - c->start_ms;
+	size_t n;
+	const char *rid = http_hdrs_get(h, "request-id", &n);
+	if (rid)
+		snprintf(ex->request_id, sizeof ex->request_id, "%.*s", (int)(n < 64 ? n : 64), rid);
+
+	size_t conn_len = 0;
+	const char *conn = http_hdrs_get(h, "connection", &conn_len);
+	int has_te = http_hdrs_get(h, "transfer-encoding", NULL) != NULL;
+	int has_len = http_hdrs_get(h, "content-length", NULL) != NULL;
+	int bodyless = c->head_method || status == 204 || status == 304;
+	ex->chunked = 0;
+	if (!bodyless && (has_te || !has_len)) {
+		/* The length is unknown: chunk it for HTTP/1.1 clients, or delimit it by closing for HTTP/1.0. */
+		if (c->http10)
+			c->keepalive = 0;
+		else
+			ex->chunked = 1;
+	}
+
+	struct buf out;
+	buf_init(&out, 0);
+	int err = buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	int sse = 0;
+	for (uint32_t i = 0; i < h->n && !err; i++) {
+		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
+		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
+		if (http_is_hop_by_hop(name, nl, conn, conn_len))
+			continue;
+		if (http_name_eq(name, nl, "content-length") && ex->chunked)
+			continue;
+		if (http_name_eq(name, nl, "content-type") && has_prefix_ci(val, vl, "text/event-stream"))
+			sse = 1;
+		err = buf_append(&out, name, nl) || buf_append(&out, ": ", 2) || buf_append(&out, val, vl) ||
+		      buf_append(&out, "\r\n", 2);
+	}
+	if (!err && ex->chunked)
+		err = buf_appends(&out, "transfer-encoding: chunked\r\n");
+	if (!err && sse)
+		err = buf_appends(&out, "x-accel-buffering: no\r\n");
+	if (!err && !c->keepalive)
+		err = buf_appends(&out, "connection: close\r\n");
+	else if (!err && c->http10)
+		err = buf_appends(&out, "connection: keep-alive\r\n");
+	if (!err)
+		err = buf_append(&out, "\r\n", 2);
+	if (err) {
+		buf_free(&out);
+		return -1;
+	}
+	ex->status = status;
+	uv_buf_t b = uv_buf_init(buf_ptr(&out), (unsigned)buf_size(&out));
+	int rc = client_write(c, &b, 1);
+	buf_free(&out);
+	return rc;
+}
+
+static int on_body(struct upstream_req *r, const char *p, size_t n)
+{
+	struct client *c = r->data;
+	struct proxy_exchange *ex = &c->ex;
+	int rc;
+	if (ex->chunked) {
+		char size[24];
+		int sl = snprintf(size, sizeof size, "%zx\r\n", n);
+		uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)p, (unsigned)n),
+				 uv_buf_init("\r\n", 2)};
+		rc = client_write(c, b, 3);
+	} else {
+		uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
+		rc = client_write(c, &b, 1);
+	}
+	if (rc)
+		return -1;
+	ex->bytes_out += n;
+	if (c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
+		ex->paused = 1;
+		upstream_pause(r);
+	}
+	return 0;
+}
+
+static void on_end(struct upstream_req *r)
+{
+	struct client *c = r->data;
+	struct proxy_exchange *ex = &c->ex;
+	ex->active = 0;
+	if (ex->chunked) {
+		uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
+		if (client_write(c, &b, 1))
+			return;
+	}
+	client_exchange_end(c, 1);
+}
+
+static void on_error(struct upstream_req *r, const char *kind, const char *msg)
+{
+	struct client *c = r->data;
+	struct proxy_exchange *ex = &c->ex;
+	ex->active = 0;
+	ex->error = kind;
+	struct log_line l;
+	log_begin(&l, LOG_WARN, "upstream_error");
+	log_str(&l, "kind", kind);
+	log_str(&l, "msg", msg);
+	log_int(&l, "head_sent", ex->status != 0);
+	log_end(&l);
+	if (ex->status == 0) {
+		char text[400];
+		snprintf(text, sizeof text, "anthropic-proxy: %s", msg);
+		client_respond_error(c, kind == UPSTREAM_ETIMEOUT ? 504 : 502, text);
+		client_exchange_end(c, 1);
+	} else {
+		/* The head is out: the only honest signal left is to cut the stream too. */
+		client_exchange_end(c, 0);
+	}
+}
+
+static const struct upstream_cbs proxy_cbs = {
+	.on_head = on_head,
+	.on_body = on_body,
+	.on_end = on_end,
+	.on_error = on_error,
+};

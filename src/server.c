@@ -1,0 +1,591 @@
+#include "server.h"
+
+#include "admin.h"
+#include "app.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IN_MAX (128 * 1024)      /* received-but-unparsed bytes kept per connection */
+#define IN_PAUSE (64 * 1024)     /* while an answer is produced, stop reading past this */
+#define LINGER_MS 2000           /* how long a closing connection drains the client's unread bytes */
+#define MAX_HEADERS 100          /* header lines per request */
+
+static const char *const state_names[] = {"idle", "head", "body", "busy", "linger", "closing"};
+
+static void process(struct client *c);
+static void client_close(struct client *c);
+static void client_finish(struct client *c);
+
+static void on_timer(uv_timer_t *t);
+static void start_reading(struct client *c);
+
+static void arm(struct client *c, uint64_t ms) { uv_timer_start(&c->timer, on_timer, ms, 0); }
+
+static void set_state(struct client *c, enum client_state s)
+{
+	const struct config *cfg = &c->app->cfg;
+	c->state = s;
+	switch (s) {
+	case CL_IDLE: arm(c, cfg->keepalive_timeout_ms); break;
+	case CL_HEAD: arm(c, cfg->header_timeout_ms); break;
+	case CL_BODY: arm(c, cfg->header_timeout_ms); break;
+	case CL_BUSY: uv_timer_stop(&c->timer); break; /* the upstream side has its own timeouts */
+	case CL_LINGER: arm(c, LINGER_MS); break;
+	case CL_CLOSING: uv_timer_stop(&c->timer); break;
+	}
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------------------------- */
+
+static void on_client_close(uv_handle_t *h)
+{
+	struct client *c = h->data;
+	if (--c->refs)
+		return;
+	http_hdrs_free(&c->hdrs);
+	buf_free(&c->url);
+	buf_free(&c->body);
+	buf_free(&c->in);
+	proxy_exchange_free(&c->ex);
+	free(c);
+}
+
+static void client_close(struct client *c)
+{
+	if (c->state == CL_CLOSING)
+		return;
+	if (c->ex.active)
+		proxy_abort(c);
+	set_state(c, CL_CLOSING);
+	struct server *s = &c->app->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->clients = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	s->n_clients--;
+	uv_close((uv_handle_t *)&c->timer, on_client_close);
+	uv_close((uv_handle_t *)&c->tcp, on_client_close);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct client *c = req->data;
+	if (c->state == CL_CLOSING)
+		return;
+	if (status < 0 || c->eof) {
+		client_close(c);
+		return;
+	}
+	start_reading(c); /* drain until EOF or the linger timer */
+}
+
+/* Ends the connection gracefully: once queued answer bytes are written, send FIN and drain the client's
+ * leftovers for a moment. Closing with unread input would make the kernel send RST, which can destroy the
+ * answer before the client reads it. */
+static void client_finish(struct client *c)
+{
+	if (c->state == CL_CLOSING || c->state == CL_LINGER)
+		return;
+	c->keepalive = 0;
+	c->close_after = 1;
+	if (c->wq_count)
+		return; /* on_write comes back here when the queue drains */
+	if (c->eof) {
+		client_close(c);
+		return;
+	}
+	set_state(c, CL_LINGER);
+	c->shutdown.data = c;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown))
+		client_close(c);
+}
+
+/* ---- writing ----------------------------------------------------------------------------------------------- */
+
+struct wreq {
+	uv_write_t req;   /* libuv request */
+	struct client *c; /* owner */
+	size_t len;       /* bytes in data */
+	char data[];      /* copy of what could not be written at once */
+};
+
+static void on_write(uv_write_t *req, int status)
+{
+	struct wreq *w = (struct wreq *)req;
+	struct client *c = w->c;
+	c->wq_count--;
+	c->wq_bytes -= w->len;
+	free(w);
+	if (c->state == CL_CLOSING)
+		return;
+	if (status < 0) {
+		client_close(c);
+		return;
+	}
+	if (c->wq_count == 0 && c->close_after) {
+		client_finish(c);
+		return;
+	}
+	if (c->ex.active && c->ex.paused && c->wq_bytes < CLIENT_WQ_LOW)
+		proxy_drained(c);
+}
+
+int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
+{
+	if (c->state == CL_CLOSING || c->state == CL_LINGER)
+		return -1;
+	size_t total = 0, done = 0;
+	for (unsigned i = 0; i < n; i++)
+		total += bufs[i].len;
+	if (total == 0)
+		return 0;
+	if (c->wq_count == 0) {
+		/* Most writes complete at once: no copy, no request. */
+		int r = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+		if (r >= 0)
+			done = (size_t)r;
+		else if (r != UV_EAGAIN) {
+			client_close(c);
+			return -1;
+		}
+	}
+	if (done == total)
+		return 0;
+	struct wreq *w = malloc(sizeof *w + total - done);
+	if (!w) {
+		client_close(c);
+		return -1;
+	}
+	w->c = c;
+	w->len = total - done;
+	size_t skip = done, at = 0;
+	for (unsigned i = 0; i < n; i++) {
+		size_t l = bufs[i].len;
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		memcpy(w->data + at, bufs[i].base + skip, l - skip);
+		at += l - skip;
+		skip = 0;
+	}
+	uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
+	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {
+		free(w);
+		client_close(c);
+		return -1;
+	}
+	c->wq_count++;
+	c->wq_bytes += w->len;
+	return 0;
+}
+
+void client_respond(struct client *c, int status, const char *content_type, const char *body, size_t len)
+{
+	char head[512];
+	int close = !c->keepalive || c->close_after || c->responded;
+	int n = snprintf(head, sizeof head,
+			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s\r\n", status,
+			 http_reason(status), content_type, len, close ? "connection: close\r\n" : "");
+	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
+	c->ex.status = status;
+	c->ex.bytes_out += c->head_method ? 0 : len;
+	client_write(c, b, c->head_method ? 1 : 2);
+}
+
+static void log_request(struct client *c, const char *note)
+{
+	struct log_line l;
+	log_begin(&l, c->ex.status >= 500 || c->ex.error ? LOG_WARN : LOG_INFO, "request");
+	log_str(&l, "method", llhttp_method_name(c->method));
+	log_strn(&l, "path", buf_ptr(&c->url), buf_size(&c->url));
+	log_int(&l, "status", c->ex.status);
+	log_int(&l, "duration_ms", (long long)(uv_now(c->tcp.loop) - c->start_ms));
+	if (c->ex.ttfb_ms)
+		log_int(&l, "ttfb_ms", (long long)c->ex.ttfb_ms);
+	log_int(&l, "bytes_in", (long long)buf_size(&c->body));
+	log_int(&l, "bytes_out", (long long)c->ex.bytes_out);
+	if (c->ex.request_id[0])
+		log_str(&l, "request_id", c->ex.request_id);
+	if (c->ex.error)
+		log_str(&l, "error", c->ex.error);
+	if (note)
+		log_str(&l, "msg", note);
+	log_end(&l);
+}
+
+void client_respond_error(struct client *c, int status, const char *message)
+{
+	struct buf body;
+	buf_init(&body, 0);
+	if (http_error_json(&body, status, message) == 0)
+		client_respond(c, status, "application/json", buf_ptr(&body), buf_size(&body));
+	buf_free(&body);
+}
+
+/* A request that never reached an exchange (bad syntax, limits, timeouts): answer, log, close. */
+static void reject(struct client *c, int status, const char *message)
+{
+	if (c->responded || c->state == CL_CLOSING)
+		return;
+	c->responded = 1;
+	c->keepalive = 0;
+	client_respond_error(c, status, message);
+	log_request(c, message);
+	client_finish(c);
+}
+
+void client_exchange_end(struct client *c, int complete)
+{
+	log_request(c, NULL);
+	if (c->state == CL_CLOSING)
+		return;
+	if (!complete || !c->keepalive || c->eof || c->app->stopping) {
+		client_finish(c);
+		return;
+	}
+	set_state(c, CL_IDLE);
+	start_reading(c);
+	if (!c->in_process && buf_size(&c->in))
+		process(c);
+}
+
+/* ---- reading ----------------------------------------------------------------------------------------------- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct client *c = h->data;
+	if (c->state == CL_LINGER) {
+		/* Draining: reuse the buffer, the bytes are dropped. */
+		buf_reset(&c->in);
+	}
+	if (buf_reserve(&c->in, 16 * 1024)) {
+		*b = uv_buf_init(NULL, 0);
+		return;
+	}
+	*b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct client *c = s->data;
+	if (c->state == CL_CLOSING || n == 0)
+		return;
+	if (n < 0) {
+		c->eof = 1;
+		/* The client left (or failed). Mid-answer this drops the upstream stream at once. */
+		client_close(c);
+		return;
+	}
+	if (c->state == CL_LINGER) {
+		buf_reset(&c->in);
+		return;
+	}
+	c->in.len += (size_t)n;
+	process(c);
+}
+
+static void process(struct client *c)
+{
+	c->in_process = 1;
+	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && buf_size(&c->in)) {
+		const char *p = buf_ptr(&c->in);
+		size_t n = buf_size(&c->in);
+		llhttp_errno_t e = llhttp_execute(&c->parser, p, n);
+		if (c->state == CL_CLOSING)
+			return;
+		size_t used = e == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&c->parser) - p);
+		buf_consume(&c->in, used);
+		if (e == HPE_OK)
+			break;
+		if (e == HPE_PAUSED) {
+			llhttp_resume(&c->parser);
+			set_state(c, CL_BUSY);
+			if (admin_match(buf_ptr(&c->url), buf_size(&c->url))) {
+				struct admin_answer a;
+				admin_render(c->app, llhttp_method_name(c->method), buf_ptr(&c->url), buf_size(&c->url), &a);
+				client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
+				buf_free(&a.body);
+				client_exchange_end(c, 1);
+			} else {
+				proxy_start(c);
+			}
+			continue;
+		}
+		if (c->responded) /* a callback already answered (limits) */
+			break;
+		int status = 400;
+		if (e == HPE_INVALID_VERSION)
+			status = 505;
+		else if (e == HPE_INVALID_TRANSFER_ENCODING)
+			status = 501;
+		char msg[200];
+		snprintf(msg, sizeof msg, "malformed HTTP request: %s", llhttp_get_error_reason(&c->parser));
+		reject(c, status, msg);
+		break;
+	}
+	c->in_process = 0;
+	if (c->state == CL_BUSY && buf_size(&c->in) > IN_PAUSE && c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+	if ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && !c->reading)
+		start_reading(c);
+}
+
+static void start_reading(struct client *c)
+{
+	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+		c->reading = 1;
+}
+
+/* ---- llhttp callbacks ------------------------------------------------------------------------------------------ */
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct client *c = p->data;
+	http_hdrs_reset(&c->hdrs);
+	buf_reset(&c->url);
+	buf_reset(&c->body);
+	c->body_declared = 0;
+	c->ex.status = 0;
+	c->ex.bytes_out = 0;
+	c->ex.ttfb_ms = 0;
+	c->ex.request_id[0] = 0;
+	c->ex.error = NULL;
+	c->start_ms = uv_now(c->tcp.loop);
+	set_state(c, CL_HEAD);
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+	struct client *c = p->data;
+	if (buf_append(&c->url, at, n)) {
+		reject(c, 414, "request target too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int too_big_head(struct client *c)
+{
+	char msg[120];
+	snprintf(msg, sizeof msg, "request head too large (limit %u bytes, %d header lines)",
+		 c->app->cfg.max_header_size, MAX_HEADERS);
+	reject(c, 431, msg);
+	return -1;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+	struct client *c = p->data;
+	return http_hdrs_field(&c->hdrs, at, n) ? too_big_head(c) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+	struct client *c = p->data;
+	return http_hdrs_value(&c->hdrs, at, n) ? too_big_head(c) : 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct client *c = p->data;
+	return http_hdrs_value_done(&c->hdrs) ? too_big_head(c) : 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct client *c = p->data;
+	const struct config *cfg = &c->app->cfg;
+	c->method = (uint8_t)p->method;
+	c->http10 = p->http_major == 1 && p->http_minor == 0;
+	c->head_method = p->method == HTTP_HEAD;
+	c->keepalive = llhttp_should_keep_alive(p) != 0;
+	if (p->http_major != 1) {
+		reject(c, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+		return -1;
+	}
+	int has_len = (p->flags & F_CONTENT_LENGTH) != 0, chunked = (p->flags & F_CHUNKED) != 0;
+	if (has_len) {
+		c->body_declared = p->content_length;
+		if (p->content_length > cfg->max_body_size) {
+			char msg[120];
+			snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %llu bytes",
+				 (unsigned long long)p->content_length, (unsigned long long)cfg->max_body_size);
+			reject(c, 413, msg);
+			return -1;
+		}
+		/* Reserve once instead of growing by doubling (saves copies on large prompts). */
+		if (buf_reserve(&c->body, (size_t)p->content_length)) {
+			reject(c, 503, "out of memory for the request body");
+			return -1;
+		}
+	}
+	size_t elen;
+	const char *expect = http_hdrs_get(&c->hdrs, "expect", &elen);
+	if (expect) {
+		if (!http_name_eq(expect, elen, "100-continue")) {
+			reject(c, 417, "unsupported Expect header (only 100-continue)");
+			return -1;
+		}
+		if (!c->http10 && (chunked || (has_len && p->content_length > 0))) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+			client_write(c, &b, 1);
+		}
+	}
+	set_state(c, CL_BODY);
+	return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct client *c = p->data;
+	if (buf_size(&c->body) + n > c->app->cfg.max_body_size) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "request body exceeds the limit of %llu bytes",
+			 (unsigned long long)c->app->cfg.max_body_size);
+		reject(c, 413, msg);
+		return -1;
+	}
+	if (buf_append(&c->body, at, n)) {
+		reject(c, 503, "out of memory for the request body");
+		return -1;
+	}
+	arm(c, c->app->cfg.header_timeout_ms); /* idle timeout between body bytes */
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	(void)p;
+	return HPE_PAUSED; /* one request at a time: the rest waits in `in` */
+}
+
+static const llhttp_settings_t parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- timers and accept ------------------------------------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t)
+{
+	struct client *c = t->data;
+	switch (c->state) {
+	case CL_IDLE:
+	case CL_LINGER:
+		client_close(c);
+		break;
+	case CL_HEAD:
+	case CL_BODY:
+		reject(c, 408, c->state == CL_HEAD ? "timed out waiting for the request head"
+						   : "timed out waiting for the request body");
+		break;
+	case CL_BUSY:
+	case CL_CLOSING:
+		break;
+	}
+}
+
+static void on_connection(uv_stream_t *l, int status)
+{
+	struct server *s = l->data;
+	if (status < 0)
+		return;
+	struct client *c = calloc(1, sizeof *c);
+	if (!c)
+		return;
+	const struct config *cfg = &s->app->cfg;
+	c->app = s->app;
+	uv_tcp_init(l->loop, &c->tcp);
+	uv_timer_init(l->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->refs = 2;
+	c->state = CL_IDLE;
+	if (uv_accept(l, (uv_stream_t *)&c->tcp)) {
+		c->state = CL_CLOSING;
+		uv_close((uv_handle_t *)&c->timer, on_client_close);
+		uv_close((uv_handle_t *)&c->tcp, on_client_close);
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
+	c->parser.data = c;
+	http_hdrs_init(&c->hdrs, cfg->max_header_size, MAX_HEADERS);
+	buf_init(&c->url, cfg->max_header_size);
+	buf_init(&c->body, (size_t)cfg->max_body_size);
+	buf_init(&c->in, IN_MAX);
+	proxy_exchange_init(&c->ex);
+	c->next = s->clients;
+	if (s->clients)
+		s->clients->prev = c;
+	s->clients = c;
+	s->n_clients++;
+	c->start_ms = uv_now(l->loop);
+	c->state = CL_HEAD; /* a new connection gets the header timeout, not the keep-alive one */
+	arm(c, cfg->header_timeout_ms);
+	c->state = CL_IDLE;
+	start_reading(c);
+	(void)state_names;
+}
+
+int server_start(struct server *s, struct app *app, char *err, size_t errlen)
+{
+	const struct config *cfg = &app->cfg;
+	memset(s, 0, sizeof *s);
+	s->app = app;
+	struct sockaddr_storage sa;
+	const char *host = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
+	int rc = uv_ip4_addr(host, cfg->listen_port, (struct sockaddr_in *)&sa);
+	if (rc)
+		rc = uv_ip6_addr(host, cfg->listen_port, (struct sockaddr_in6 *)&sa);
+	if (rc) {
+		snprintf(err, errlen, "--listen %s: '%s' is not an IP address", cfg->listen, cfg->listen_host);
+		return rc;
+	}
+	uv_tcp_init(app->loop, &s->listener);
+	s->listener.data = s;
+	s->listening = 1;
+	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
+	if (rc) {
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
+		return rc;
+	}
+	return 0;
+}
+
+void server_stop(struct server *s)
+{
+	if (s->listening) {
+		uv_close((uv_handle_t *)&s->listener, NULL);
+		s->listening = 0;
+	}
+	for (struct client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		c->keepalive = 0;
+		if (c->state == CL_IDLE)
+			client_close(c);
+	}
+}
+
+void server_close_all(struct server *s)
+{
+	while (s->clients)
+		client_close(s->clients);
+}

@@ -1,0 +1,158 @@
+#include "tls.h"
+
+#include <mbedtls/error.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char pers[] = "anthropic-proxy";
+
+int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t errlen)
+{
+	mbedtls_ssl_config_init(&ctx->conf);
+	mbedtls_x509_crt_init(&ctx->ca);
+	mbedtls_entropy_init(&ctx->entropy);
+	mbedtls_ctr_drbg_init(&ctx->drbg);
+	mbedtls_ssl_session_init(&ctx->session);
+	ctx->have_session = 0;
+
+	int rc = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy, (const unsigned char *)pers,
+				       sizeof pers - 1);
+	if (rc) {
+		snprintf(err, errlen, "cannot seed the random generator (mbedtls -0x%04x)", -rc);
+		return -1;
+	}
+	rc = mbedtls_x509_crt_parse_file(&ctx->ca, ca_file);
+	/* A positive result counts certificates that did not parse; a bundle is fine while some did. */
+	if (rc < 0 || ctx->ca.version == 0) {
+		char e[128];
+		mbedtls_strerror(rc, e, sizeof e);
+		snprintf(err, errlen, "cannot load CA bundle '%s': %s", ca_file, e);
+		return -1;
+	}
+	rc = mbedtls_ssl_config_defaults(&ctx->conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+					 MBEDTLS_SSL_PRESET_DEFAULT);
+	if (rc) {
+		snprintf(err, errlen, "cannot set up TLS (mbedtls -0x%04x)", -rc);
+		return -1;
+	}
+	/* Debian's mbedTLS 2.28 still allows TLS 1.0/1.1: refuse them here. */
+	mbedtls_ssl_conf_min_version(&ctx->conf, MBEDTLS_SSL_MAJOR_VERSION_3, MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_authmode(&ctx->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->ca, NULL);
+	mbedtls_ssl_conf_rng(&ctx->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
+	mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+	return 0;
+}
+
+void tls_ctx_free(struct tls_ctx *ctx)
+{
+	mbedtls_ssl_session_free(&ctx->session);
+	mbedtls_ssl_config_free(&ctx->conf);
+	mbedtls_x509_crt_free(&ctx->ca);
+	mbedtls_ctr_drbg_free(&ctx->drbg);
+	mbedtls_entropy_free(&ctx->entropy);
+}
+
+static int bio_send(void *arg, const unsigned char *p, size_t n)
+{
+	struct tls_conn *c = arg;
+	if (buf_append(&c->out, p, n))
+		return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+	return (int)n;
+}
+
+static int bio_recv(void *arg, unsigned char *p, size_t n)
+{
+	struct tls_conn *c = arg;
+	size_t have = buf_size(&c->in);
+	if (have == 0)
+		return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > have)
+		n = have;
+	memcpy(p, buf_ptr(&c->in), n);
+	buf_consume(&c->in, n);
+	return (int)n;
+}
+
+int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, const char *hostname)
+{
+	mbedtls_ssl_init(&c->ssl);
+	c->ctx = ctx;
+	/* Ciphertext in: a record is at most ~16.7 KB; allow a few in flight. Out: bounded by the caller's pacing. */
+	buf_init(&c->in, 256 * 1024);
+	buf_init(&c->out, 0);
+	c->eof = 0;
+	int rc = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
+	if (rc)
+		return rc;
+	rc = mbedtls_ssl_set_hostname(&c->ssl, hostname);
+	if (rc)
+		return rc;
+	if (ctx->have_session)
+		(void)mbedtls_ssl_set_session(&c->ssl, &ctx->session); /* a refused session means a full handshake */
+	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
+	return 0;
+}
+
+void tls_conn_free(struct tls_conn *c)
+{
+	mbedtls_ssl_free(&c->ssl);
+	buf_free(&c->in);
+	buf_free(&c->out);
+}
+
+int tls_handshake(struct tls_conn *c)
+{
+	int rc = mbedtls_ssl_handshake(&c->ssl);
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_AGAIN;
+	if (rc == 0) {
+		/* Keep the session for the next connection; a failure only costs a full handshake later. */
+		mbedtls_ssl_session_free(&c->ctx->session);
+		mbedtls_ssl_session_init(&c->ctx->session);
+		c->ctx->have_session = mbedtls_ssl_get_session(&c->ssl, &c->ctx->session) == 0;
+	}
+	return rc;
+}
+
+int tls_read(struct tls_conn *c, char *p, size_t n)
+{
+	int rc = mbedtls_ssl_read(&c->ssl, (unsigned char *)p, n);
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_AGAIN;
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		return 0;
+	return rc;
+}
+
+int tls_write(struct tls_conn *c, const char *p, size_t n)
+{
+	int rc = mbedtls_ssl_write(&c->ssl, (const unsigned char *)p, n);
+	/* The memory BIO always accepts, so WANT_WRITE cannot happen; anything else is an error. */
+	return rc == 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : rc;
+}
+
+void tls_close_notify(struct tls_conn *c) { (void)mbedtls_ssl_close_notify(&c->ssl); }
+
+int tls_pending(struct tls_conn *c)
+{
+	return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl);
+}
+
+void tls_describe(struct tls_conn *c, int rc, char *out, size_t len)
+{
+	if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+		uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
+		char info[512];
+		int n = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+		/* verify_info separates reasons with newlines; join them into one sentence. */
+		for (int i = 0; i < n; i++)
+			if (info[i] == '\n')
+				info[i] = (i == n - 1) ? 0 : ';';
+		snprintf(out, len, "certificate verification failed: %s", n > 0 ? info : "unknown reason");
+		return;
+	}
+	char e[160];
+	mbedtls_strerror(rc, e, sizeof e);
+	snprintf(out, len, "%s", e);
+}

@@ -1,0 +1,60 @@
+/* tls: an mbedTLS client session over memory buffers.
+ *
+ * The socket belongs to the caller (upstream): it appends received ciphertext to `in` and sends what gathers in
+ * `out`. mbedTLS never touches a file descriptor, so a WANT_READ is simply "feed me more", in the way nginx's
+ * NGX_AGAIN is. Sending never blocks: the send callback always takes everything into `out`, and the caller
+ * bounds `out` by not writing more plaintext until it drains.
+ *
+ * tls_ctx is shared by every connection (CA chain, RNG, settings: TLS 1.2 minimum, verification required).
+ * It also remembers the last session so new connections can resume instead of doing a full handshake. */
+#ifndef AP_TLS_H
+#define AP_TLS_H
+
+#include "buf.h"
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#define TLS_AGAIN 1 /* positive: need more ciphertext in `in` */
+
+struct tls_ctx {
+	mbedtls_ssl_config conf;        /* shared client settings */
+	mbedtls_x509_crt ca;            /* trusted CAs */
+	mbedtls_entropy_context entropy;/* RNG seed source */
+	mbedtls_ctr_drbg_context drbg;  /* RNG */
+	mbedtls_ssl_session session;    /* last session, for resumption */
+	int have_session;               /* session holds something */
+};
+
+struct tls_conn {
+	mbedtls_ssl_context ssl; /* the session */
+	struct tls_ctx *ctx;     /* shared settings (not owned) */
+	struct buf in;           /* ciphertext received, not yet read by mbedTLS */
+	struct buf out;          /* ciphertext produced, not yet handed to the socket */
+	int eof;                 /* the peer closed the TCP stream: mbedTLS gets EOF once `in` is drained */
+};
+
+/* Loads the CA bundle and sets up the shared config. On failure `err` says why; tls_ctx_free is safe after. */
+int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t errlen);
+void tls_ctx_free(struct tls_ctx *ctx);
+
+/* Starts a client session verifying `hostname` (always set: mbedTLS skips the name check when it is not). */
+int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, const char *hostname);
+void tls_conn_free(struct tls_conn *c);
+
+/* 0 when done, TLS_AGAIN to wait for bytes, or a negative mbedTLS error. */
+int tls_handshake(struct tls_conn *c);
+/* Plaintext bytes read (> 0), 0 at a clean close (close_notify or EOF), TLS_AGAIN, or a negative error. */
+int tls_read(struct tls_conn *c, char *p, size_t n);
+/* Encrypts up to n bytes into `out`; returns bytes taken (> 0) or a negative error. */
+int tls_write(struct tls_conn *c, const char *p, size_t n);
+/* Queues close_notify into `out`. */
+void tls_close_notify(struct tls_conn *c);
+/* Whether decrypted bytes wait inside mbedTLS (a read pass stopped early must be run again). */
+int tls_pending(struct tls_conn *c);
+/* A human sentence for a failed handshake or I/O (certificate problems are spelled out). */
+void tls_describe(struct tls_conn *c, int rc, char *out, size_t len);
+
+#endif

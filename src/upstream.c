@@ -1,0 +1,754 @@
+#include "upstream.h"
+
+#include "log.h"
+
+#include <llhttp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char UPSTREAM_EDNS[] = "dns", UPSTREAM_ECONNECT[] = "connect", UPSTREAM_ETLS[] = "tls",
+	   UPSTREAM_ETIMEOUT[] = "timeout", UPSTREAM_ERESET[] = "reset", UPSTREAM_EPROTOCOL[] = "protocol",
+	   UPSTREAM_ENOMEM[] = "nomem";
+
+#define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
+#define RECORD_MAX 16384            /* plaintext handed to one mbedtls_ssl_write */
+
+enum conn_state {
+	C_DIAL,      /* resolving the host name */
+	C_CONNECT,   /* TCP connect in progress */
+	C_HANDSHAKE, /* TLS handshake in progress */
+	C_BUSY,      /* serving a request */
+	C_IDLE,      /* in the pool */
+	C_CLOSING,   /* handles closing; freed by the last close callback */
+};
+
+static const char *const state_names[] = {"dial", "connect", "handshake", "busy", "idle", "closing"};
+
+struct upstream_conn {
+	uv_tcp_t tcp;                  /* the socket */
+	uv_timer_t timer;              /* the one timeout of the current state */
+	uv_getaddrinfo_t gai;          /* DNS request */
+	uv_connect_t connect;          /* connect request */
+	uv_write_t wreq;               /* the one write in flight */
+	struct upstream *up;           /* owner */
+	struct upstream_req *req;      /* request being served, or NULL */
+	struct upstream_conn *next;    /* pool links */
+	struct upstream_conn *prev;
+	struct tls_conn tls;           /* TLS session and its ciphertext buffers */
+	llhttp_t parser;               /* answer parser */
+	struct http_hdrs hdrs;         /* answer headers */
+	struct buf wout;               /* ciphertext being written (swapped with tls.out) */
+	struct addrinfo *ai;           /* resolved addresses */
+	struct addrinfo *ai_next;      /* next address to try */
+	enum conn_state state;         /* see enum; changed by set_state */
+	int refs;                      /* callbacks still due before the struct may be freed */
+	unsigned writing : 1;          /* wreq in flight */
+	unsigned reading : 1;          /* uv_read_start in effect */
+	unsigned paused : 1;           /* consumer asked to stop reading (backpressure) */
+	unsigned gai_pending : 1;      /* DNS request in flight */
+	unsigned tcp_closing : 1;      /* tcp handle closing to retry another address */
+	unsigned informational : 1;    /* the message being parsed is a 1xx */
+	unsigned done : 1;             /* the answer is complete */
+	unsigned keepalive : 1;        /* the answer allows reuse */
+	unsigned eof : 1;              /* the peer closed its side */
+	unsigned reused : 1;           /* the request came to this connection from the pool */
+	size_t head_sent;              /* bytes of req->head encrypted */
+	size_t body_sent;              /* bytes of req->body encrypted */
+	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
+	int last_error;                /* last connect error, for the message when every address failed */
+	const char *err_kind;          /* error to deliver from the timer (never from inside upstream_request) */
+	char err_msg[256];             /* its message */
+};
+
+static void drive(struct upstream_conn *c);
+static void read_pass(struct upstream_conn *c);
+static void send_pump(struct upstream_conn *c);
+static void begin_send(struct upstream_conn *c);
+static int dial(struct upstream *u, struct upstream_req *r);
+static void arm(struct upstream_conn *c, uint64_t ms);
+
+static void set_state(struct upstream_conn *c, enum conn_state s)
+{
+	if (log_enabled(LOG_DEBUG)) {
+		struct log_line l;
+		log_begin(&l, LOG_DEBUG, "upstream_conn");
+		log_int(&l, "conn", (long long)(uintptr_t)c & 0xffffff);
+		log_str(&l, "from", state_names[c->state]);
+		log_str(&l, "to", state_names[s]);
+		log_end(&l);
+	}
+	c->state = s;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------------------------------- */
+
+static void conn_free(struct upstream_conn *c)
+{
+	tls_conn_free(&c->tls);
+	http_hdrs_free(&c->hdrs);
+	buf_free(&c->wout);
+	if (c->ai)
+		uv_freeaddrinfo(c->ai);
+	free(c);
+}
+
+static void unref(struct upstream_conn *c)
+{
+	if (--c->refs == 0)
+		conn_free(c);
+}
+
+static void on_close(uv_handle_t *h) { unref(h->data); }
+
+static void pool_remove(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		u->idle = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->next = c->prev = NULL;
+	u->n_idle--;
+}
+
+static void conn_close(struct upstream_conn *c)
+{
+	if (c->state == C_CLOSING)
+		return;
+	if (c->state == C_IDLE)
+		pool_remove(c);
+	set_state(c, C_CLOSING);
+	c->up->n_open--;
+	if (c->req) {
+		c->req->conn = NULL;
+		c->req = NULL;
+	}
+	if (c->gai_pending)
+		uv_cancel((uv_req_t *)&c->gai);
+	uv_close((uv_handle_t *)&c->timer, on_close);
+	if (!c->tcp_closing)
+		uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static struct upstream_conn *conn_new(struct upstream *u)
+{
+	struct upstream_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->up = u;
+	c->state = C_DIAL;
+	http_hdrs_init(&c->hdrs, 64 * 1024, 256);
+	buf_init(&c->wout, 0);
+	if (tls_conn_init(&c->tls, &u->tls, u->host)) {
+		tls_conn_free(&c->tls);
+		http_hdrs_free(&c->hdrs);
+		free(c);
+		return NULL;
+	}
+	uv_tcp_init(u->loop, &c->tcp);
+	uv_timer_init(u->loop, &c->timer);
+	c->tcp.data = c->timer.data = c;
+	c->refs = 2; /* the two handles' close callbacks */
+	u->n_open++;
+	u->n_dials++;
+	return c;
+}
+
+/* Ends the current request with an error and closes the connection. A request that met a dead pooled
+ * connection before any answer byte is sent again once, on a fresh connection. */
+static void finish_error(struct upstream_conn *c, const char *kind, const char *msg)
+{
+	struct upstream_req *r = c->req;
+	int retry = r && c->reused && c->resp_bytes == 0 && !r->retried && kind == UPSTREAM_ERESET;
+	conn_close(c);
+	if (!r)
+		return;
+	if (retry) {
+		struct log_line l;
+		log_begin(&l, LOG_DEBUG, "upstream_retry");
+		log_str(&l, "reason", msg);
+		log_end(&l);
+		r->retried = 1;
+		if (dial(c->up, r) == 0)
+			return;
+	}
+	r->cbs->on_error(r, kind, msg);
+}
+
+static void fail_later(struct upstream_conn *c, const char *kind, const char *fmt, const char *arg)
+{
+	c->err_kind = kind;
+	snprintf(c->err_msg, sizeof c->err_msg, fmt, arg);
+	arm(c, 0);
+}
+
+/* ---- timers ------------------------------------------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t)
+{
+	struct upstream_conn *c = t->data;
+	char msg[160];
+	if (c->err_kind) {
+		const char *kind = c->err_kind;
+		c->err_kind = NULL;
+		finish_error(c, kind, c->err_msg);
+		return;
+	}
+	switch (c->state) {
+	case C_DIAL:
+	case C_CONNECT:
+	case C_HANDSHAKE:
+		snprintf(msg, sizeof msg, "upstream %s:%d did not complete the %s within %.1f s", c->up->host,
+			 c->up->port, c->state == C_HANDSHAKE ? "TLS handshake" : "connection",
+			 (double)c->up->connect_timeout_ms / 1000);
+		finish_error(c, UPSTREAM_ETIMEOUT, msg);
+		break;
+	case C_BUSY:
+		snprintf(msg, sizeof msg, "upstream sent nothing for %.1f s", (double)c->up->io_timeout_ms / 1000);
+		finish_error(c, UPSTREAM_ETIMEOUT, msg);
+		break;
+	case C_IDLE:
+		conn_close(c);
+		break;
+	case C_CLOSING:
+		break;
+	}
+}
+
+static void arm(struct upstream_conn *c, uint64_t ms) { uv_timer_start(&c->timer, on_timer, ms, 0); }
+
+/* ---- socket I/O ---------------------------------------------------------------------------------------------- */
+
+static void on_write(uv_write_t *w, int status)
+{
+	struct upstream_conn *c = w->data;
+	c->writing = 0;
+	if (c->state == C_CLOSING)
+		return;
+	buf_reset(&c->wout);
+	if (status < 0) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "cannot send to upstream: %s", uv_strerror(status));
+		finish_error(c, UPSTREAM_ERESET, msg);
+		return;
+	}
+	if (c->state == C_BUSY)
+		send_pump(c);
+}
+
+/* Hands queued ciphertext to the socket: one write in flight, the rest gathers in tls.out meanwhile. */
+static void flush(struct upstream_conn *c)
+{
+	if (c->writing || buf_size(&c->tls.out) == 0 || c->state == C_CLOSING)
+		return;
+	struct buf t = c->wout;
+	c->wout = c->tls.out;
+	c->tls.out = t;
+	uv_buf_t b = uv_buf_init(buf_ptr(&c->wout), (unsigned)buf_size(&c->wout));
+	c->wreq.data = c;
+	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+	if (rc < 0) {
+		buf_reset(&c->wout);
+		fail_later(c, UPSTREAM_ERESET, "cannot send to upstream: %s", uv_strerror(rc));
+		return;
+	}
+	c->writing = 1;
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
+{
+	struct upstream_conn *c = h->data;
+	if (buf_reserve(&c->tls.in, 16 * 1024 + 64)) {
+		*b = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+		return;
+	}
+	*b = uv_buf_init(buf_tail(&c->tls.in), (unsigned)buf_room(&c->tls.in));
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+	struct upstream_conn *c = s->data;
+	if (c->state == C_CLOSING || n == 0)
+		return;
+	if (c->state == C_IDLE) {
+		/* A pooled connection must stay silent: bytes or EOF mean the server is done with it. */
+		conn_close(c);
+		return;
+	}
+	if (n > 0) {
+		c->tls.in.len += (size_t)n;
+		if (c->state == C_BUSY && !c->paused)
+			arm(c, c->up->io_timeout_ms);
+	} else if (n == UV_EOF) {
+		c->tls.eof = 1;
+		c->eof = 1;
+		uv_read_stop(s);
+		c->reading = 0;
+	} else {
+		char msg[160];
+		snprintf(msg, sizeof msg, "upstream connection failed: %s", uv_strerror((int)n));
+		finish_error(c, UPSTREAM_ERESET, msg);
+		return;
+	}
+	drive(c);
+}
+
+static void start_reading(struct upstream_conn *c)
+{
+	if (c->reading || c->eof)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+		c->reading = 1;
+}
+
+/* ---- dialing ------------------------------------------------------------------------------------------------- */
+
+static void try_connect(struct upstream_conn *c);
+
+static void on_tcp_reopen(uv_handle_t *h)
+{
+	struct upstream_conn *c = h->data;
+	c->tcp_closing = 0;
+	if (c->state == C_CLOSING) {
+		unref(c);
+		return;
+	}
+	uv_tcp_init(c->up->loop, &c->tcp);
+	c->tcp.data = c;
+	try_connect(c);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+	struct upstream_conn *c = req->data;
+	if (c->state == C_CLOSING)
+		return;
+	if (status < 0) {
+		c->last_error = status;
+		if (c->ai_next) {
+			/* Another address to try: a failed socket cannot connect again, so reopen the handle. */
+			c->tcp_closing = 1;
+			uv_close((uv_handle_t *)&c->tcp, on_tcp_reopen);
+			return;
+		}
+		char msg[200];
+		snprintf(msg, sizeof msg, "cannot connect to upstream %s:%d: %s", c->up->host, c->up->port,
+			 uv_strerror(status));
+		finish_error(c, UPSTREAM_ECONNECT, msg);
+		return;
+	}
+	uv_freeaddrinfo(c->ai);
+	c->ai = c->ai_next = NULL;
+	uv_tcp_nodelay(&c->tcp, 1);
+	set_state(c, C_HANDSHAKE);
+	start_reading(c);
+	drive(c);
+}
+
+static void try_connect(struct upstream_conn *c)
+{
+	while (c->ai_next) {
+		struct addrinfo *a = c->ai_next;
+		c->ai_next = a->ai_next;
+		if (a->ai_family != AF_INET && a->ai_family != AF_INET6)
+			continue;
+		c->connect.data = c;
+		int rc = uv_tcp_connect(&c->connect, &c->tcp, a->ai_addr, on_connect);
+		if (rc == 0)
+			return;
+		c->last_error = rc;
+	}
+	char msg[200];
+	snprintf(msg, sizeof msg, "cannot connect to upstream %s:%d: %s", c->up->host, c->up->port,
+		 c->last_error ? uv_strerror(c->last_error) : "no usable address");
+	finish_error(c, UPSTREAM_ECONNECT, msg);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *res)
+{
+	struct upstream_conn *c = g->data;
+	c->gai_pending = 0;
+	if (c->state == C_CLOSING) {
+		if (res)
+			uv_freeaddrinfo(res);
+		unref(c);
+		return;
+	}
+	c->refs--; /* cannot reach 0: the handles are open */
+	if (status < 0) {
+		char msg[200];
+		snprintf(msg, sizeof msg, "cannot resolve upstream host '%s': %s", c->up->host, uv_strerror(status));
+		finish_error(c, UPSTREAM_EDNS, msg);
+		return;
+	}
+	c->ai = c->ai_next = res;
+	set_state(c, C_CONNECT);
+	try_connect(c);
+}
+
+static int dial(struct upstream *u, struct upstream_req *r)
+{
+	struct upstream_conn *c = conn_new(u);
+	if (!c)
+		return -1;
+	c->req = r;
+	r->conn = c;
+	arm(c, u->connect_timeout_ms);
+	char port[8];
+	snprintf(port, sizeof port, "%d", u->port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	c->gai.data = c;
+	int rc = uv_getaddrinfo(u->loop, &c->gai, on_resolved, u->host, port, &hints);
+	if (rc < 0) {
+		fail_later(c, UPSTREAM_EDNS, "cannot resolve upstream host: %s", uv_strerror(rc));
+		return 0;
+	}
+	c->gai_pending = 1;
+	c->refs++;
+	return 0;
+}
+
+/* ---- the exchange ---------------------------------------------------------------------------------------------- */
+
+static void send_pump(struct upstream_conn *c)
+{
+	struct upstream_req *r = c->req;
+	while (r && buf_size(&c->tls.out) < SEND_HIGH_WATER &&
+	       (c->head_sent < r->head_len || c->body_sent < r->body_len)) {
+		const char *p;
+		size_t n;
+		if (c->head_sent < r->head_len) {
+			p = r->head + c->head_sent;
+			n = r->head_len - c->head_sent;
+		} else {
+			p = r->body + c->body_sent;
+			n = r->body_len - c->body_sent;
+		}
+		if (n > RECORD_MAX)
+			n = RECORD_MAX;
+		int rc = tls_write(&c->tls, p, n);
+		if (rc < 0) {
+			char msg[200];
+			tls_describe(&c->tls, rc, msg, sizeof msg);
+			finish_error(c, UPSTREAM_ETLS, msg);
+			return;
+		}
+		if (c->head_sent < r->head_len)
+			c->head_sent += (size_t)rc;
+		else
+			c->body_sent += (size_t)rc;
+	}
+	flush(c);
+}
+
+static void complete(struct upstream_conn *c, int clean_tail)
+{
+	struct upstream_req *r = c->req;
+	struct upstream *u = c->up;
+	int reusable = c->keepalive && clean_tail && !c->eof && buf_size(&c->tls.in) == 0 && !tls_pending(&c->tls) &&
+		       c->head_sent == r->head_len && c->body_sent == r->body_len;
+	c->req = NULL;
+	r->conn = NULL;
+	if (reusable) {
+		if (u->n_idle >= u->pool_max) {
+			struct upstream_conn *last = u->idle;
+			while (last && last->next)
+				last = last->next;
+			if (last)
+				conn_close(last);
+		}
+		if (u->pool_max > 0) {
+			set_state(c, C_IDLE);
+			c->paused = 0;
+			c->reused = 0;
+			c->next = u->idle;
+			c->prev = NULL;
+			if (u->idle)
+				u->idle->prev = c;
+			u->idle = c;
+			u->n_idle++;
+			start_reading(c);
+			arm(c, u->pool_idle_ms);
+		} else {
+			conn_close(c);
+		}
+	} else {
+		conn_close(c);
+	}
+	r->cbs->on_end(r);
+}
+
+static void feed(struct upstream_conn *c, const char *p, size_t n)
+{
+	llhttp_errno_t e = llhttp_execute(&c->parser, p, n);
+	if (e == HPE_OK)
+		return;
+	if (c->state == C_CLOSING || !c->req)
+		return; /* a callback cancelled the request */
+	if (e == HPE_PAUSED && c->done) {
+		const char *stop = llhttp_get_error_pos(&c->parser);
+		complete(c, stop == p + n);
+		return;
+	}
+	char msg[200];
+	if (c->err_kind) { /* a limit set by a callback */
+		snprintf(msg, sizeof msg, "%s", c->err_msg);
+		c->err_kind = NULL;
+	} else {
+		snprintf(msg, sizeof msg, "upstream sent an invalid HTTP answer: %s (%s)", llhttp_errno_name(e),
+			 llhttp_get_error_reason(&c->parser) ? llhttp_get_error_reason(&c->parser) : "");
+	}
+	finish_error(c, UPSTREAM_EPROTOCOL, msg);
+}
+
+static void read_pass(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	while (c->state == C_BUSY && c->req && !c->paused && !c->done) {
+		int n = tls_read(&c->tls, u->plain, sizeof u->plain);
+		if (n == TLS_AGAIN)
+			break;
+		if (n == 0 || n == MBEDTLS_ERR_SSL_CONN_EOF) {
+			c->eof = 1;
+			llhttp_errno_t e = llhttp_finish(&c->parser);
+			if (c->state == C_CLOSING || !c->req)
+				return;
+			if (c->done) {
+				complete(c, 1);
+				return;
+			}
+			char msg[200];
+			snprintf(msg, sizeof msg, "upstream closed the connection %s (%s)",
+				 c->resp_bytes ? "before the answer was complete" : "without answering",
+				 llhttp_errno_name(e));
+			finish_error(c, UPSTREAM_ERESET, msg);
+			return;
+		}
+		if (n < 0) {
+			char msg[200], d[160];
+			tls_describe(&c->tls, n, d, sizeof d);
+			snprintf(msg, sizeof msg, "upstream TLS error: %s", d);
+			finish_error(c, UPSTREAM_ETLS, msg);
+			return;
+		}
+		c->resp_bytes += (uint64_t)n;
+		feed(c, u->plain, (size_t)n);
+	}
+	if (c->state != C_CLOSING)
+		flush(c);
+}
+
+static void drive(struct upstream_conn *c)
+{
+	if (c->state == C_HANDSHAKE) {
+		int rc = tls_handshake(&c->tls);
+		flush(c);
+		if (rc == TLS_AGAIN || c->state == C_CLOSING)
+			return;
+		if (rc < 0) {
+			char msg[300], d[240];
+			tls_describe(&c->tls, rc, d, sizeof d);
+			snprintf(msg, sizeof msg, "TLS handshake with upstream %s:%d failed: %s", c->up->host, c->up->port,
+				 d);
+			finish_error(c, UPSTREAM_ETLS, msg);
+			return;
+		}
+		c->req->connect_ms = uv_now(c->up->loop) - c->req->start_ms;
+		set_state(c, C_BUSY);
+		begin_send(c);
+		if (c->state == C_CLOSING)
+			return;
+	}
+	if (c->state == C_BUSY)
+		read_pass(c);
+	else if (c->state == C_IDLE)
+		conn_close(c);
+}
+
+/* ---- llhttp callbacks ------------------------------------------------------------------------------------------ */
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct upstream_conn *c = p->data;
+	http_hdrs_reset(&c->hdrs);
+	return 0;
+}
+
+static int hdr_limit(struct upstream_conn *c)
+{
+	c->err_kind = UPSTREAM_EPROTOCOL;
+	snprintf(c->err_msg, sizeof c->err_msg, "upstream answer head exceeds the limits (64 KB, 256 headers)");
+	return -1;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+	struct upstream_conn *c = p->data;
+	return http_hdrs_field(&c->hdrs, at, n) ? hdr_limit(c) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+	struct upstream_conn *c = p->data;
+	return http_hdrs_value(&c->hdrs, at, n) ? hdr_limit(c) : 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct upstream_conn *c = p->data;
+	return http_hdrs_value_done(&c->hdrs) ? hdr_limit(c) : 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct upstream_conn *c = p->data;
+	int status = p->status_code;
+	if (status >= 100 && status < 200 && status != 101) {
+		/* 1xx answers do not end the exchange; the final answer follows. */
+		c->informational = 1;
+		return 0;
+	}
+	struct upstream_req *r = c->req;
+	if (r->cbs->on_head(r, status, &c->hdrs)) {
+		upstream_cancel(r);
+		return -1;
+	}
+	if (c->state == C_CLOSING || !c->req)
+		return -1;
+	return r->no_body ? 1 : 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct upstream_conn *c = p->data;
+	struct upstream_req *r = c->req;
+	if (c->informational)
+		return 0;
+	if (r->cbs->on_body(r, at, n)) {
+		upstream_cancel(r);
+		return -1;
+	}
+	return (c->state == C_CLOSING || !c->req) ? -1 : 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	struct upstream_conn *c = p->data;
+	if (c->informational) {
+		c->informational = 0;
+		return 0;
+	}
+	c->done = 1;
+	c->keepalive = llhttp_should_keep_alive(p) != 0;
+	return HPE_PAUSED; /* stop: any byte after the answer is not ours to parse */
+}
+
+static const llhttp_settings_t parser_settings = {
+	.on_message_begin = on_message_begin,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+static void begin_send(struct upstream_conn *c)
+{
+	llhttp_init(&c->parser, HTTP_RESPONSE, &parser_settings);
+	c->parser.data = c;
+	http_hdrs_reset(&c->hdrs);
+	c->done = c->keepalive = c->informational = 0;
+	c->head_sent = c->body_sent = 0;
+	c->resp_bytes = 0;
+	arm(c, c->up->io_timeout_ms);
+	send_pump(c);
+}
+
+/* ---- public ------------------------------------------------------------------------------------------------ */
+
+int upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, const char *ca_file, char *err,
+		  size_t errlen)
+{
+	memset(u, 0, offsetof(struct upstream, plain));
+	u->loop = loop;
+	u->host = host;
+	u->port = port;
+	u->connect_timeout_ms = 10000;
+	u->io_timeout_ms = 600000;
+	u->pool_idle_ms = 30000;
+	u->pool_max = 32;
+	return tls_ctx_init(&u->tls, ca_file, err, errlen);
+}
+
+void upstream_close(struct upstream *u)
+{
+	while (u->idle)
+		conn_close(u->idle);
+}
+
+void upstream_free(struct upstream *u) { tls_ctx_free(&u->tls); }
+
+int upstream_request(struct upstream *u, struct upstream_req *r)
+{
+	r->conn = NULL;
+	r->retried = 0;
+	r->start_ms = uv_now(u->loop);
+	r->connect_ms = 0;
+	if (u->idle) {
+		struct upstream_conn *c = u->idle;
+		pool_remove(c);
+		set_state(c, C_BUSY);
+		c->reused = 1;
+		c->req = r;
+		r->conn = c;
+		u->n_reused++;
+		begin_send(c);
+		return 0;
+	}
+	if (dial(u, r)) {
+		r->cbs->on_error(r, UPSTREAM_ENOMEM, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void upstream_cancel(struct upstream_req *r)
+{
+	struct upstream_conn *c = r->conn;
+	if (!c)
+		return;
+	c->req = NULL;
+	r->conn = NULL;
+	conn_close(c);
+}
+
+void upstream_pause(struct upstream_req *r)
+{
+	struct upstream_conn *c = r->conn;
+	if (!c || c->paused)
+		return;
+	c->paused = 1;
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
+	if (c->state == C_BUSY)
+		uv_timer_stop(&c->timer); /* a paused answer is the client's slowness, not the upstream's */
+}
+
+void upstream_resume(struct upstream_req *r)
+{
+	struct upstream_conn *c = r->conn;
+	if (!c || !c->paused)
+		return;
+	c->paused = 0;
+	start_reading(c);
+	if (c->state == C_BUSY) {
+		arm(c, c->up->io_timeout_ms);
+		read_pass(c); /* decrypted or buffered bytes may be waiting with no socket event to come */
+	}
+}

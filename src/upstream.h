@@ -1,0 +1,93 @@
+/* upstream: an HTTPS/1.1 client on the loop with a keep-alive pool, for one upstream origin.
+ *
+ * One API serves every caller (the proxy, and later the usage poll and the token refresh): fill a
+ * struct upstream_req and call upstream_request; the answer comes back through callbacks, never from inside
+ * upstream_request itself. Exactly one of on_end / on_error ends a request, unless the caller cancels first.
+ *
+ * Ownership: the caller owns the request struct, its head and its body, and keeps them alive and unchanged until
+ * the request ends or is cancelled (a request may be sent twice: once more on a fresh connection when a pooled
+ * one turns out to be closed before any answer byte). Connections are owned by the pool.
+ *
+ * Reuse rules (a connection goes back to the pool only if all hold): the answer was complete and length-delimited
+ * or chunked, both sides allowed keep-alive, the request was fully sent, no byte followed the answer, and no
+ * EOF or close_notify was seen. An idle pooled connection that becomes readable is closed (nginx does the same). */
+#ifndef AP_UPSTREAM_H
+#define AP_UPSTREAM_H
+
+#include "buf.h"
+#include "http.h"
+#include "tls.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct upstream_req;
+struct upstream_conn;
+
+/* Error kinds: static strings, compared by pointer, usable as a metric label. */
+extern const char UPSTREAM_EDNS[], UPSTREAM_ECONNECT[], UPSTREAM_ETLS[], UPSTREAM_ETIMEOUT[], UPSTREAM_ERESET[],
+	UPSTREAM_EPROTOCOL[], UPSTREAM_ENOMEM[];
+
+struct upstream_cbs {
+	/* Status and headers of the final answer (1xx are skipped). Return 0, or -1 to stop: the request is then
+	 * cancelled as if by upstream_cancel and no other callback follows. */
+	int (*on_head)(struct upstream_req *r, int status, const struct http_hdrs *h);
+	/* A piece of the decoded body (chunk framing removed). Same return convention. The bytes are valid only
+	 * during the call. */
+	int (*on_body)(struct upstream_req *r, const char *p, size_t n);
+	/* The answer is complete. The request is detached: it may be reused or freed from here. */
+	void (*on_end)(struct upstream_req *r);
+	/* The request failed (before or after the head). `kind` is one of UPSTREAM_E*, `msg` a sentence for people.
+	 * The request is detached, as after on_end. */
+	void (*on_error)(struct upstream_req *r, const char *kind, const char *msg);
+};
+
+struct upstream_req {
+	const struct upstream_cbs *cbs; /* callbacks (caller) */
+	void *data;                     /* caller's pointer */
+	const char *head;               /* request line and headers, ending in CRLF CRLF (caller) */
+	size_t head_len;                /* bytes in head */
+	const char *body;               /* request body, sent as is (caller) */
+	size_t body_len;                /* bytes in body */
+	int no_body;                    /* HEAD request: the answer carries no body */
+	/* Private to upstream. */
+	struct upstream_conn *conn;     /* the connection serving it, or NULL */
+	int retried;                    /* already re-sent once on a fresh connection */
+	uint64_t start_ms;              /* uv_now when the request was issued */
+	uint64_t connect_ms;            /* time spent dialing (0 when a pooled connection served it) */
+};
+
+struct upstream {
+	uv_loop_t *loop;              /* the loop (not owned) */
+	const char *host;             /* host to dial and verify (config) */
+	int port;                     /* port to dial (config) */
+	struct tls_ctx tls;           /* shared TLS settings and resumption session */
+	uint64_t connect_timeout_ms;  /* dial: DNS + TCP + TLS */
+	uint64_t io_timeout_ms;       /* silence allowed while an answer is due */
+	uint64_t pool_idle_ms;        /* idle pooled connections live this long */
+	uint32_t pool_max;            /* idle connections kept */
+	struct upstream_conn *idle;   /* pooled connections, most recently used first */
+	uint32_t n_idle;              /* connections in the pool */
+	uint32_t n_open;              /* connections open, pooled or busy or dialing */
+	uint64_t n_dials;             /* connections dialed since start */
+	uint64_t n_reused;            /* requests served by a pooled connection */
+	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
+};
+
+/* Sets up the pool and loads the CA bundle; on failure `err` says why (upstream_close is still safe). */
+int upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, const char *ca_file,
+		  char *err, size_t errlen);
+/* Closes every pooled connection (busy ones close when their request ends or is cancelled). */
+void upstream_close(struct upstream *u);
+/* Frees the TLS settings; call after the loop has run the close callbacks. */
+void upstream_free(struct upstream *u);
+
+/* Issues a request. Returns 0; errors arrive through on_error, from a later loop turn. */
+int upstream_request(struct upstream *u, struct upstream_req *r);
+/* Abandons a request: no more callbacks; its connection is closed, never pooled. Safe on an ended request. */
+void upstream_cancel(struct upstream_req *r);
+/* Backpressure from the consumer: stop reading the answer, and resume. */
+void upstream_pause(struct upstream_req *r);
+void upstream_resume(struct upstream_req *r);
+
+#endif

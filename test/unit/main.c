@@ -1,0 +1,48 @@
+#include "log.h"
+#include "unit.h"
+
+int unit_failed;
+
+#define TESTS(X)                                                                                                   \
+	X(test_config_defaults)                                                                                    \
+	X(test_config_flags_win_over_env)                                                                          \
+	X(test_config_errors_are_one_clear_line)                                                                   \
+	X(test_config_upstream_forms)                                                                              \
+	X(test_config_help_and_version)                                                                            \
+	X(test_http_hdrs_split_and_lookup)                                                                         \
+	X(test_http_hdrs_limits)                                                                                   \
+	X(test_http_lists_and_hop_by_hop)                                                                          \
+	X(test_http_error_json_shape)                                                                              \
+	X(test_rewrite_swaps_credentials_and_merges_beta)                                                          \
+	X(test_rewrite_keeps_existing_oauth_beta_and_adds_missing)                                                 \
+	X(test_rewrite_narrows_accept_encoding)                                                                    \
+	X(test_oauth_parses_claude_code_file)                                                                      \
+	X(test_oauth_rejects_bad_files_without_leaking_tokens)                                                     \
+	X(test_oauth_env_token_when_no_file_given)
+
+#define DECLARE(name) void name(void);
+TESTS(DECLARE)
+
+struct unit_test {
+	const char *name; /* printed */
+	void (*fn)(void); /* the test */
+};
+
+#define ENTRY(name) {#name, name},
+static const struct unit_test tests[] = {TESTS(ENTRY)};
+
+int main(int argc, char **argv)
+{
+	int passed = 0, failed = 0;
+	log_setup(LOG_ERROR, 0); /* tests exercise error paths: keep their log lines out of the report */
+	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+		if (argc > 1 && !strstr(tests[i].name, argv[1]))
+			continue;
+		unit_failed = 0;
+		tests[i].fn();
+		printf("%s %s\n", unit_failed ? "FAIL" : "ok  ", tests[i].name);
+		unit_failed ? failed++ : passed++;
+	}
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed != 0;
+}

@@ -1,0 +1,104 @@
+#include "config.h"
+#include "unit.h"
+
+#include <stdint.h>
+
+static enum config_result parse(struct config *c, char **argv, char **envp, char *err)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return config_parse(c, argc, argv, envp, err, 512);
+}
+
+TEST(test_config_defaults)
+{
+	struct config c;
+	char err[512];
+	char *argv[] = {"p", NULL};
+	char *envp[] = {NULL};
+	CHECK_INT(parse(&c, argv, envp, err), CONFIG_OK);
+	CHECK_STR(c.listen_host, "127.0.0.1");
+	CHECK_INT(c.listen_port, 8080);
+	CHECK_STR(c.upstream_host, "api.anthropic.com");
+	CHECK_INT(c.upstream_port, 443);
+	CHECK_STR(c.upstream_authority, "api.anthropic.com");
+	CHECK_INT(c.max_body_size, 32 * 1024 * 1024);
+	CHECK_INT(c.log_json, 1);
+	CHECK(c.credentials == NULL);
+}
+
+TEST(test_config_flags_win_over_env)
+{
+	struct config c;
+	char err[512];
+	char *argv[] = {"p", "--listen", "0.0.0.0:9000", "--log-format=text", "--connect-timeout", "500ms", NULL};
+	char *envp[] = {"ANTHROPIC_PROXY_LISTEN=127.0.0.1:1", "ANTHROPIC_PROXY_MAX_BODY_SIZE=1k",
+			"ANTHROPIC_PROXY_UPSTREAM=https://localhost:8443/", NULL};
+	CHECK_INT(parse(&c, argv, envp, err), CONFIG_OK);
+	CHECK_INT(c.listen_port, 9000);
+	CHECK_INT(c.log_json, 0);
+	CHECK_INT(c.connect_timeout_ms, 500);
+	CHECK_INT(c.max_body_size, 1024);
+	CHECK_STR(c.upstream_host, "localhost");
+	CHECK_INT(c.upstream_port, 8443);
+	CHECK_STR(c.upstream_authority, "localhost:8443");
+}
+
+TEST(test_config_errors_are_one_clear_line)
+{
+	struct config c;
+	char err[512];
+	char *envp[] = {NULL};
+	char *a1[] = {"p", "--nope", NULL};
+	CHECK_INT(parse(&c, a1, envp, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "unknown flag '--nope'");
+	char *a2[] = {"p", "--listen", "8080", NULL};
+	CHECK_INT(parse(&c, a2, envp, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "--listen");
+	char *a3[] = {"p", "--upstream", "http://api.anthropic.com", NULL};
+	CHECK_INT(parse(&c, a3, envp, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "https://");
+	char *a4[] = {"p", "--log-level", "loud", NULL};
+	CHECK_INT(parse(&c, a4, envp, err), CONFIG_ERROR);
+	char *a5[] = {"p", "--max-body-size", "-5", NULL};
+	CHECK_INT(parse(&c, a5, envp, err), CONFIG_ERROR);
+	char *a6[] = {"p", "--listen", NULL};
+	CHECK_INT(parse(&c, a6, envp, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "needs a value");
+	char *a7[] = {"p", NULL};
+	char *e7[] = {"ANTHROPIC_PROXY_HEADER_TIMEOUT=soon", NULL};
+	CHECK_INT(parse(&c, a7, e7, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "ANTHROPIC_PROXY_HEADER_TIMEOUT");
+	CHECK(strchr(err, '\n') == NULL);
+}
+
+TEST(test_config_upstream_forms)
+{
+	char host[256], auth[300];
+	int port;
+	CHECK_INT(config_parse_upstream("https://[::1]:9443", host, sizeof host, &port, auth, sizeof auth), 0);
+	CHECK_STR(host, "::1");
+	CHECK_INT(port, 9443);
+	CHECK_STR(auth, "[::1]:9443");
+	CHECK_INT(config_parse_upstream("https://example.com:443/", host, sizeof host, &port, auth, sizeof auth), 0);
+	CHECK_STR(auth, "example.com");
+	CHECK_INT(config_parse_upstream("https://example.com/v1", host, sizeof host, &port, auth, sizeof auth), -1);
+	CHECK_INT(config_parse_upstream("https://user@example.com", host, sizeof host, &port, auth, sizeof auth), -1);
+	CHECK_INT(config_parse_upstream("https://", host, sizeof host, &port, auth, sizeof auth), -1);
+	CHECK_INT(config_parse_upstream("https://h:99999", host, sizeof host, &port, auth, sizeof auth), -1);
+}
+
+TEST(test_config_help_and_version)
+{
+	struct config c;
+	char err[4096];
+	char *envp[] = {NULL};
+	char *a1[] = {"p", "--version", NULL};
+	CHECK_INT(config_parse(&c, 2, a1, envp, err, sizeof err), CONFIG_EXIT_OK);
+	CHECK_CONTAINS(err, "anthropic-proxy ");
+	char *a2[] = {"p", "--help", NULL};
+	CHECK_INT(config_parse(&c, 2, a2, envp, err, sizeof err), CONFIG_EXIT_OK);
+	CHECK_CONTAINS(err, "--upstream");
+	CHECK_CONTAINS(err, "ANTHROPIC_PROXY_");
+}

@@ -18,7 +18,17 @@ int unit_failed;
 	X(test_rewrite_narrows_accept_encoding)                                                                    \
 	X(test_oauth_parses_claude_code_file)                                                                      \
 	X(test_oauth_rejects_bad_files_without_leaking_tokens)                                                     \
-	X(test_oauth_env_token_when_no_file_given)
+	X(test_oauth_env_token_when_no_file_given)                                                                 \
+	X(test_tracker_headers_generic_claims)                                                                     \
+	X(test_tracker_caps_windows_from_the_network)                                                              \
+	X(test_tracker_poll_window_shape)                                                                          \
+	X(test_tracker_poll_limits_only_shape)                                                                     \
+	X(test_tracker_rollover_rule)                                                                              \
+	X(test_tracker_rollover_when_reset_time_passes)                                                            \
+	X(test_tracker_record_splits_and_models)                                                                   \
+	X(test_tracker_warning_once_per_crossing)                                                                  \
+	X(test_tracker_json_and_state_round_trip)                                                                  \
+	X(test_tracker_parse_time)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

@@ -1,0 +1,112 @@
+/* tracker: the subscription's rate-limit windows and the proxy's token counts within them.
+ *
+ * Pure state and logic: fed rate-limit headers from answers (fractions, unix seconds) and usage-endpoint polls
+ * (percent, RFC 3339), it keeps one picture in one unit (utilization as a fraction 0..1, may exceed 1 for
+ * overage) and remembers for every value where it came from and when. Times are passed in (unix ms) so tests
+ * drive it without a clock.
+ *
+ * Rollover (upstream-api.md §5): a window has rolled over only when its reset time moves forward by at least
+ * TRACKER_ROLLOVER_MIN_S, never on its first observation; jitter of a few seconds either way is not a rollover.
+ * A rollover zeroes that window's proxy token counters (the old counts are logged). */
+#ifndef AP_TRACKER_H
+#define AP_TRACKER_H
+
+#include "buf.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TRACKER_MAX_WINDOWS 12   /* window names come from the network: capped */
+#define TRACKER_MAX_MODELS 16    /* model names too; the rest count as "other" */
+#define TRACKER_ROLLOVER_MIN_S 60
+
+enum tracker_source { TRACKER_SRC_NONE, TRACKER_SRC_HEADER, TRACKER_SRC_POLL, TRACKER_SRC_STATE };
+enum tracker_status { TRACKER_STATUS_UNKNOWN = -1, TRACKER_ALLOWED, TRACKER_ALLOWED_WARNING, TRACKER_REJECTED };
+
+struct tracker_tokens {
+	uint64_t input;          /* input_tokens (excludes cache) */
+	uint64_t output;         /* output_tokens */
+	uint64_t cache_creation; /* cache_creation_input_tokens */
+	uint64_t cache_read;     /* cache_read_input_tokens */
+	uint64_t requests;       /* answers counted */
+};
+
+struct tracker_window {
+	char name[24];                 /* "5h", "7d", "7d_sonnet", "7d_opus", "7d_<other>" */
+	double utilization;            /* fraction; < 0 when unknown */
+	int64_t resets_at;             /* unix seconds; 0 when unknown */
+	int status;                    /* enum tracker_status */
+	double surpassed_threshold;    /* fraction; < 0 when unknown */
+	enum tracker_source util_src;  /* where utilization came from */
+	int64_t util_at_ms;            /* when (unix ms) */
+	enum tracker_source reset_src; /* where resets_at came from */
+	int64_t reset_at_ms;           /* when (unix ms) */
+	struct tracker_tokens tokens;  /* proxy traffic since the window last rolled over */
+	uint64_t rollovers;            /* rollovers seen since start */
+	int warned;                    /* the utilization warning was logged for this window period */
+};
+
+struct tracker_model {
+	char name[64];                /* model name, sanitised */
+	struct tracker_tokens tokens; /* since start */
+};
+
+struct tracker {
+	struct tracker_window w[TRACKER_MAX_WINDOWS]; /* windows, in order of first sight */
+	int n;                                        /* windows used */
+	struct tracker_model models[TRACKER_MAX_MODELS + 1]; /* last slot is "other" */
+	int n_models;                                 /* model slots used (without "other") */
+	double warn_utilization;                      /* fraction that triggers the warning (config) */
+	/* Overall state (claim-less headers). */
+	int status;                                   /* enum tracker_status */
+	int64_t reset;                                /* reset of the binding claim, unix seconds */
+	char representative_claim[32];                /* window name of the binding claim, "" unknown */
+	int64_t header_at_ms;                         /* last answer that carried rate-limit headers */
+	/* Overage (paid extra usage) from headers. */
+	int overage_status;                           /* enum tracker_status */
+	double overage_utilization;                   /* fraction, may exceed 1; < 0 unknown */
+	int64_t overage_reset;                        /* unix seconds */
+	char overage_disabled_reason[48];             /* as sent */
+	int overage_in_use;                           /* -1 unknown, 0, 1 */
+	double fallback_percentage;                   /* < 0 unknown */
+	/* Extra usage from the poll. */
+	int extra_enabled;                            /* -1 unknown, 0, 1 */
+	double extra_monthly_limit;                   /* minor units (cents); < 0 unknown */
+	double extra_used_credits;                    /* minor units; < 0 unknown */
+	double extra_utilization;                     /* fraction; < 0 unknown */
+	char extra_currency[8];                       /* "USD" */
+	int64_t poll_at_ms;                           /* last poll applied */
+	uint64_t tokens_total_requests;               /* answers counted since start */
+};
+
+void tracker_init(struct tracker *t, double warn_utilization);
+
+/* One answer header. Returns 1 when it was a rate-limit header (applied), 0 otherwise. */
+int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const char *value, size_t vl,
+			 int64_t now_ms);
+/* A usage-endpoint body. Returns 0, or -1 when it is not a JSON object (nothing changes then). */
+int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms);
+
+/* Counts one answer's tokens (values < 0 mean "not seen" and count as 0) in every window and for its model.
+ * A window whose reset time has passed (now) rolls over first: the tokens belong to the new period. */
+void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
+		    int64_t cache_read, int64_t now_ms);
+
+/* Window by name, or NULL. */
+struct tracker_window *tracker_window(struct tracker *t, const char *name);
+const char *tracker_status_name(int status);
+const char *tracker_source_name(enum tracker_source s);
+
+/* The /usage snapshot (JSON). `poll` is an already-rendered JSON object for the "poll" key (or NULL). */
+int tracker_render_json(const struct tracker *t, struct buf *out, int64_t now_ms, const char *poll);
+
+/* State file contents: windows' reset times and token counters. */
+int tracker_save_json(const struct tracker *t, struct buf *out);
+/* Loads saved counters. Windows whose reset time has already passed (now) are dropped: their counts belong to
+ * a period that is over. Returns 0 or -1 (unreadable: nothing changes). */
+int tracker_load_json(struct tracker *t, const char *json, size_t len, int64_t now_ms);
+
+/* Parses RFC 3339 ("2026-01-02T19:59:59.600956+00:00", "...Z") to unix seconds (fraction dropped); -1 on error. */
+int64_t tracker_parse_time(const char *s);
+
+#endif

@@ -18,11 +18,10 @@ static int path_is(const char *url, size_t len, const char *path)
 	return n == strlen(path) && memcmp(url, path, n) == 0;
 }
 
-int admin_match(const char *url, size_t len) { return path_is(url, len, "/healthz"); }
+int admin_match(const char *url, size_t len) { return path_is(url, len, "/healthz") || path_is(url, len, "/usage"); }
 
 void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
 {
-	(void)app;
 	buf_init(&a->body, 0);
 	a->content_type = "application/json";
 	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
@@ -35,6 +34,16 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 		/* Liveness only: answered without touching the upstream or the credentials. */
 		a->status = 200;
 		buf_appends(&a->body, "{\"status\":\"ok\"}");
+		return;
+	}
+	if (path_is(url, len, "/usage")) {
+		int64_t now = app_wall_ms();
+		struct buf poll;
+		buf_init(&poll, 0);
+		usage_poll_render(&app->poll, &poll, now);
+		buf_append(&poll, "", 1);
+		a->status = tracker_render_json(&app->tracker, &a->body, now, buf_ptr(&poll)) ? 500 : 200;
+		buf_free(&poll);
 		return;
 	}
 	a->status = 404;

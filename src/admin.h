@@ -1,5 +1,5 @@
-/* admin: the proxy's own endpoints, served on the client listener at reserved paths: /healthz (and more to
- * come: /readyz, /usage, /metrics). Pure rendering: no sockets, no upstream. */
+/* admin: the proxy's own endpoints, served on the client listener at reserved paths: /healthz and /usage (the
+ * tracker's JSON snapshot). Pure rendering: no sockets, no upstream. */
 #ifndef AP_ADMIN_H
 #define AP_ADMIN_H
 

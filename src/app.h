@@ -6,8 +6,12 @@
 #include "config.h"
 #include "oauth.h"
 #include "server.h"
+#include "tracker.h"
 #include "upstream.h"
+#include "usage_poll.h"
 
+#include <stdint.h>
+#include <time.h>
 #include <uv.h>
 
 struct app {
@@ -16,10 +20,25 @@ struct app {
 	struct oauth oauth;       /* the subscription's credentials */
 	struct upstream up;       /* upstream client and pool */
 	struct server srv;        /* listener and client connections */
+	struct tracker tracker;   /* rate-limit windows and token counts */
+	struct usage_poll poll;   /* the usage endpoint poll */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	int stopping;             /* a stop signal arrived */
 	uint64_t started_ms;      /* uv_now at start */
 };
+
+/* Wall-clock time in unix milliseconds (for values that are compared with the API's unix timestamps). */
+static inline int64_t app_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Writes the tracker state file when --state-file is set (atomic; logged on failure). */
+void app_save_state(struct app *app);
+/* Loads the tracker state file when --state-file is set (a missing or unreadable file is logged, not fatal). */
+void app_load_state(struct app *app);
 
 #endif

@@ -11,7 +11,7 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -39,6 +39,10 @@ static const struct opt opts[] = {
 	 "upstream silence allowed while waiting for or streaming an answer"},
 	{"pool-size", OPT_COUNT, F(pool_size), "32", "idle upstream connections kept for reuse"},
 	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", "idle upstream connections are closed after this"},
+	{"poll-interval", OPT_DURATION_OFF, F(poll_interval_ms), "300s",
+	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},
+	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", "window utilization (percent) that logs a warning"},
+	{"state-file", OPT_STR, F(state_file), NULL, "file keeping the token counters across restarts (default: none)"},
 };
 #undef F
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -115,10 +119,28 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 			break;
 		*(uint32_t *)field = (uint32_t)n;
 		return 0;
+	case OPT_DURATION_OFF:
+		if (strcmp(val, "off") == 0 || strcmp(val, "0") == 0) {
+			*(uint64_t *)field = 0;
+			return 0;
+		}
+		if (parse_u64(val, &n, dur_suf, dur_mul, 4, 1) || n == 0)
+			break;
+		*(uint64_t *)field = n;
+		return 0;
+	case OPT_PERCENT: {
+		char *end;
+		double d = strtod(val, &end);
+		if (end == val || *end || !(d > 0 && d <= 100))
+			break;
+		*(double *)field = d / 100;
+		return 0;
+	}
 	}
 	static const char *const what[] = {"", "one of debug, info, warn, error", "json or text",
 					   "a size in bytes such as 65536, 64k or 32M",
-					   "a positive duration such as 30s, 500ms or 10m", "a whole number"};
+					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
+					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }

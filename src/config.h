@@ -31,6 +31,9 @@ struct config {
 	uint64_t upstream_timeout_ms;/* upstream silence allowed while an answer is awaited or streams */
 	uint32_t pool_size;          /* idle upstream connections kept */
 	uint64_t pool_idle_ms;       /* an idle pooled connection older than this is closed */
+	uint64_t poll_interval_ms;   /* usage endpoint poll period; 0 = off */
+	double warn_utilization;     /* fraction of a window that logs a warning */
+	const char *state_file;      /* tracker state file, or NULL */
 };
 
 /* Fills cfg from argv and envp. On CONFIG_ERROR, `err` holds one line for the user (exit 2).

@@ -25,6 +25,7 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void on_drain(uv_timer_t *t)
 {
 	struct app *app = t->data;
+	usage_poll_close(&app->poll);
 	upstream_close(&app->up);
 	if (app->srv.n_clients > 0 && uv_now(app->loop) < drain_deadline)
 		return;
@@ -35,6 +36,7 @@ static void on_drain(uv_timer_t *t)
 		log_end(&l);
 		server_close_all(&app->srv);
 	}
+	app_save_state(app);
 	uv_timer_stop(t);
 	uv_close((uv_handle_t *)t, NULL);
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
@@ -105,6 +107,11 @@ int main(int argc, char **argv)
 		log_end(&l);
 	}
 
+	tracker_init(&app.tracker, app.cfg.warn_utilization);
+	app_load_state(&app);
+	usage_poll_init(&app.poll, &app, app.cfg.poll_interval_ms);
+	usage_poll_start(&app.poll);
+
 	if (server_start(&app.srv, &app, err, sizeof err)) {
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
@@ -128,6 +135,7 @@ int main(int argc, char **argv)
 	if (rc == UV_EBUSY)
 		log_msg(LOG_ERROR, "shutdown", "a handle was still open at exit (a bug)");
 	upstream_free(&app.up);
+	usage_poll_free(&app.poll);
 	oauth_free(&app.oauth);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;

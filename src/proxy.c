@@ -175,9 +175,13 @@ void proxy_start(struct client *c)
 		.body_len = buf_size(&c->body),
 		.no_body = c->head_method,
 	};
+	size_t path_len = 0;
+	while (path_len < url_len && url[path_len] != '?')
+		path_len++;
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
+	ex->messages = c->method == HTTP_POST && path_len == 12 && memcmp(url, "/v1/messages", 12) == 0;
 	upstream_request(&app->up, &ex->ureq);
 }
 
@@ -226,6 +230,14 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	const char *rid = http_hdrs_get(h, "request-id", &n);
 	if (rid)
 		snprintf(ex->request_id, sizeof ex->request_id, "%.*s", (int)(n < 64 ? n : 64), rid);
+
+	if (ex->messages) {
+		/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s included. */
+		int64_t now = app_wall_ms();
+		for (uint32_t i = 0; i < h->n; i++)
+			tracker_apply_header(&c->app->tracker, http_hdr_name(h, i), h->v[i].name_len, http_hdr_value(h, i),
+					     h->v[i].value_len, now);
+	}
 
 	size_t conn_len = 0;
 	const char *conn = http_hdrs_get(h, "connection", &conn_len);

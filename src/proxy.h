@@ -22,6 +22,7 @@ struct proxy_exchange {
 	unsigned active : 1;      /* an upstream request is in flight */
 	unsigned chunked : 1;     /* the body goes to the client in chunked framing */
 	unsigned paused : 1;      /* upstream reading paused because the client is slow */
+	unsigned messages : 1;    /* a POST /v1/messages: its answer is consumption (tracked and counted) */
 	uint64_t bytes_out;       /* body bytes written to the client */
 	uint64_t ttfb_ms;         /* time to the answer's head */
 	char request_id[72];      /* upstream request-id, for the log */

@@ -188,7 +188,9 @@ static void rollover(struct tracker_window *w, const char *why, int64_t new_rese
 
 static void set_reset(struct tracker_window *w, int64_t reset, enum tracker_source src, int64_t now_ms)
 {
-	if (reset <= 0)
+	/* A reset time already in the past is stale (a cached answer, or a window that has not restarted yet):
+	 * taking it would make the next real value look like a rollover. */
+	if (reset <= 0 || reset < now_ms / 1000)
 		return;
 	if (w->resets_at && reset >= w->resets_at + TRACKER_ROLLOVER_MIN_S)
 		rollover(w, "reset moved forward", reset);

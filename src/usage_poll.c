@@ -1,0 +1,259 @@
+#include "usage_poll.h"
+
+#include "app.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BODY_MAX (256 * 1024)             /* the answer is a few hundred bytes */
+#define BACKOFF_MAX_MS (30 * 60 * 1000)   /* upstream-api.md §4 */
+#define POLL_USER_AGENT "claude-code/2.1.0" /* the endpoint rate-limits hard without a claude-code agent */
+
+static const struct upstream_cbs poll_cbs;
+
+void usage_poll_init(struct usage_poll *p, struct app *app, uint64_t interval_ms)
+{
+	memset(p, 0, sizeof *p);
+	p->app = app;
+	p->interval_ms = interval_ms;
+	buf_init(&p->head, 0);
+	buf_init(&p->body, BODY_MAX);
+	uv_timer_init(app->loop, &p->timer);
+	p->timer.data = p;
+	srandom((unsigned)uv_hrtime());
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void schedule(struct usage_poll *p, uint64_t delay_ms)
+{
+	p->next_ms = app_wall_ms() + (int64_t)delay_ms;
+	uv_timer_start(&p->timer, on_timer, delay_ms, 0);
+}
+
+static uint64_t jittered(uint64_t ms)
+{
+	/* +-10% so that many proxies started together do not poll in step. */
+	int64_t span = (int64_t)ms / 5;
+	int64_t d = span ? (int64_t)(random() % (span + 1)) - span / 2 : 0;
+	return (uint64_t)((int64_t)ms + d);
+}
+
+static void disable(struct usage_poll *p, const char *why)
+{
+	p->disabled = 1;
+	p->next_ms = 0;
+	snprintf(p->disabled_reason, sizeof p->disabled_reason, "%s", why);
+	log_msg(LOG_WARN, "usage_poll_disabled", why);
+}
+
+static void failed(struct usage_poll *p, const char *why)
+{
+	p->n_failed++;
+	snprintf(p->last_error, sizeof p->last_error, "%s", why);
+	uint64_t next = p->backoff_ms ? p->backoff_ms * 2 : p->interval_ms * 2;
+	if (next > BACKOFF_MAX_MS)
+		next = BACKOFF_MAX_MS;
+	if (p->retry_after_s > 0 && (uint64_t)p->retry_after_s * 1000 > next)
+		next = (uint64_t)p->retry_after_s * 1000;
+	p->backoff_ms = next;
+	struct log_line l;
+	log_begin(&l, LOG_WARN, "usage_poll_failed");
+	log_str(&l, "msg", why);
+	log_int(&l, "retry_in_ms", (long long)next);
+	log_end(&l);
+	schedule(p, next);
+}
+
+static void poll_now(struct usage_poll *p)
+{
+	struct app *app = p->app;
+	const char *token = oauth_token(&app->oauth);
+	if (!token) {
+		failed(p, "no credentials");
+		return;
+	}
+	buf_reset(&p->head);
+	buf_reset(&p->body);
+	p->status = 0;
+	p->retry_after_s = -1;
+	if (buf_printf(&p->head,
+		       "GET /api/oauth/usage HTTP/1.1\r\nhost: %s\r\nauthorization: Bearer %s\r\n"
+		       "anthropic-beta: oauth-2025-04-20\r\naccept: application/json\r\nuser-agent: " POLL_USER_AGENT
+		       "\r\n\r\n",
+		       app->cfg.upstream_authority, token)) {
+		failed(p, "out of memory");
+		return;
+	}
+	p->req = (struct upstream_req){
+		.cbs = &poll_cbs,
+		.data = p,
+		.head = buf_ptr(&p->head),
+		.head_len = buf_size(&p->head),
+	};
+	p->in_flight = 1;
+	p->last_attempt_ms = app_wall_ms();
+	p->next_ms = 0;
+	upstream_request(&app->up, &p->req);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct usage_poll *p = t->data;
+	if (!p->in_flight && !p->disabled && !p->closing)
+		poll_now(p);
+}
+
+void usage_poll_start(struct usage_poll *p)
+{
+	struct app *app = p->app;
+	if (p->interval_ms == 0) {
+		disable(p, "polling is off (--poll-interval 0)");
+		return;
+	}
+	if (app->oauth.source == OAUTH_ENV) {
+		/* Long-lived tokens from `claude setup-token` carry only user:inference: the endpoint would say 403. */
+		disable(p, "CLAUDE_CODE_OAUTH_TOKEN tokens lack the user:profile scope; windows come from answer headers "
+			   "only");
+		return;
+	}
+	if (!oauth_token(&app->oauth)) {
+		disable(p, "no credentials");
+		return;
+	}
+	schedule(p, 0);
+}
+
+static void on_close(uv_handle_t *h) { (void)h; }
+
+void usage_poll_close(struct usage_poll *p)
+{
+	p->closing = 1;
+	if (p->in_flight) {
+		upstream_cancel(&p->req);
+		p->in_flight = 0;
+	}
+	if (!uv_is_closing((uv_handle_t *)&p->timer))
+		uv_close((uv_handle_t *)&p->timer, on_close);
+}
+
+void usage_poll_free(struct usage_poll *p)
+{
+	if (p->head.data)
+		memset(p->head.data, 0, p->head.cap);
+	buf_free(&p->head);
+	buf_free(&p->body);
+}
+
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+{
+	struct usage_poll *p = r->data;
+	p->status = status;
+	size_t n;
+	const char *ra = http_hdrs_get(h, "retry-after", &n);
+	if (ra) {
+		char tmp[24];
+		snprintf(tmp, sizeof tmp, "%.*s", (int)(n < 20 ? n : 20), ra);
+		p->retry_after_s = atoll(tmp); /* seconds; an HTTP date gives 0 and the normal backoff applies */
+	}
+	return 0;
+}
+
+static int on_body(struct upstream_req *r, const char *at, size_t n)
+{
+	struct usage_poll *p = r->data;
+	if (buf_append(&p->body, at, n)) {
+		/* Not a usage answer; treat as an error (the request is cancelled by returning -1). */
+		p->in_flight = 0;
+		failed(p, "usage answer larger than 256 KB");
+		return -1;
+	}
+	return 0;
+}
+
+static void on_end(struct upstream_req *r)
+{
+	struct usage_poll *p = r->data;
+	struct app *app = p->app;
+	char why[200];
+	p->in_flight = 0;
+	if (p->closing)
+		return;
+	if (p->status == 200) {
+		if (tracker_apply_poll(&app->tracker, buf_ptr(&p->body), buf_size(&p->body), app_wall_ms())) {
+			failed(p, "usage answer is not a JSON object");
+			return;
+		}
+		p->n_ok++;
+		p->backoff_ms = 0;
+		p->last_error[0] = 0;
+		p->last_success_ms = app_wall_ms();
+		log_msg(LOG_DEBUG, "usage_poll", "applied");
+		app_save_state(app);
+		schedule(p, jittered(p->interval_ms));
+		return;
+	}
+	if (p->status == 403) {
+		p->n_failed++;
+		disable(p, "the usage endpoint answered 403 (the token lacks the user:profile scope); windows now come "
+			   "from answer headers only");
+		return;
+	}
+	if (p->status == 429)
+		p->n_rate_limited++;
+	snprintf(why, sizeof why, "usage endpoint answered %d", p->status);
+	failed(p, why);
+}
+
+static void on_error(struct upstream_req *r, const char *kind, const char *msg)
+{
+	struct usage_poll *p = r->data;
+	p->in_flight = 0;
+	if (p->closing)
+		return;
+	char why[220];
+	snprintf(why, sizeof why, "%s error: %s", kind, msg);
+	failed(p, why);
+}
+
+static const struct upstream_cbs poll_cbs = {
+	.on_head = on_head,
+	.on_body = on_body,
+	.on_end = on_end,
+	.on_error = on_error,
+};
+
+static int put_time_ms(struct buf *out, const char *key, int64_t ms)
+{
+	if (!ms)
+		return buf_printf(out, ",\"%s\":null", key);
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	char when[32];
+	gmtime_r(&s, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf_printf(out, ",\"%s\":\"%s\"", key, when);
+}
+
+int usage_poll_render(const struct usage_poll *p, struct buf *out, int64_t now_ms)
+{
+	int e = buf_printf(out, "{\"enabled\":%s", p->disabled ? "false" : "true");
+	e = e || put_time_ms(out, "last_success", p->last_success_ms);
+	if (p->last_success_ms)
+		e = e || buf_printf(out, ",\"age_seconds\":%.1f", (double)(now_ms - p->last_success_ms) / 1000);
+	e = e || put_time_ms(out, "last_attempt", p->last_attempt_ms) || put_time_ms(out, "next_poll", p->next_ms);
+	e = e || buf_appends(out, ",\"last_error\":");
+	if (p->last_error[0])
+		e = e || buf_appends(out, "\"") || http_json_escape(out, p->last_error, strlen(p->last_error)) ||
+		    buf_appends(out, "\"");
+	else
+		e = e || buf_appends(out, "null");
+	if (p->disabled)
+		e = e || buf_appends(out, ",\"disabled_reason\":\"") ||
+		    http_json_escape(out, p->disabled_reason, strlen(p->disabled_reason)) || buf_appends(out, "\"");
+	return e || buf_printf(out, ",\"polls_ok\":%llu,\"polls_failed\":%llu,\"rate_limited\":%llu,\"backoff_ms\":%llu}",
+			       (unsigned long long)p->n_ok, (unsigned long long)p->n_failed,
+			       (unsigned long long)p->n_rate_limited, (unsigned long long)p->backoff_ms);
+}

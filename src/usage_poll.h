@@ -1,0 +1,50 @@
+/* usage_poll: the timer that fetches GET /api/oauth/usage and applies it to the tracker.
+ *
+ * Polls at start and then every interval (+-10% jitter so many proxies do not align). The endpoint is itself
+ * rate-limited: on 429 or 5xx it backs off exponentially up to 30 minutes, honouring retry-after, and the last
+ * good snapshot stays with its age. A 403 means the token lacks the user:profile scope: polling stops and the
+ * windows come from answer headers alone (said once in the log). Requests go through the shared upstream client. */
+#ifndef AP_USAGE_POLL_H
+#define AP_USAGE_POLL_H
+
+#include "buf.h"
+#include "upstream.h"
+
+#include <stdint.h>
+#include <uv.h>
+
+struct app;
+
+struct usage_poll {
+	struct app *app;            /* owner */
+	uv_timer_t timer;           /* next poll */
+	struct upstream_req req;    /* the request in flight */
+	struct buf head;            /* its head (holds the token: wiped when freed) */
+	struct buf body;            /* answer body, bounded */
+	int status;                 /* answer status */
+	int64_t retry_after_s;      /* retry-after of the answer, or -1 */
+	unsigned in_flight : 1;     /* req is out */
+	unsigned disabled : 1;      /* 403 or no usable token: no more polls */
+	unsigned closing : 1;       /* shutting down */
+	uint64_t interval_ms;       /* normal period (config) */
+	uint64_t backoff_ms;        /* current backoff, 0 when healthy */
+	int64_t last_success_ms;    /* unix ms of the last good poll, 0 never */
+	int64_t last_attempt_ms;    /* unix ms of the last attempt */
+	int64_t next_ms;            /* unix ms of the next poll, 0 none */
+	char last_error[200];       /* why the last poll failed, "" when it did not */
+	char disabled_reason[160];  /* why polling is off */
+	uint64_t n_ok;              /* successful polls */
+	uint64_t n_failed;          /* failed polls */
+	uint64_t n_rate_limited;    /* 429 answers */
+};
+
+void usage_poll_init(struct usage_poll *p, struct app *app, uint64_t interval_ms);
+/* Starts polling (first poll at once). Does nothing, and says why in /usage, when disabled. */
+void usage_poll_start(struct usage_poll *p);
+/* Cancels a poll in flight and closes the timer. */
+void usage_poll_close(struct usage_poll *p);
+void usage_poll_free(struct usage_poll *p);
+/* Appends the "poll" object of /usage. */
+int usage_poll_render(const struct usage_poll *p, struct buf *out, int64_t now_ms);
+
+#endif

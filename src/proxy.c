@@ -118,6 +118,9 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 	} else if (buf_appends(out, beta_has_oauth ? "\r\n" : "," OAUTH_BETA "\r\n")) {
 		return -1;
 	}
+	/* The API requires a version; clients that omit it get the one every SDK sends. */
+	if (!http_hdrs_get(h, "anthropic-version", NULL) && buf_appends(out, "anthropic-version: 2023-06-01\r\n"))
+		return -1;
 	if (buf_printf(out, "authorization: Bearer %s\r\n", token))
 		return -1;
 	if (has_body && buf_printf(out, "content-length: %llu\r\n", (unsigned long long)body_len))

@@ -128,6 +128,7 @@ TEST(test_rewrite_keeps_existing_oauth_beta_and_adds_missing)
 	add(&h, "anthropic-beta", "oauth-2025-04-20, x");
 	char *out = rewrite(&h, "/v1/models", 0, 0);
 	CHECK_CONTAINS(out, "anthropic-beta: oauth-2025-04-20, x\r\n");
+	CHECK_CONTAINS(out, "anthropic-version: 2023-06-01\r\n"); /* added when absent */
 	CHECK(strstr(out, "content-length") == NULL);
 	free(out);
 	http_hdrs_reset(&h);

@@ -1,0 +1,150 @@
+"""Self-checks of the mock API (no proxy involved): if these fail, fix the mock before
+believing any proxy test. They drive the mock with curl and with raw TLS sockets."""
+
+import gzip
+import os
+
+from harness import (CTX, MSG_BODY, OAUTH_BETA, STREAM_BODY, TOKEN, Conn, Mock, api_error, build_request,
+                     contains, curl, eq, ok, parse_sse, pki, sha256, wait_until)
+
+AUTH = [("authorization", f"Bearer {TOKEN}"), ("anthropic-beta", OAUTH_BETA),
+        ("anthropic-version", "2023-06-01"), ("content-type", "application/json")]
+
+
+def mcurl(mock, path, *args, headers=AUTH, data=MSG_BODY, scenario=None):
+    hs = list(headers) + ([("x-mock-scenario", scenario)] if scenario else [])
+    return curl(mock.url + path, "--cacert", mock.ca, *args, headers=hs, data=data)
+
+
+def tls_conn(mock):
+    return Conn(mock.port, tls_ca=mock.ca)
+
+
+def test_mock_auth_rules():
+    with Mock() as m:
+        r = mcurl(m, "/v1/messages", headers=[("anthropic-version", "2023-06-01")])
+        eq(r.status, 401, "no authorization")
+        eq(api_error(r)[0], "authentication_error", "no authorization: error type")
+        r = mcurl(m, "/v1/messages", headers=AUTH + [("x-api-key", "k")])
+        eq((r.status, api_error(r)), (400, ("invalid_request_error", "x-api-key must not be sent with OAuth")),
+           "x-api-key with bearer")
+        r = mcurl(m, "/v1/messages", headers=[h for h in AUTH if h[0] != "anthropic-beta"]
+                  + [("anthropic-beta", "tools-2024-04-04")])
+        eq((r.status, api_error(r)[1]), (401, "OAuth authentication is currently not supported."), "no oauth beta")
+        r = mcurl(m, "/v1/messages", headers=[("authorization", "Bearer other")] + AUTH[1:])
+        eq((r.status, api_error(r)[1]), (401, "Invalid bearer token"), "wrong token")
+        r = mcurl(m, "/v1/messages")
+        eq(r.status, 200, "good request")
+        ok(r.header("request-id", "").startswith("req_"), f"request-id header: {r.headers}")
+        for h in ("status", "reset", "5h-utilization", "5h-reset", "7d-utilization", "7d-reset",
+                  "representative-claim"):
+            ok(r.header("anthropic-ratelimit-unified-" + h) is not None, f"missing ratelimit header {h}")
+        msg = r.json()
+        eq((msg["type"], msg["usage"]["output_tokens"]), ("message", 12), "message shape")
+        eq(m.stats()["requests"], 5, "requests recorded")
+
+
+def test_mock_stream_and_split():
+    with Mock() as m:
+        r = mcurl(m, "/v1/messages", data=STREAM_BODY)
+        eq(r.status, 200, "stream status")
+        ok(r.header("content-type", "").startswith("text/event-stream"), f"content-type {r.headers}")
+        names = [e for e, _ in parse_sse(r.body.decode())]
+        eq((names[0], names[1], names[-1]), ("message_start", "ping", "message_stop"), "event order")
+        contains(names, "message_delta", "events")
+
+        # sse-split: many tiny chunks, CRLF, cut between \r and \n; the de-chunked bytes are
+        # exactly what the mock recorded.
+        with tls_conn(m) as c:
+            c.send(build_request("POST", "/v1/messages", AUTH + [("x-mock-scenario", "sse-split")], STREAM_BODY,
+                                 host=f"localhost:{m.port}"))
+            r = c.read_response()
+        eq((r.status, r.framing, r.complete), (200, "chunked", True), "split: status/framing/complete")
+        ok(r.raw_body.count(b"\r\n") > 200, f"split: expected hundreds of chunks, raw={len(r.raw_body)}B")
+        contains(r.raw_body, b"\r\n1\r\n\r\r\n", "split: a chunk holding just \\r")
+        eq(r.body, m.response_body(m.last_request()), "split: body vs mock record")
+        names = [e for e, _ in parse_sse(r.body.decode())]
+        eq((names[0], names[-1]), ("message_start", "message_stop"), "split: events")
+
+
+def test_mock_fault_scenarios():
+    with Mock() as m:
+        r = mcurl(m, "/v1/messages", scenario="status:429")
+        eq((r.status, r.header("retry-after"), r.header("x-should-retry")), (429, "17", "true"), "429")
+        eq(api_error(r)[0], "rate_limit_error", "429 type")
+        eq(api_error(mcurl(m, "/v1/messages", scenario="status:529"))[0], "overloaded_error", "529 type")
+        eq(api_error(mcurl(m, "/v1/messages", scenario="status:500"))[0], "api_error", "500 type")
+
+        r = mcurl(m, "/v1/messages", scenario="cut-midbody")
+        eq((r.status, r.rc, len(r.body)), (200, 18, 100), "cut-midbody: status, curl rc, bytes")
+        r = mcurl(m, "/v1/messages", scenario="cut-midstream", data=STREAM_BODY)
+        eq((r.status, r.rc), (200, 18), "cut-midstream: status, curl rc")
+        contains(r.body, b"message_start", "cut-midstream body")
+
+        r = mcurl(m, "/v1/messages", scenario="close-after")
+        eq((r.status, r.header("connection")), (200, "close"), "close-after")
+
+        r = mcurl(m, "/v1/messages", scenario="gzip", headers=AUTH + [("accept-encoding", "gzip")])
+        eq(r.header("content-encoding"), "gzip", "gzip: content-encoding")
+        eq(r.body, m.response_body(m.last_request()), "gzip: raw body vs mock record")
+        eq(gzip.decompress(r.body)[:1], b"{", "gzip: decompressed body")
+        r = mcurl(m, "/v1/messages", scenario="gzip")  # no accept-encoding: identity
+        eq((r.header("content-encoding"), r.json()["type"]), (None, "message"), "gzip without accept-encoding")
+
+        r = mcurl(m, "/v1/messages?beta=true", scenario="delay:300,echo",
+                  headers=[("x-api-key", "k"), ("anthropic-beta", "a"), ("anthropic-beta", "b")])
+        echo = r.json()
+        eq((echo["method"], echo["target"], echo["body_sha256"]), ("POST", "/v1/messages?beta=true",
+                                                                  sha256(MSG_BODY)), "echo")
+        eq([v for k, v in echo["headers"] if k.lower() == "anthropic-beta"], ["a", "b"], "echo: repeated header")
+
+        eq(mcurl(m, "/v1/messages/count_tokens").json(), {"input_tokens": 42}, "count_tokens")
+        models = mcurl(m, "/v1/models", data=None).json()
+        eq((len(models["data"]), models["has_more"]), (2, False), "models")
+        r = mcurl(m, "/v1/nope", data=None)
+        eq((r.status, api_error(r)[0]), (404, "not_found_error"), "unknown path")
+        r = mcurl(m, "/v1/messages", scenario="bogus")
+        eq(r.status, 400, "unknown scenario")
+
+
+def test_mock_slow_and_endless():
+    with Mock() as m:
+        gate = os.path.join(CTX.tmpdir("gate-"), "open")
+        with tls_conn(m) as c:
+            c.send(build_request("POST", "/v1/messages", AUTH + [("x-mock-scenario", "sse-slow"),
+                                                                   ("x-mock-gate", gate)], STREAM_BODY))
+            r = c.read_response(stop_when=lambda r: b"message_start" in r.body, timeout=5)
+            ok(b"message_stop" not in r.body and not r.complete, "sse-slow sent everything before the gate")
+            open(gate, "w").close()
+            r = c.read_response(resp=r, timeout=5)
+            ok(r.complete and b"message_stop" in r.body, f"sse-slow did not finish: {r!r}")
+
+        with tls_conn(m) as c:
+            c.send(build_request("POST", "/v1/messages", AUTH + [("x-mock-scenario", "sse-endless")], STREAM_BODY))
+            c.read_response(stop_when=lambda r: b"content_block_delta" in r.body, timeout=5)
+        wait_until(lambda: m.stats()["closed_by_peer_midstream"] == 1, 3, "closed_by_peer_midstream == 1")
+
+
+def test_mock_request_framing_and_stats():
+    with Mock() as m:
+        body = os.urandom(5000)
+        with tls_conn(m) as c:
+            # chunked request body
+            c.send(build_request("POST", "/v1/messages", AUTH + [("x-mock-scenario", "echo")], body, chunked=True))
+            eq(c.read_response().json()["body_sha256"], sha256(body), "chunked body sha256")
+            # Expect: 100-continue on the same (keep-alive) connection
+            head = build_request("POST", "/v1/messages", AUTH + [("x-mock-scenario", "echo"),
+                                                                  ("expect", "100-continue"),
+                                                                  ("content-length", str(len(body)))], b"")
+            c.send(head)
+            eq(c.read_response(interim=True).status, 100, "interim answer to Expect")
+            c.send(body)
+            eq(c.read_response().json()["body_sha256"], sha256(body), "expect: body sha256")
+        # A connection used only for /__mock/* is not counted; the two above are one connection.
+        wait_until(lambda: m.stats()["open_connections"] == 0, 3, "open_connections == 0")
+        st = m.stats()
+        eq((st["connections"], st["requests"]), (1, 2), "stats")
+        m.reset()
+        st = m.stats()
+        eq((st["connections"], st["requests"], len(m.requests())), (0, 0, 0), "stats after reset")
+        ok(os.path.exists(pki().ca_pem), "pki present")

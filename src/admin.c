@@ -1,6 +1,7 @@
 #include "admin.h"
 
 #include "app.h"
+#include "http.h"
 
 #include <string.h>
 
@@ -18,7 +19,10 @@ static int path_is(const char *url, size_t len, const char *path)
 	return n == strlen(path) && memcmp(url, path, n) == 0;
 }
 
-int admin_match(const char *url, size_t len) { return path_is(url, len, "/healthz") || path_is(url, len, "/usage"); }
+int admin_match(const char *url, size_t len)
+{
+	return path_is(url, len, "/healthz") || path_is(url, len, "/readyz") || path_is(url, len, "/usage");
+}
 
 void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
 {
@@ -34,6 +38,20 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 		/* Liveness only: answered without touching the upstream or the credentials. */
 		a->status = 200;
 		buf_appends(&a->body, "{\"status\":\"ok\"}");
+		return;
+	}
+	if (path_is(url, len, "/readyz")) {
+		/* Ready only while requests can be signed: Kubernetes stops routing to a proxy that cannot. */
+		char why[600];
+		if (oauth_ready(&app->oauth, why, sizeof why)) {
+			a->status = 200;
+			buf_appends(&a->body, "{\"status\":\"ready\"}");
+		} else {
+			a->status = 503;
+			buf_appends(&a->body, "{\"status\":\"not_ready\",\"reason\":\"");
+			http_json_escape(&a->body, why, strlen(why));
+			buf_appends(&a->body, "\"}");
+		}
 		return;
 	}
 	if (path_is(url, len, "/usage")) {

@@ -3,6 +3,7 @@
 #ifndef AP_APP_H
 #define AP_APP_H
 
+#include "clock.h"
 #include "config.h"
 #include "oauth.h"
 #include "server.h"
@@ -18,23 +19,20 @@ struct app {
 	uv_loop_t *loop;          /* the one loop */
 	struct config cfg;        /* immutable after start */
 	struct oauth oauth;       /* the subscription's credentials */
-	struct upstream up;       /* upstream client and pool */
+	struct tls_ctx tls;       /* TLS settings shared by every upstream origin */
+	struct upstream up;       /* the API origin: client and pool */
 	struct server srv;        /* listener and client connections */
 	struct tracker tracker;   /* rate-limit windows and token counts */
 	struct usage_poll poll;   /* the usage endpoint poll */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
+	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */
 	int stopping;             /* a stop signal arrived */
 	uint64_t started_ms;      /* uv_now at start */
 };
 
-/* Wall-clock time in unix milliseconds (for values that are compared with the API's unix timestamps). */
-static inline int64_t app_wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+/* Wall-clock time in unix milliseconds (for values compared with the API's unix timestamps). */
+static inline int64_t app_wall_ms(void) { return wall_ms(); }
 
 /* Writes the tracker state file when --state-file is set (atomic; logged on failure). */
 void app_save_state(struct app *app);

@@ -11,7 +11,7 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -43,6 +43,13 @@ static const struct opt opts[] = {
 	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},
 	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", "window utilization (percent) that logs a warning"},
 	{"state-file", OPT_STR, F(state_file), NULL, "file keeping the token counters across restarts (default: none)"},
+	{"refresh-margin", OPT_DURATION, F(refresh_margin_ms), "5m", "refresh the access token this long before expiry"},
+	{"token-url", OPT_URLS, F(token_urls),
+	 "https://platform.claude.com/v1/oauth/token,https://console.anthropic.com/v1/oauth/token",
+	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
+	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
+	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
+	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
 };
 #undef F
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -128,6 +135,39 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 			break;
 		*(uint64_t *)field = n;
 		return 0;
+	case OPT_BOOL:
+		if (!strcmp(val, "true") || !strcmp(val, "1") || !strcmp(val, "yes") || !strcmp(val, "on"))
+			*(int *)field = 1;
+		else if (!strcmp(val, "false") || !strcmp(val, "0") || !strcmp(val, "no") || !strcmp(val, "off"))
+			*(int *)field = 0;
+		else
+			break;
+		return 0;
+	case OPT_URLS: {
+		/* Comma-separated; repeated flags were joined the same way. Split in place into owned copies. */
+		char *copy = strdup(val), *save = NULL;
+		if (!copy)
+			break;
+		cfg->n_token_urls = 0;
+		for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
+			char h[256], a[300], path[512];
+			int port;
+			while (*u == ' ')
+				u++;
+			if (config_parse_url(u, h, sizeof h, &port, a, sizeof a, path, sizeof path) ||
+			    cfg->n_token_urls == CONFIG_MAX_TOKEN_URLS) {
+				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d https:// URLs with a path",
+					 u, o->name, CONFIG_MAX_TOKEN_URLS);
+				free(copy);
+				return -1;
+			}
+			cfg->token_urls[cfg->n_token_urls++] = u;
+		}
+		cfg->owned = copy; /* keeps the pieces alive; freed by config_free */
+		if (cfg->n_token_urls == 0)
+			break;
+		return 0;
+	}
 	case OPT_PERCENT: {
 		char *end;
 		double d = strtod(val, &end);
@@ -140,7 +180,8 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 	static const char *const what[] = {"", "one of debug, info, warn, error", "json or text",
 					   "a size in bytes such as 65536, 64k or 32M",
 					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
-					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100"};
+					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100",
+					   "true or false", "https:// URLs"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }
@@ -160,6 +201,32 @@ static const char *env_get(char **envp, const char *name)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
+}
+
+void config_free(struct config *cfg)
+{
+	free(cfg->owned);
+	cfg->owned = NULL;
+}
+
+int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
+		     size_t pathlen)
+{
+	if (strncasecmp(url, "https://", 8) != 0)
+		return -1;
+	const char *slash = strchr(url + 8, '/');
+	if (!slash || slash[1] == 0 || strlen(slash) >= pathlen || strpbrk(slash, " \r\n\t"))
+		return -1;
+	char origin[300];
+	size_t n = (size_t)(slash - url);
+	if (n >= sizeof origin)
+		return -1;
+	memcpy(origin, url, n);
+	origin[n] = 0;
+	if (config_parse_upstream(origin, host, hostlen, port, auth, authlen))
+		return -1;
+	snprintf(path, pathlen, "%s", slash);
+	return 0;
 }
 
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
@@ -254,6 +321,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
+	static char joined[4096]; /* repeated URL flags, joined; parsed into cfg->owned before return */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -279,14 +347,32 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			snprintf(err, errlen, "unknown flag '--%.*s' (see --help)", (int)nl, name);
 			return CONFIG_ERROR;
 		}
+		const char *v = NULL;
 		if (eq) {
-			given[k] = eq + 1;
+			v = eq + 1;
+		} else if (opts[k].kind == OPT_BOOL) {
+			v = "true"; /* a bare boolean flag turns it on */
 		} else if (i + 1 < argc) {
-			given[k] = argv[++i];
+			v = argv[++i];
 		} else {
 			snprintf(err, errlen, "flag --%s needs a value", opts[k].name);
 			return CONFIG_ERROR;
 		}
+		if (opts[k].kind == OPT_URLS && given[k]) {
+			/* Repeatable: collect every occurrence, in order. */
+			size_t need = strlen(joined) + strlen(v) + 2;
+			if (need > sizeof joined) {
+				snprintf(err, errlen, "too many --%s values", opts[k].name);
+				return CONFIG_ERROR;
+			}
+			strcat(joined, ",");
+			strcat(joined, v);
+			v = joined;
+		} else if (opts[k].kind == OPT_URLS) {
+			snprintf(joined, sizeof joined, "%s", v);
+			v = joined;
+		}
+		given[k] = v;
 	}
 
 	for (size_t k = 0; k < NOPTS; k++) {

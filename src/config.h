@@ -11,6 +11,8 @@
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 
+#define CONFIG_MAX_TOKEN_URLS 4
+
 struct config {
 	const char *listen;          /* "HOST:PORT" as given */
 	char listen_host[256];       /* parsed host (brackets removed for IPv6) */
@@ -34,15 +36,26 @@ struct config {
 	uint64_t poll_interval_ms;   /* usage endpoint poll period; 0 = off */
 	double warn_utilization;     /* fraction of a window that logs a warning */
 	const char *state_file;      /* tracker state file, or NULL */
+	uint64_t refresh_margin_ms;  /* refresh the access token this long before it expires */
+	const char *token_urls[CONFIG_MAX_TOKEN_URLS]; /* OAuth token endpoints, tried in order */
+	int n_token_urls;            /* how many */
+	const char *client_id;       /* OAuth client id sent with refreshes */
+	int follow_credentials;      /* never refresh: follow the credentials file written by Claude Code */
+	char *owned;                 /* storage behind token_urls */
 };
 
 /* Fills cfg from argv and envp. On CONFIG_ERROR, `err` holds one line for the user (exit 2).
  * On CONFIG_EXIT_OK (--help, --version) the text to print is in `err` (exit 0). */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);
 
+/* Frees what config_parse allocated. */
+void config_free(struct config *cfg);
 /* Splits "HOST:PORT" or "[v6]:PORT". Returns 0 or -1. */
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "https://host[:port][/]" into host, port and Host-header authority. Returns 0 or -1. */
 int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen);
+/* Parses "https://host[:port]/path" (a path is required). Returns 0 or -1. */
+int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
+		     size_t pathlen);
 
 #endif

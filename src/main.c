@@ -26,6 +26,8 @@ static void on_drain(uv_timer_t *t)
 {
 	struct app *app = t->data;
 	usage_poll_close(&app->poll);
+	if (!app->oauth.closing)
+		oauth_close(&app->oauth);
 	upstream_close(&app->up);
 	if (app->srv.n_clients > 0 && uv_now(app->loop) < drain_deadline)
 		return;
@@ -41,8 +43,17 @@ static void on_drain(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, NULL);
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
+	uv_close((uv_handle_t *)&app->sig_hup, NULL);
 	/* Pooled connections closed above; anything left (a connection still dialing) closes with the walk. */
 	uv_walk(app->loop, close_walk, NULL);
+}
+
+static void on_hup(uv_signal_t *s, int signum)
+{
+	struct app *app = s->data;
+	(void)signum;
+	log_msg(LOG_INFO, "reload", "SIGHUP: re-reading the credentials");
+	oauth_reload(&app->oauth);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -86,19 +97,19 @@ int main(int argc, char **argv)
 
 	app.loop = uv_default_loop();
 	app.started_ms = uv_now(app.loop);
-	if (upstream_init(&app.up, app.loop, app.cfg.upstream_host, app.cfg.upstream_port, app.cfg.ca_file, err,
-			  sizeof err)) {
+	if (tls_ctx_init(&app.tls, app.cfg.ca_file, err, sizeof err)) {
 		fprintf(stderr, "anthropic-proxy: %s (set --ca-file)\n", err);
-		upstream_free(&app.up);
+		tls_ctx_free(&app.tls);
 		return 2;
 	}
+	upstream_init(&app.up, app.loop, app.cfg.upstream_host, app.cfg.upstream_port, &app.tls);
 	app.up.connect_timeout_ms = app.cfg.connect_timeout_ms;
 	app.up.io_timeout_ms = app.cfg.upstream_timeout_ms;
 	app.up.pool_idle_ms = app.cfg.pool_idle_ms;
 	app.up.pool_max = app.cfg.pool_size;
 
-	oauth_init(&app.oauth);
-	if (oauth_load(&app.oauth, app.cfg.credentials, environ)) {
+	oauth_init(&app.oauth, app.loop, &app.cfg, &app.tls);
+	if (oauth_load(&app.oauth, environ)) {
 		struct log_line l;
 		log_begin(&l, LOG_WARN, "no_credentials");
 		log_str(&l, "reason", app.oauth.problem);
@@ -116,6 +127,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
+	oauth_start(&app.oauth);
+	uv_signal_init(app.loop, &app.sig_hup);
+	app.sig_hup.data = &app;
+	uv_signal_start(&app.sig_hup, on_hup, SIGHUP);
 	uv_signal_init(app.loop, &app.sig_term);
 	uv_signal_init(app.loop, &app.sig_int);
 	app.sig_term.data = app.sig_int.data = &app;
@@ -135,8 +150,10 @@ int main(int argc, char **argv)
 	if (rc == UV_EBUSY)
 		log_msg(LOG_ERROR, "shutdown", "a handle was still open at exit (a bug)");
 	upstream_free(&app.up);
+	tls_ctx_free(&app.tls);
 	usage_poll_free(&app.poll);
 	oauth_free(&app.oauth);
+	config_free(&app.cfg);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;
 }

@@ -1,40 +1,152 @@
 #include "oauth.h"
 
+#include "clock.h"
+#include "fsutil.h"
+#include "http.h"
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
-#include <yajl/yajl_tree.h>
+#include <unistd.h>
 
 #define CREDENTIALS_MAX (1024 * 1024) /* a credentials file is a few hundred bytes; refuse absurd ones */
+#define WAITERS_MAX 4096              /* requests queued behind one refresh */
+#define WAIT_MS 30000                 /* longest a request waits for a token */
+#define ANSWER_MAX (64 * 1024)        /* token endpoint answer */
+#define BACKOFF_MIN_MS 5000
+#define BACKOFF_MAX_MS (10 * 60 * 1000)
+#define LOCK_RETRY_MS 100
+#define LOCK_TRIES 50                 /* 5 s of a held lock, then refresh anyway (and say so) */
+#define FOLLOW_STAT_MS 1000           /* follow mode: how often the file is checked */
 
-void oauth_init(struct oauth *o) { memset(o, 0, sizeof *o); }
+static const struct upstream_cbs refresh_cbs;
+static void refresh_start(struct oauth *o);
+static void on_timer(uv_timer_t *t);
 
-static void clear_tokens(struct oauth *o)
+/* ---- set-up -------------------------------------------------------------------------------------------------- */
+
+void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls)
 {
-	/* Wipe before freeing: tokens should not linger in freed heap memory. */
-	if (o->access_token) {
-		memset(o->access_token, 0, strlen(o->access_token));
-		free(o->access_token);
+	memset(o, 0, sizeof *o);
+	o->loop = loop;
+	o->cfg = cfg;
+	o->lock_fd = -1;
+	cred_init(&o->cur);
+	buf_init(&o->req_head, 0);
+	buf_init(&o->req_body, 0);
+	buf_init(&o->resp, ANSWER_MAX);
+	uv_timer_init(loop, &o->timer);
+	uv_timer_init(loop, &o->wait_timer);
+	o->timer.data = o->wait_timer.data = o;
+	for (int i = 0; i < cfg->n_token_urls; i++) {
+		char host[256];
+		int port;
+		if (config_parse_url(cfg->token_urls[i], host, sizeof host, &port, o->token_auth[i],
+				     sizeof o->token_auth[i], o->token_path[i], sizeof o->token_path[i]))
+			continue; /* config validated them already */
+		upstream_init(&o->token_up[o->n_urls], loop, host, port, tls);
+		o->token_up[o->n_urls].connect_timeout_ms = cfg->connect_timeout_ms;
+		o->token_up[o->n_urls].io_timeout_ms = WAIT_MS;
+		o->token_up[o->n_urls].pool_max = 1;
+		o->n_urls++;
 	}
-	if (o->refresh_token) {
-		memset(o->refresh_token, 0, strlen(o->refresh_token));
-		free(o->refresh_token);
-	}
-	o->access_token = o->refresh_token = NULL;
-	o->expires_at_ms = 0;
 }
 
-void oauth_free(struct oauth *o)
+static int expired(const struct oauth *o)
 {
-	clear_tokens(o);
-	o->source = OAUTH_NONE;
+	return o->cur.expires_at_ms && wall_ms() >= o->cur.expires_at_ms;
 }
 
-const char *oauth_token(const struct oauth *o) { return o->access_token; }
+static int can_refresh(const struct oauth *o)
+{
+	return o->source == OAUTH_FILE && !o->dead && (o->cfg->follow_credentials || o->cur.refresh_token);
+}
+
+const char *oauth_token(const struct oauth *o)
+{
+	if (!o->cur.access_token || o->dead || expired(o))
+		return NULL;
+	return o->cur.access_token;
+}
+
+int oauth_must_wait(const struct oauth *o)
+{
+	return o->refreshing || (o->cur.access_token && expired(o) && can_refresh(o));
+}
+
+int oauth_parse_credentials(struct oauth *o, const char *json, size_t len, char *err, size_t errlen)
+{
+	struct cred c;
+	cred_init(&c);
+	if (credfile_parse(json, len, &c, err, errlen))
+		return -1;
+	cred_move(&o->cur, &c);
+	o->generation++;
+	return 0;
+}
+
+static void log_cred(const char *event, enum log_level level, const struct oauth *o, const char *msg)
+{
+	char fa[16] = "", fr[16] = "";
+	if (o->cur.access_token)
+		log_fingerprint(o->cur.access_token, fa);
+	if (o->cur.refresh_token)
+		log_fingerprint(o->cur.refresh_token, fr);
+	struct log_line l;
+	log_begin(&l, level, event);
+	log_str(&l, "source", o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN" : o->path);
+	log_str(&l, "token", fa[0] ? fa : NULL);
+	log_str(&l, "refresh_token", fr[0] ? fr : NULL);
+	if (o->cur.expires_at_ms)
+		log_int(&l, "expires_in_s", (long long)(o->cur.expires_at_ms - wall_ms()) / 1000);
+	if (msg)
+		log_str(&l, "msg", msg);
+	log_end(&l);
+}
+
+/* Reads and parses the credentials file into `out`. */
+static int read_file(const char *path, struct cred *out, char *err, size_t errlen)
+{
+	size_t len;
+	char e[300];
+	char *data = fs_read_all(path, CREDENTIALS_MAX, &len, e, sizeof e);
+	if (!data) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	int rc = credfile_parse(data, len, out, e, sizeof e);
+	if (rc)
+		snprintf(err, errlen, "%s: %s", path, e);
+	memset(data, 0, len);
+	free(data);
+	return rc;
+}
+
+static int load_file(struct oauth *o, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
+		struct log_line l;
+		log_begin(&l, LOG_WARN, "credentials_mode");
+		log_str(&l, "path", path);
+		log_str(&l, "msg", "the credentials file is readable by other users; chmod 600 it");
+		log_end(&l);
+	}
+	struct cred c;
+	cred_init(&c);
+	if (read_file(path, &c, err, errlen))
+		return -1;
+	cred_move(&o->cur, &c);
+	o->generation++;
+	snprintf(o->path, sizeof o->path, "%s", path);
+	o->source = OAUTH_FILE;
+	return 0;
+}
 
 static const char *env_get(char **envp, const char *name)
 {
@@ -45,149 +157,33 @@ static const char *env_get(char **envp, const char *name)
 	return NULL;
 }
 
-/* A token goes into an HTTP header: refuse anything that could break or smuggle header syntax. */
-static int token_ok(const char *t)
-{
-	if (!*t || strlen(t) > 8192)
-		return 0;
-	for (const char *p = t; *p; p++)
-		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-			return 0;
-	return 1;
-}
-
-int oauth_parse_credentials(struct oauth *o, const char *json, size_t len, char *err, size_t errlen)
-{
-	char *copy = malloc(len + 1);
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	memcpy(copy, json, len);
-	copy[len] = 0;
-	char perr[128] = "";
-	yajl_val root = yajl_tree_parse(copy, perr, sizeof perr);
-	free(copy);
-	if (!root) {
-		/* yajl's message can quote the input: keep only its first line, never the token-bearing context. */
-		perr[strcspn(perr, "\n")] = 0;
-		snprintf(err, errlen, "not valid JSON (%s)", perr);
-		return -1;
-	}
-	int rc = -1;
-	const char *at_path[] = {"claudeAiOauth", "accessToken", NULL};
-	const char *rt_path[] = {"claudeAiOauth", "refreshToken", NULL};
-	const char *exp_path[] = {"claudeAiOauth", "expiresAt", NULL};
-	yajl_val at = yajl_tree_get(root, at_path, yajl_t_string);
-	yajl_val rt = yajl_tree_get(root, rt_path, yajl_t_string);
-	yajl_val exp = yajl_tree_get(root, exp_path, yajl_t_number);
-	if (!at) {
-		snprintf(err, errlen, "no claudeAiOauth.accessToken in it");
-		goto out;
-	}
-	if (!token_ok(at->u.string)) {
-		snprintf(err, errlen, "claudeAiOauth.accessToken is empty or holds invalid characters");
-		goto out;
-	}
-	clear_tokens(o);
-	o->access_token = strdup(at->u.string);
-	if (rt && token_ok(rt->u.string))
-		o->refresh_token = strdup(rt->u.string);
-	if (exp && YAJL_IS_INTEGER(exp))
-		o->expires_at_ms = YAJL_GET_INTEGER(exp);
-	else if (exp)
-		o->expires_at_ms = (int64_t)YAJL_GET_DOUBLE(exp);
-	rc = o->access_token ? 0 : -1;
-	if (rc)
-		snprintf(err, errlen, "out of memory");
-out:
-	yajl_tree_free(root);
-	return rc;
-}
-
-static int load_file(struct oauth *o, const char *path, char *err, size_t errlen)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	char *data = NULL;
-	int rc = -1;
-	if (fstat(fileno(f), &st) || st.st_size > CREDENTIALS_MAX) {
-		snprintf(err, errlen, "%s is not a credentials file (too large or unreadable)", path);
-		goto out;
-	}
-	if (st.st_mode & 077) {
-		struct log_line l;
-		log_begin(&l, LOG_WARN, "credentials_mode");
-		log_str(&l, "path", path);
-		log_str(&l, "msg", "the credentials file is readable by other users; chmod 600 it");
-		log_end(&l);
-	}
-	data = malloc((size_t)st.st_size + 1);
-	size_t n = data ? fread(data, 1, (size_t)st.st_size, f) : 0;
-	if (!data || n != (size_t)st.st_size) {
-		snprintf(err, errlen, "cannot read %s", path);
-		goto out;
-	}
-	char perr[200];
-	if (oauth_parse_credentials(o, data, n, perr, sizeof perr)) {
-		snprintf(err, errlen, "%s: %s", path, perr);
-		goto out;
-	}
-	snprintf(o->path, sizeof o->path, "%s", path);
-	o->source = OAUTH_FILE;
-	rc = 0;
-out:
-	if (data) {
-		memset(data, 0, (size_t)st.st_size);
-		free(data);
-	}
-	fclose(f);
-	return rc;
-}
-
-static void log_loaded(const struct oauth *o)
-{
-	char fp[16];
-	log_fingerprint(o->access_token, fp);
-	struct log_line l;
-	log_begin(&l, LOG_INFO, "credentials_loaded");
-	log_str(&l, "source", o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN" : o->path);
-	log_str(&l, "token", fp);
-	log_int(&l, "has_refresh_token", o->refresh_token != NULL);
-	if (o->expires_at_ms)
-		log_int(&l, "expires_at_ms", (long long)o->expires_at_ms);
-	log_end(&l);
-}
-
-int oauth_load(struct oauth *o, const char *explicit_path, char **envp)
+int oauth_load(struct oauth *o, char **envp)
 {
 	char err[512];
-	if (explicit_path) {
-		if (load_file(o, explicit_path, err, sizeof err) == 0)
+	o->problem[0] = 0;
+	o->dead = 0;
+	if (o->cfg->credentials) {
+		if (load_file(o, o->cfg->credentials, err, sizeof err) == 0)
 			goto found;
 		snprintf(o->problem, sizeof o->problem, "%s", err);
 		return -1; /* an explicit file that does not work is a problem to report, not to paper over */
 	}
 	const char *env = env_get(envp, "CLAUDE_CODE_OAUTH_TOKEN");
 	if (env && *env) {
-		if (!token_ok(env)) {
+		if (!cred_token_ok(env)) {
 			snprintf(o->problem, sizeof o->problem, "CLAUDE_CODE_OAUTH_TOKEN holds invalid characters");
 			return -1;
 		}
-		clear_tokens(o);
-		o->access_token = strdup(env);
+		cred_free(&o->cur);
+		o->cur.access_token = strdup(env);
 		o->source = OAUTH_ENV;
-		if (!o->access_token)
+		o->generation++;
+		if (!o->cur.access_token)
 			return -1;
 		goto found;
 	}
 	char path[4096];
-	const char *dir = env_get(envp, "CLAUDE_CONFIG_DIR");
-	const char *home = env_get(envp, "HOME");
+	const char *dir = env_get(envp, "CLAUDE_CONFIG_DIR"), *home = env_get(envp, "HOME");
 	if (dir && *dir)
 		snprintf(path, sizeof path, "%s/.credentials.json", dir);
 	else if (home && *home)
@@ -201,7 +197,543 @@ int oauth_load(struct oauth *o, const char *explicit_path, char **envp)
 	snprintf(o->problem, sizeof o->problem, "%s", err);
 	return -1;
 found:
-	o->problem[0] = 0;
-	log_loaded(o);
+	log_cred("credentials_loaded", LOG_INFO, o, NULL);
 	return 0;
+}
+
+/* ---- waiters ------------------------------------------------------------------------------------------------- */
+
+static void unqueue(struct oauth *o, struct oauth_waiter *w)
+{
+	if (!w->queued)
+		return;
+	if (w->prev)
+		w->prev->next = w->next;
+	else
+		o->waiters = w->next;
+	if (w->next)
+		w->next->prev = w->prev;
+	else
+		o->waiters_tail = w->prev;
+	w->next = w->prev = NULL;
+	w->queued = 0;
+	o->n_waiters--;
+}
+
+/* Hands the outcome to every waiter. A callback may queue new waiters; they are not in this round. */
+static void resolve_all(struct oauth *o, const char *token, const char *why)
+{
+	struct oauth_waiter *list = o->waiters;
+	o->waiters = o->waiters_tail = NULL;
+	o->n_waiters = 0;
+	while (list) {
+		struct oauth_waiter *w = list;
+		list = w->next;
+		w->next = w->prev = NULL;
+		w->queued = 0;
+		w->cb(w, token, why);
+	}
+}
+
+static void on_wait_timer(uv_timer_t *t)
+{
+	struct oauth *o = t->data;
+	if (!o->refreshing) {
+		const char *tok = oauth_token(o);
+		if (tok || !can_refresh(o) || o->cfg->follow_credentials) {
+			resolve_all(o, tok, tok ? NULL : o->problem[0] ? o->problem : "no usable access token");
+			return;
+		}
+	}
+	/* Waiters past their deadline give up; the rest keep waiting for the refresh. */
+	uint64_t now = uv_now(o->loop);
+	for (struct oauth_waiter *w = o->waiters, *next; w; w = next) {
+		next = w->next;
+		if (now >= w->deadline) {
+			unqueue(o, w);
+			w->cb(w, NULL, "timed out waiting for the access token to be refreshed");
+		}
+	}
+	if (o->waiters)
+		uv_timer_start(&o->wait_timer, on_wait_timer, 1000, 0);
+}
+
+static int enqueue(struct oauth *o, struct oauth_waiter *w)
+{
+	if (o->n_waiters >= WAITERS_MAX) {
+		snprintf(o->problem, sizeof o->problem, "too many requests waiting for a token refresh");
+		return -1;
+	}
+	w->deadline = uv_now(o->loop) + WAIT_MS;
+	w->next = NULL;
+	w->prev = o->waiters_tail;
+	if (o->waiters_tail)
+		o->waiters_tail->next = w;
+	else
+		o->waiters = w;
+	o->waiters_tail = w;
+	w->queued = 1;
+	o->n_waiters++;
+	if (!uv_is_active((uv_handle_t *)&o->wait_timer))
+		uv_timer_start(&o->wait_timer, on_wait_timer, 1000, 0);
+	return 0;
+}
+
+int oauth_wait(struct oauth *o, struct oauth_waiter *w)
+{
+	if (o->closing || enqueue(o, w))
+		return -1;
+	if (!o->refreshing)
+		refresh_start(o);
+	if (!o->refreshing) /* nothing to wait for (follow mode re-read, or no way to refresh): answer next turn */
+		uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
+	return 0;
+}
+
+void oauth_cancel(struct oauth *o, struct oauth_waiter *w) { unqueue(o, w); }
+
+int oauth_expired(struct oauth *o, uint64_t generation, struct oauth_waiter *w)
+{
+	if (generation == o->generation && o->cur.access_token && !o->refreshing) {
+		/* The upstream is the authority on expiry: stop handing out this token. */
+		o->cur.expires_at_ms = wall_ms() - 1;
+		log_cred("token_expired_upstream", LOG_INFO, o, "the API says the access token expired");
+	}
+	return oauth_wait(o, w);
+}
+
+/* ---- refresh ------------------------------------------------------------------------------------------------- */
+
+static void unlock(struct oauth *o)
+{
+	if (o->lock_fd >= 0) {
+		flock(o->lock_fd, LOCK_UN);
+		close(o->lock_fd);
+		o->lock_fd = -1;
+	}
+}
+
+/* Takes the advisory lock that serialises refreshes between processes. 1: held, 0: busy, -1: unusable. */
+static int try_lock(struct oauth *o)
+{
+	char path[4200];
+	snprintf(path, sizeof path, "%s.lock", o->path);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		int busy = errno == EWOULDBLOCK;
+		close(fd);
+		return busy ? 0 : -1;
+	}
+	o->lock_fd = fd;
+	return 1;
+}
+
+static void schedule(struct oauth *o)
+{
+	if (o->closing)
+		return;
+	if (o->source != OAUTH_FILE)
+		return;
+	if (o->cfg->follow_credentials) {
+		uv_timer_start(&o->timer, on_timer, FOLLOW_STAT_MS, 0);
+		return;
+	}
+	if (!o->cur.refresh_token || !o->cur.expires_at_ms || o->dead)
+		return;
+	int64_t at = o->cur.expires_at_ms - (int64_t)o->cfg->refresh_margin_ms - wall_ms();
+	uv_timer_start(&o->timer, on_timer, at > 0 ? (uint64_t)at : 0, 0);
+}
+
+static void finish(struct oauth *o, const char *token, const char *why)
+{
+	o->refreshing = 0;
+	o->grant_retry = 0;
+	unlock(o);
+	if (o->sent_refresh) {
+		memset(o->sent_refresh, 0, strlen(o->sent_refresh));
+		free(o->sent_refresh);
+		o->sent_refresh = NULL;
+	}
+	schedule(o);
+	resolve_all(o, token, why);
+}
+
+static void refresh_failed(struct oauth *o, const char *why)
+{
+	o->n_refresh_failed++;
+	snprintf(o->last_error, sizeof o->last_error, "%s", why);
+	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (o->backoff_ms > BACKOFF_MAX_MS)
+		o->backoff_ms = BACKOFF_MAX_MS;
+	struct log_line l;
+	log_begin(&l, LOG_WARN, "token_refresh_failed");
+	log_str(&l, "msg", why);
+	log_int(&l, "retry_in_ms", (long long)o->backoff_ms);
+	log_end(&l);
+	const char *tok = oauth_token(o); /* a refresh ahead of expiry leaves the current token usable */
+	char reason[400];
+	snprintf(reason, sizeof reason, "the access token expired and refreshing it failed: %s", why);
+	if (!tok)
+		snprintf(o->problem, sizeof o->problem, "%s", reason);
+	finish(o, tok, tok ? NULL : reason);
+	if (!o->closing && !o->dead)
+		uv_timer_start(&o->timer, on_timer, o->backoff_ms, 0);
+}
+
+static void adopt(struct oauth *o, struct cred *c, const char *why)
+{
+	cred_move(&o->cur, c);
+	o->generation++;
+	o->n_adopted++;
+	o->dead = 0;
+	o->problem[0] = 0;
+	log_cred("credentials_adopted", LOG_INFO, o, why);
+}
+
+static void send_refresh(struct oauth *o)
+{
+	int i = o->url_idx;
+	buf_reset(&o->req_body);
+	buf_reset(&o->req_head);
+	int e = buf_appends(&o->req_body, "{\"grant_type\":\"refresh_token\",\"refresh_token\":\"") ||
+		http_json_escape(&o->req_body, o->cur.refresh_token, strlen(o->cur.refresh_token)) ||
+		buf_appends(&o->req_body, "\",\"client_id\":\"") ||
+		http_json_escape(&o->req_body, o->cfg->client_id, strlen(o->cfg->client_id)) ||
+		buf_appends(&o->req_body, "\"}");
+	e = e || buf_printf(&o->req_head,
+			    "POST %s HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\naccept: application/json\r\n"
+			    "user-agent: anthropic-proxy/" AP_VERSION "\r\ncontent-length: %zu\r\n\r\n",
+			    o->token_path[i], o->token_auth[i], buf_size(&o->req_body));
+	free(o->sent_refresh);
+	o->sent_refresh = strdup(o->cur.refresh_token);
+	if (e || !o->sent_refresh) {
+		refresh_failed(o, "out of memory");
+		return;
+	}
+	buf_reset(&o->resp);
+	o->resp_status = 0;
+	o->req = (struct upstream_req){
+		.cbs = &refresh_cbs,
+		.data = o,
+		.head = buf_ptr(&o->req_head),
+		.head_len = buf_size(&o->req_head),
+		.body = buf_ptr(&o->req_body),
+		.body_len = buf_size(&o->req_body),
+	};
+	struct log_line l;
+	log_begin(&l, LOG_INFO, "token_refresh_started");
+	log_str(&l, "token_url", o->cfg->token_urls[i]);
+	log_end(&l);
+	upstream_request(&o->token_up[i], &o->req);
+}
+
+/* Re-reads the file and adopts its tokens when another process rotated them. Returns 1 when adopted. */
+static int adopt_from_file(struct oauth *o, const char *why)
+{
+	struct cred f;
+	cred_init(&f);
+	char err[400];
+	if (read_file(o->path, &f, err, sizeof err))
+		return 0;
+	int changed = f.refresh_token && (!o->cur.refresh_token || strcmp(f.refresh_token, o->cur.refresh_token));
+	int changed_access = strcmp(f.access_token, o->cur.access_token) != 0;
+	if (changed || (o->cfg->follow_credentials && changed_access)) {
+		adopt(o, &f, why);
+		return 1;
+	}
+	cred_free(&f);
+	return 0;
+}
+
+static int fresh_enough(const struct oauth *o)
+{
+	return o->cur.access_token && (!o->cur.expires_at_ms ||
+				       wall_ms() < o->cur.expires_at_ms - (int64_t)o->cfg->refresh_margin_ms);
+}
+
+static void refresh_start(struct oauth *o)
+{
+	if (o->closing)
+		return;
+	if (o->source != OAUTH_FILE) {
+		snprintf(o->problem, sizeof o->problem,
+			 o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN cannot be refreshed; create a new one with "
+						  "`claude setup-token`"
+						: "no credentials");
+		return;
+	}
+	if (o->cfg->follow_credentials) {
+		if (!adopt_from_file(o, "the credentials file changed") && expired(o))
+			snprintf(o->problem, sizeof o->problem,
+				 "the access token in %s expired; --follow-credentials waits for Claude Code to refresh it",
+				 o->path);
+		return;
+	}
+	if (o->dead || !o->cur.refresh_token)
+		return;
+	o->refreshing = 1;
+	if (o->lock_fd < 0) {
+		int got = try_lock(o);
+		if (got == 0 && ++o->lock_tries < LOCK_TRIES) {
+			uv_timer_start(&o->timer, on_timer, LOCK_RETRY_MS, 0);
+			return;
+		}
+		if (got != 1)
+			log_msg(LOG_WARN, "credentials_lock", "could not take the credentials lock; refreshing anyway");
+		o->lock_tries = 0;
+	}
+	/* Another process may have rotated the tokens: then use theirs instead of spending ours. */
+	if (adopt_from_file(o, "another process rotated the tokens") && fresh_enough(o)) {
+		finish(o, o->cur.access_token, NULL);
+		return;
+	}
+	o->url_idx = 0;
+	send_refresh(o);
+}
+
+static void write_back(struct oauth *o, const struct cred *c)
+{
+	size_t len = 0;
+	char err[400];
+	char *data = fs_read_all(o->path, CREDENTIALS_MAX, &len, err, sizeof err);
+	struct cred disk;
+	cred_init(&disk);
+	if (data && credfile_parse(data, len, &disk, err, sizeof err) == 0 && disk.refresh_token && o->sent_refresh &&
+	    strcmp(disk.refresh_token, o->sent_refresh) != 0) {
+		/* Compare-then-swap: the file moved on while we refreshed; never overwrite someone else's tokens. */
+		log_msg(LOG_WARN, "credentials_not_written",
+			"the credentials file changed during the refresh; keeping the new tokens in memory only");
+		goto out;
+	}
+	struct buf out;
+	buf_init(&out, 0);
+	if (credfile_update(data ? data : "", data ? len : 0, c, &out) ||
+	    fs_write_atomic(o->path, buf_ptr(&out), buf_size(&out), 0600, err, sizeof err)) {
+		struct log_line l;
+		log_begin(&l, LOG_ERROR, "credentials_write_failed");
+		log_str(&l, "path", o->path);
+		log_str(&l, "msg", err);
+		log_str(&l, "hint", "the rotated tokens live only in this process now; fix the file's permissions");
+		log_end(&l);
+	}
+	if (out.data)
+		memset(out.data, 0, out.cap);
+	buf_free(&out);
+out:
+	cred_free(&disk);
+	if (data) {
+		memset(data, 0, len);
+		free(data);
+	}
+}
+
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+{
+	struct oauth *o = r->data;
+	o->resp_status = status;
+	return 0;
+}
+
+static int on_body(struct upstream_req *r, const char *p, size_t n)
+{
+	struct oauth *o = r->data;
+	(void)buf_append(&o->resp, p, n); /* past the bound it stops growing; the parse then fails */
+	return 0;
+}
+
+static void on_end(struct upstream_req *r)
+{
+	struct oauth *o = r->data;
+	char code[48], err[300], why[400];
+	if (o->closing)
+		return;
+	if (o->resp_status == 404 && o->url_idx + 1 < o->n_urls) {
+		o->url_idx++;
+		send_refresh(o);
+		return;
+	}
+	struct cred c;
+	cred_init(&c);
+	int rc = credfile_parse_token_answer(buf_ptr(&o->resp), buf_size(&o->resp), wall_ms(), &c, code, sizeof code,
+					     err, sizeof err);
+	if (o->resp_status == 200 && rc == 0) {
+		if (!c.refresh_token)
+			c.refresh_token = strdup(o->cur.refresh_token); /* none returned: the old one stays valid */
+		if (c.profile_scope < 0)
+			c.profile_scope = o->cur.profile_scope;
+		write_back(o, &c);
+		cred_move(&o->cur, &c);
+		o->generation++;
+		o->n_refresh_ok++;
+		o->backoff_ms = 0;
+		o->problem[0] = 0;
+		o->last_error[0] = 0;
+		o->last_refresh_ms = wall_ms();
+		log_cred("token_refreshed", LOG_INFO, o, NULL);
+		finish(o, o->cur.access_token, NULL);
+		return;
+	}
+	if (o->resp_status == 400 && strcmp(code, "invalid_grant") == 0) {
+		/* Perhaps Claude Code rotated the tokens since we read them: look once more before giving up. */
+		if (!o->grant_retry) {
+			o->grant_retry = 1;
+			if (adopt_from_file(o, "refresh token rejected; the file has newer tokens")) {
+				if (fresh_enough(o))
+					finish(o, o->cur.access_token, NULL);
+				else
+					send_refresh(o);
+				return;
+			}
+		}
+		o->dead = 1;
+		o->n_refresh_failed++;
+		snprintf(o->problem, sizeof o->problem,
+			 "login dead: the refresh token was rejected (%s). Log in again with Claude Code (`claude /login`), "
+			 "then send SIGHUP or restart the proxy",
+			 err);
+		snprintf(o->last_error, sizeof o->last_error, "%s", err);
+		log_msg(LOG_ERROR, "login_dead", o->problem);
+		finish(o, NULL, o->problem);
+		return;
+	}
+	if (o->resp_status == 200)
+		snprintf(why, sizeof why, "token endpoint answered 200 without a usable token (%s)", err);
+	else if (rc && code[0])
+		snprintf(why, sizeof why, "token endpoint answered %d: %s", o->resp_status, err);
+	else
+		snprintf(why, sizeof why, "token endpoint answered %d", o->resp_status);
+	cred_free(&c);
+	refresh_failed(o, why);
+}
+
+static void on_error(struct upstream_req *r, const char *kind, const char *msg)
+{
+	struct oauth *o = r->data;
+	if (o->closing)
+		return;
+	if (o->url_idx + 1 < o->n_urls) {
+		struct log_line l;
+		log_begin(&l, LOG_WARN, "token_url_failed");
+		log_str(&l, "token_url", o->cfg->token_urls[o->url_idx]);
+		log_str(&l, "msg", msg);
+		log_end(&l);
+		o->url_idx++;
+		send_refresh(o);
+		return;
+	}
+	char why[400];
+	snprintf(why, sizeof why, "%s (%s)", msg, kind);
+	refresh_failed(o, why);
+}
+
+static const struct upstream_cbs refresh_cbs = {
+	.on_head = on_head,
+	.on_body = on_body,
+	.on_end = on_end,
+	.on_error = on_error,
+};
+
+/* ---- timers, reload, readiness -------------------------------------------------------------------------------- */
+
+static void follow_check(struct oauth *o)
+{
+	struct stat st;
+	if (stat(o->path, &st) == 0 && adopt_from_file(o, "the credentials file changed")) {
+		o->problem[0] = 0;
+		if (o->waiters)
+			uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
+	}
+}
+
+static void on_timer(uv_timer_t *t)
+{
+	struct oauth *o = t->data;
+	if (o->closing)
+		return;
+	if (o->cfg->follow_credentials) {
+		follow_check(o);
+		schedule(o);
+		return;
+	}
+	if (!o->refreshing || o->lock_fd < 0)
+		refresh_start(o);
+}
+
+void oauth_start(struct oauth *o) { schedule(o); }
+
+void oauth_reload(struct oauth *o)
+{
+	if (o->source == OAUTH_FILE && !o->refreshing) {
+		struct cred c;
+		cred_init(&c);
+		char err[400];
+		if (read_file(o->path, &c, err, sizeof err) == 0) {
+			int same = !strcmp(c.access_token, o->cur.access_token);
+			cred_move(&o->cur, &c);
+			if (!same)
+				o->generation++;
+			o->dead = 0;
+			o->problem[0] = 0;
+			o->backoff_ms = 0;
+			log_cred("credentials_reloaded", LOG_INFO, o, "SIGHUP");
+			uv_timer_stop(&o->timer);
+			schedule(o);
+		} else {
+			log_msg(LOG_WARN, "credentials_reload_failed", err);
+		}
+	}
+}
+
+int oauth_ready(const struct oauth *o, char *why, size_t len)
+{
+	if (!o->cur.access_token) {
+		snprintf(why, len, "no credentials: %s", o->problem[0] ? o->problem : "none found");
+		return 0;
+	}
+	if (o->dead) {
+		snprintf(why, len, "%s", o->problem);
+		return 0;
+	}
+	if (expired(o)) {
+		if (o->refreshing)
+			snprintf(why, len, "the access token expired; a refresh is in flight");
+		else
+			snprintf(why, len, "the access token expired%s%s", o->last_error[0] ? " and refreshing failed: " : "",
+				 o->last_error);
+		return 0;
+	}
+	return 1;
+}
+
+static void on_close(uv_handle_t *h) { (void)h; }
+
+void oauth_close(struct oauth *o)
+{
+	o->closing = 1;
+	if (o->refreshing)
+		upstream_cancel(&o->req);
+	resolve_all(o, NULL, "shutting down");
+	unlock(o);
+	uv_close((uv_handle_t *)&o->timer, on_close);
+	uv_close((uv_handle_t *)&o->wait_timer, on_close);
+	for (int i = 0; i < o->n_urls; i++)
+		upstream_close(&o->token_up[i]);
+}
+
+void oauth_free(struct oauth *o)
+{
+	for (int i = 0; i < o->n_urls; i++)
+		upstream_free(&o->token_up[i]);
+	cred_free(&o->cur);
+	if (o->req_body.data)
+		memset(o->req_body.data, 0, o->req_body.cap);
+	buf_free(&o->req_body);
+	buf_free(&o->req_head);
+	if (o->resp.data)
+		memset(o->resp.data, 0, o->resp.cap);
+	buf_free(&o->resp);
+	free(o->sent_refresh);
+	o->sent_refresh = NULL;
 }

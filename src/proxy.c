@@ -7,15 +7,28 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #define OAUTH_BETA "oauth-2025-04-20"
 
 static const struct upstream_cbs proxy_cbs;
+static void send_upstream(struct client *c, const char *token, const char *why);
+
+static void on_token(struct oauth_waiter *w, const char *token, const char *why)
+{
+	struct client *c = w->data;
+	c->ex.waiting = 0;
+	send_upstream(c, token, why);
+}
+
+#define HOLD_MAX (64 * 1024) /* a 401 body is small; anything bigger is passed through */
 
 void proxy_exchange_init(struct proxy_exchange *ex)
 {
 	memset(ex, 0, sizeof *ex);
 	buf_init(&ex->head, 0);
+	buf_init(&ex->hold, HOLD_MAX);
+	buf_init(&ex->hold_body, HOLD_MAX);
 }
 
 void proxy_exchange_free(struct proxy_exchange *ex)
@@ -24,6 +37,61 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	if (ex->head.data)
 		memset(ex->head.data, 0, ex->head.cap);
 	buf_free(&ex->head);
+	buf_free(&ex->hold);
+	buf_free(&ex->hold_body);
+}
+
+/* Every answer byte for the client goes through here, so a held 401 can be kept back whole. */
+static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
+{
+	struct proxy_exchange *ex = &c->ex;
+	if (!ex->holding)
+		return client_write(c, b, n);
+	for (unsigned i = 0; i < n; i++)
+		if (buf_append(&ex->hold, b[i].base, b[i].len)) {
+			/* Too big to be the expiry message: stop holding and pass everything through. */
+			ex->holding = 0;
+			ex->status = ex->held_status;
+			uv_buf_t h = uv_buf_init(buf_ptr(&ex->hold), (unsigned)buf_size(&ex->hold));
+			if (client_write(c, &h, 1))
+				return -1;
+			buf_reset(&ex->hold);
+			return client_write(c, b + i, n - i);
+		}
+	return 0;
+}
+
+/* Whether a (small) 401 body is the expiry message, inflating it first when it came compressed. */
+static int says_expired(const char *p, size_t n, int coded)
+{
+	static const char needle[] = "OAuth token has expired";
+	if (!coded)
+		return memmem(p, n, needle, sizeof needle - 1) != NULL;
+	unsigned char out[16384];
+	z_stream z;
+	memset(&z, 0, sizeof z);
+	if (inflateInit2(&z, 15 + 32) != Z_OK) /* gzip or zlib, detected from the header */
+		return 0;
+	z.next_in = (unsigned char *)p;
+	z.avail_in = (unsigned)n;
+	z.next_out = out;
+	z.avail_out = sizeof out;
+	int rc = inflate(&z, Z_FINISH);
+	size_t got = sizeof out - z.avail_out;
+	inflateEnd(&z);
+	return (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) &&
+	       memmem(out, got, needle, sizeof needle - 1) != NULL;
+}
+
+static int flush_hold(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	ex->holding = 0;
+	ex->status = ex->held_status;
+	uv_buf_t h = uv_buf_init(buf_ptr(&ex->hold), (unsigned)buf_size(&ex->hold));
+	int rc = client_write(c, &h, 1);
+	buf_reset(&ex->hold);
+	return rc;
 }
 
 /* Codings the proxy can read on the side (zlib). A client asking for br or zstd still gets a body it can read. */
@@ -132,7 +200,6 @@ void proxy_start(struct client *c)
 {
 	struct app *app = c->app;
 	struct proxy_exchange *ex = &c->ex;
-	const char *token = oauth_token(&app->oauth);
 	const char *url = buf_ptr(&c->url);
 	size_t url_len = buf_size(&c->url);
 
@@ -148,13 +215,43 @@ void proxy_start(struct client *c)
 		client_exchange_end(c, 1);
 		return;
 	}
+	ex->replayed = 0;
+	ex->holding = 0;
+	buf_reset(&ex->hold);
+	buf_reset(&ex->hold_body);
+	if (oauth_must_wait(&app->oauth)) {
+		ex->waiter.cb = on_token;
+		ex->waiter.data = c;
+		ex->waiting = 1;
+		if (oauth_wait(&app->oauth, &ex->waiter) == 0)
+			return;
+		ex->waiting = 0;
+	}
+	send_upstream(c, oauth_token(&app->oauth), NULL);
+}
+
+static void send_upstream(struct client *c, const char *token, const char *why)
+{
+	struct app *app = c->app;
+	struct proxy_exchange *ex = &c->ex;
+	const char *url = buf_ptr(&c->url);
+	size_t url_len = buf_size(&c->url);
+	if (!token && ex->replayed && buf_size(&ex->hold)) {
+		/* No new token after a 401: the client gets the upstream's own answer. */
+		if (flush_hold(c) == 0)
+			client_exchange_end(c, 1);
+		return;
+	}
 	if (!token) {
 		char msg[600];
 		snprintf(msg, sizeof msg,
 			 "anthropic-proxy has no Claude credentials (%s). Log in with Claude Code (`claude /login`) so "
 			 "~/.claude/.credentials.json exists, pass --credentials PATH, or set CLAUDE_CODE_OAUTH_TOKEN "
 			 "(from `claude setup-token`), then restart the proxy.",
-			 app->oauth.problem[0] ? app->oauth.problem : "none found");
+			 why ? why : app->oauth.problem[0] ? app->oauth.problem : "none found");
+		if (app->oauth.cur.access_token) /* credentials exist but are not usable now */
+			snprintf(msg, sizeof msg, "anthropic-proxy has no usable access token: %s",
+				 why ? why : app->oauth.problem[0] ? app->oauth.problem : "unknown reason");
 		ex->error = "no_credentials";
 		client_respond_error(c, 503, msg);
 		client_exchange_end(c, 1);
@@ -181,6 +278,10 @@ void proxy_start(struct client *c)
 	size_t path_len = 0;
 	while (path_len < url_len && url[path_len] != '?')
 		path_len++;
+	ex->generation = app->oauth.generation;
+	ex->holding = 0;
+	buf_reset(&ex->hold);
+	buf_reset(&ex->hold_body);
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
@@ -191,6 +292,11 @@ void proxy_start(struct client *c)
 void proxy_abort(struct client *c)
 {
 	struct proxy_exchange *ex = &c->ex;
+	if (ex->waiting) {
+		oauth_cancel(&c->app->oauth, &ex->waiter);
+		ex->waiting = 0;
+		ex->active = 1; /* log it below like any exchange cut short */
+	}
 	if (!ex->active)
 		return;
 	ex->active = 0;
@@ -286,9 +392,18 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		buf_free(&out);
 		return -1;
 	}
-	ex->status = status;
+	/* A 401 may be "OAuth token has expired": keep it back until the body says, so a refresh and one replay can
+	 * spare the client from ever seeing it. */
+	const struct oauth *oa = &c->app->oauth;
+	if (status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) {
+		ex->holding = 1;
+		ex->held_status = status;
+		ex->hold_coded = http_hdrs_get(h, "content-encoding", NULL) != NULL;
+	} else {
+		ex->status = status;
+	}
 	uv_buf_t b = uv_buf_init(buf_ptr(&out), (unsigned)buf_size(&out));
-	int rc = client_write(c, &b, 1);
+	int rc = ex_write(c, &b, 1);
 	buf_free(&out);
 	return rc;
 }
@@ -298,15 +413,17 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	struct client *c = r->data;
 	struct proxy_exchange *ex = &c->ex;
 	int rc;
+	if (ex->holding)
+		(void)buf_append(&ex->hold_body, p, n); /* bounded: past it, the expiry check simply fails */
 	if (ex->chunked) {
 		char size[24];
 		int sl = snprintf(size, sizeof size, "%zx\r\n", n);
 		uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)p, (unsigned)n),
 				 uv_buf_init("\r\n", 2)};
-		rc = client_write(c, b, 3);
+		rc = ex_write(c, b, 3);
 	} else {
 		uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-		rc = client_write(c, &b, 1);
+		rc = ex_write(c, &b, 1);
 	}
 	if (rc)
 		return -1;
@@ -325,7 +442,21 @@ static void on_end(struct upstream_req *r)
 	ex->active = 0;
 	if (ex->chunked) {
 		uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
-		if (client_write(c, &b, 1))
+		if (ex_write(c, &b, 1))
+			return;
+	}
+	if (ex->holding) {
+		if (says_expired(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded)) {
+			ex->replayed = 1;
+			ex->waiter.cb = on_token;
+			ex->waiter.data = c;
+			ex->waiting = 1;
+			log_msg(LOG_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
+			if (oauth_expired(&c->app->oauth, ex->generation, &ex->waiter) == 0)
+				return;
+			ex->waiting = 0;
+		}
+		if (flush_hold(c))
 			return;
 	}
 	client_exchange_end(c, 1);
@@ -337,6 +468,7 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	struct proxy_exchange *ex = &c->ex;
 	ex->active = 0;
 	ex->error = kind;
+	ex->holding = 0; /* a partial held answer is dropped: the client gets the proxy's error instead */
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "upstream_error");
 	log_str(&l, "kind", kind);

@@ -9,6 +9,7 @@
 #define AP_PROXY_H
 
 #include "buf.h"
+#include "oauth.h"
 #include "upstream.h"
 
 #include <stdint.h>
@@ -23,6 +24,15 @@ struct proxy_exchange {
 	unsigned chunked : 1;     /* the body goes to the client in chunked framing */
 	unsigned paused : 1;      /* upstream reading paused because the client is slow */
 	unsigned messages : 1;    /* a POST /v1/messages: its answer is consumption (tracked and counted) */
+	unsigned waiting : 1;     /* queued for an access token (refresh in flight) */
+	unsigned holding : 1;     /* a 401 is held back until we know whether a refresh fixes it */
+	unsigned replayed : 1;    /* already sent again after a 401 "expired": never twice */
+	struct oauth_waiter waiter; /* the token wait */
+	uint64_t generation;      /* oauth generation of the token the request was signed with */
+	struct buf hold;          /* the held 401 answer, as it would go to the client (bounded) */
+	struct buf hold_body;     /* its body alone, to read the error message */
+	int held_status;          /* its status */
+	int hold_coded;           /* the held body has a content-encoding */
 	uint64_t bytes_out;       /* body bytes written to the client */
 	uint64_t ttfb_ms;         /* time to the answer's head */
 	char request_id[72];      /* upstream request-id, for the log */

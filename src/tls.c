@@ -12,8 +12,6 @@ int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t err
 	mbedtls_x509_crt_init(&ctx->ca);
 	mbedtls_entropy_init(&ctx->entropy);
 	mbedtls_ctr_drbg_init(&ctx->drbg);
-	mbedtls_ssl_session_init(&ctx->session);
-	ctx->have_session = 0;
 
 	int rc = mbedtls_ctr_drbg_seed(&ctx->drbg, mbedtls_entropy_func, &ctx->entropy, (const unsigned char *)pers,
 				       sizeof pers - 1);
@@ -46,7 +44,6 @@ int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t err
 
 void tls_ctx_free(struct tls_ctx *ctx)
 {
-	mbedtls_ssl_session_free(&ctx->session);
 	mbedtls_ssl_config_free(&ctx->conf);
 	mbedtls_x509_crt_free(&ctx->ca);
 	mbedtls_ctr_drbg_free(&ctx->drbg);
@@ -74,10 +71,22 @@ static int bio_recv(void *arg, unsigned char *p, size_t n)
 	return (int)n;
 }
 
-int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, const char *hostname)
+void tls_session_cache_init(struct tls_session_cache *sc)
+{
+	mbedtls_ssl_session_init(&sc->session);
+	sc->have = 0;
+}
+
+void tls_session_cache_free(struct tls_session_cache *sc)
+{
+	mbedtls_ssl_session_free(&sc->session);
+	sc->have = 0;
+}
+
+int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname)
 {
 	mbedtls_ssl_init(&c->ssl);
-	c->ctx = ctx;
+	c->cache = cache;
 	/* Ciphertext in: a record is at most ~16.7 KB; allow a few in flight. Out: bounded by the caller's pacing. */
 	buf_init(&c->in, 256 * 1024);
 	buf_init(&c->out, 0);
@@ -88,8 +97,8 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, const char *hostname)
 	rc = mbedtls_ssl_set_hostname(&c->ssl, hostname);
 	if (rc)
 		return rc;
-	if (ctx->have_session)
-		(void)mbedtls_ssl_set_session(&c->ssl, &ctx->session); /* a refused session means a full handshake */
+	if (cache->have)
+		(void)mbedtls_ssl_set_session(&c->ssl, &cache->session); /* a refused session means a full handshake */
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	return 0;
 }
@@ -108,9 +117,9 @@ int tls_handshake(struct tls_conn *c)
 		return TLS_AGAIN;
 	if (rc == 0) {
 		/* Keep the session for the next connection; a failure only costs a full handshake later. */
-		mbedtls_ssl_session_free(&c->ctx->session);
-		mbedtls_ssl_session_init(&c->ctx->session);
-		c->ctx->have_session = mbedtls_ssl_get_session(&c->ssl, &c->ctx->session) == 0;
+		tls_session_cache_free(c->cache);
+		tls_session_cache_init(c->cache);
+		c->cache->have = mbedtls_ssl_get_session(&c->ssl, &c->cache->session) == 0;
 	}
 	return rc;
 }

@@ -5,8 +5,9 @@
  * NGX_AGAIN is. Sending never blocks: the send callback always takes everything into `out`, and the caller
  * bounds `out` by not writing more plaintext until it drains.
  *
- * tls_ctx is shared by every connection (CA chain, RNG, settings: TLS 1.2 minimum, verification required).
- * It also remembers the last session so new connections can resume instead of doing a full handshake. */
+ * tls_ctx is shared by every connection to every origin (CA chain, RNG, settings: TLS 1.2 minimum, verification
+ * required). A tls_session_cache belongs to one origin: it remembers the last session so new connections to that
+ * origin resume instead of doing a full handshake (a session is never offered to another host). */
 #ifndef AP_TLS_H
 #define AP_TLS_H
 
@@ -24,13 +25,16 @@ struct tls_ctx {
 	mbedtls_x509_crt ca;            /* trusted CAs */
 	mbedtls_entropy_context entropy;/* RNG seed source */
 	mbedtls_ctr_drbg_context drbg;  /* RNG */
-	mbedtls_ssl_session session;    /* last session, for resumption */
-	int have_session;               /* session holds something */
+};
+
+struct tls_session_cache {
+	mbedtls_ssl_session session; /* last session of one origin */
+	int have;                    /* session holds something */
 };
 
 struct tls_conn {
 	mbedtls_ssl_context ssl; /* the session */
-	struct tls_ctx *ctx;     /* shared settings (not owned) */
+	struct tls_session_cache *cache; /* the origin's resumption cache (not owned) */
 	struct buf in;           /* ciphertext received, not yet read by mbedTLS */
 	struct buf out;          /* ciphertext produced, not yet handed to the socket */
 	int eof;                 /* the peer closed the TCP stream: mbedTLS gets EOF once `in` is drained */
@@ -40,8 +44,11 @@ struct tls_conn {
 int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t errlen);
 void tls_ctx_free(struct tls_ctx *ctx);
 
+void tls_session_cache_init(struct tls_session_cache *sc);
+void tls_session_cache_free(struct tls_session_cache *sc);
+
 /* Starts a client session verifying `hostname` (always set: mbedTLS skips the name check when it is not). */
-int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, const char *hostname);
+int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname);
 void tls_conn_free(struct tls_conn *c);
 
 /* 0 when done, TLS_AGAIN to wait for bytes, or a negative mbedTLS error. */

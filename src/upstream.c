@@ -142,7 +142,7 @@ static struct upstream_conn *conn_new(struct upstream *u)
 	c->state = C_DIAL;
 	http_hdrs_init(&c->hdrs, 64 * 1024, 256);
 	buf_init(&c->wout, 0);
-	if (tls_conn_init(&c->tls, &u->tls, u->host)) {
+	if (tls_conn_init(&c->tls, u->tls, &u->sessions, u->host)) {
 		tls_conn_free(&c->tls);
 		http_hdrs_free(&c->hdrs);
 		free(c);
@@ -670,18 +670,18 @@ static void begin_send(struct upstream_conn *c)
 
 /* ---- public ------------------------------------------------------------------------------------------------ */
 
-int upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, const char *ca_file, char *err,
-		  size_t errlen)
+void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls)
 {
 	memset(u, 0, offsetof(struct upstream, plain));
 	u->loop = loop;
-	u->host = host;
+	snprintf(u->host, sizeof u->host, "%s", host);
 	u->port = port;
+	u->tls = tls;
+	tls_session_cache_init(&u->sessions);
 	u->connect_timeout_ms = 10000;
 	u->io_timeout_ms = 600000;
 	u->pool_idle_ms = 30000;
 	u->pool_max = 32;
-	return tls_ctx_init(&u->tls, ca_file, err, errlen);
 }
 
 void upstream_close(struct upstream *u)
@@ -690,7 +690,7 @@ void upstream_close(struct upstream *u)
 		conn_close(u->idle);
 }
 
-void upstream_free(struct upstream *u) { tls_ctx_free(&u->tls); }
+void upstream_free(struct upstream *u) { tls_session_cache_free(&u->sessions); }
 
 int upstream_request(struct upstream *u, struct upstream_req *r)
 {

@@ -59,9 +59,10 @@ struct upstream_req {
 
 struct upstream {
 	uv_loop_t *loop;              /* the loop (not owned) */
-	const char *host;             /* host to dial and verify (config) */
+	char host[256];               /* host to dial and verify */
 	int port;                     /* port to dial (config) */
-	struct tls_ctx tls;           /* shared TLS settings and resumption session */
+	struct tls_ctx *tls;          /* TLS settings, shared with other origins (not owned) */
+	struct tls_session_cache sessions; /* this origin's resumption session */
 	uint64_t connect_timeout_ms;  /* dial: DNS + TCP + TLS */
 	uint64_t io_timeout_ms;       /* silence allowed while an answer is due */
 	uint64_t pool_idle_ms;        /* idle pooled connections live this long */
@@ -74,12 +75,11 @@ struct upstream {
 	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
 };
 
-/* Sets up the pool and loads the CA bundle; on failure `err` says why (upstream_close is still safe). */
-int upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, const char *ca_file,
-		  char *err, size_t errlen);
+/* Sets up the pool for one origin. Cannot fail; `tls` must outlive the upstream. `host` is copied. */
+void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls);
 /* Closes every pooled connection (busy ones close when their request ends or is cancelled). */
 void upstream_close(struct upstream *u);
-/* Frees the TLS settings; call after the loop has run the close callbacks. */
+/* Frees the resumption session; call after the loop has run the close callbacks. */
 void upstream_free(struct upstream *u);
 
 /* Issues a request. Returns 0; errors arrive through on_error, from a later loop turn. */

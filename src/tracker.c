@@ -184,6 +184,56 @@ static void rollover(struct tracker_window *w, const char *why, int64_t new_rese
 	memset(&w->tokens, 0, sizeof w->tokens);
 	w->rollovers++;
 	w->warned = 0;
+	w->n_samples = w->sample_next = 0; /* the burn rate of a new period starts afresh */
+}
+
+static void add_sample(struct tracker_window *w, double frac, int64_t now_ms)
+{
+	int last = (w->sample_next + TRACKER_SAMPLES - 1) % TRACKER_SAMPLES;
+	if (w->n_samples && now_ms - w->sample_at_ms[last] < TRACKER_SAMPLE_EVERY_MS) {
+		w->sample_util[last] = frac; /* keep the newest value without crowding the ring */
+		return;
+	}
+	w->sample_util[w->sample_next] = frac;
+	w->sample_at_ms[w->sample_next] = now_ms;
+	w->sample_next = (w->sample_next + 1) % TRACKER_SAMPLES;
+	if (w->n_samples < TRACKER_SAMPLES)
+		w->n_samples++;
+}
+
+int tracker_burn_rate(const struct tracker_window *w, int64_t now_ms, double *per_hour)
+{
+	if (w->n_samples < 2)
+		return -1;
+	int newest = (w->sample_next + TRACKER_SAMPLES - 1) % TRACKER_SAMPLES;
+	int oldest = -1;
+	for (int k = 0; k < w->n_samples; k++) {
+		int i = (w->sample_next + TRACKER_SAMPLES - w->n_samples + k) % TRACKER_SAMPLES;
+		if (now_ms - w->sample_at_ms[i] <= 3600 * 1000) {
+			oldest = i;
+			break;
+		}
+	}
+	if (oldest < 0 || oldest == newest)
+		return -1;
+	double hours = (double)(w->sample_at_ms[newest] - w->sample_at_ms[oldest]) / 3600000.0;
+	if (hours < 5.0 / 60)
+		return -1;
+	*per_hour = (w->sample_util[newest] - w->sample_util[oldest]) / hours;
+	return 0;
+}
+
+int tracker_projected_exhaustion(const struct tracker_window *w, int64_t now_ms, int64_t *at_s)
+{
+	double rate;
+	if (w->utilization < 0 || tracker_burn_rate(w, now_ms, &rate) || rate <= 0)
+		return -1;
+	double left = 1.0 - w->utilization;
+	int64_t at = now_ms / 1000 + (int64_t)(left > 0 ? left / rate * 3600 : 0);
+	if (w->resets_at && at >= w->resets_at)
+		return -1;
+	*at_s = at;
+	return 0;
 }
 
 static void set_reset(struct tracker_window *w, int64_t reset, enum tracker_source src, int64_t now_ms)
@@ -207,6 +257,7 @@ static void set_util(struct tracker *t, struct tracker_window *w, double frac, e
 	w->utilization = frac;
 	w->util_src = src;
 	w->util_at_ms = now_ms;
+	add_sample(w, frac, now_ms);
 	if (frac < t->warn_utilization) {
 		w->warned = 0; /* dropped below the line: warn again on the next crossing */
 		return;
@@ -411,6 +462,8 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 
 /* ---- accounting ---------------------------------------------------------------------------------------------- */
 
+static struct tracker_model *model_get(struct tracker *t, const char *model);
+
 static void add_tokens(struct tracker_tokens *k, int64_t in, int64_t out, int64_t cc, int64_t cr)
 {
 	k->input += in > 0 ? (uint64_t)in : 0;
@@ -418,6 +471,11 @@ static void add_tokens(struct tracker_tokens *k, int64_t in, int64_t out, int64_
 	k->cache_creation += cc > 0 ? (uint64_t)cc : 0;
 	k->cache_read += cr > 0 ? (uint64_t)cr : 0;
 	k->requests++;
+}
+
+int tracker_model_index(struct tracker *t, const char *model)
+{
+	return (int)(model_get(t, model) - t->models);
 }
 
 static struct tracker_model *model_get(struct tracker *t, const char *model)

@@ -19,6 +19,8 @@
 #define TRACKER_MAX_WINDOWS 12   /* window names come from the network: capped */
 #define TRACKER_MAX_MODELS 16    /* model names too; the rest count as "other" */
 #define TRACKER_ROLLOVER_MIN_S 60
+#define TRACKER_SAMPLES 64        /* utilization history per window, for the burn rate */
+#define TRACKER_SAMPLE_EVERY_MS 30000
 
 enum tracker_source { TRACKER_SRC_NONE, TRACKER_SRC_HEADER, TRACKER_SRC_POLL, TRACKER_SRC_STATE };
 enum tracker_status { TRACKER_STATUS_UNKNOWN = -1, TRACKER_ALLOWED, TRACKER_ALLOWED_WARNING, TRACKER_REJECTED };
@@ -44,6 +46,10 @@ struct tracker_window {
 	struct tracker_tokens tokens;  /* proxy traffic since the window last rolled over */
 	uint64_t rollovers;            /* rollovers seen since start */
 	int warned;                    /* the utilization warning was logged for this window period */
+	double sample_util[TRACKER_SAMPLES]; /* utilization history (ring), this period only */
+	int64_t sample_at_ms[TRACKER_SAMPLES]; /* when each sample was taken */
+	int n_samples;                 /* samples held */
+	int sample_next;               /* ring position of the next sample */
 };
 
 struct tracker_model {
@@ -91,6 +97,15 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
  * A window whose reset time has passed (now) rolls over first: the tokens belong to the new period. */
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms);
+
+/* Burn rate of a window: utilization gained per hour over up to the last hour (at least 5 minutes of history).
+ * Returns 0 and the rate, or -1 when there is not enough history. */
+int tracker_burn_rate(const struct tracker_window *w, int64_t now_ms, double *per_hour);
+/* When the window would be exhausted at that rate (unix seconds). Returns 0, or -1 when it would not be before its
+ * reset (or the rate is unknown or not positive). */
+int tracker_projected_exhaustion(const struct tracker_window *w, int64_t now_ms, int64_t *at_s);
+/* Index of a model's slot (as used by tracker_record), creating it; TRACKER_MAX_MODELS is "other". */
+int tracker_model_index(struct tracker *t, const char *model);
 
 /* Window by name, or NULL. */
 struct tracker_window *tracker_window(struct tracker *t, const char *name);

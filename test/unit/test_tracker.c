@@ -222,3 +222,29 @@ TEST(test_tracker_parse_time)
 	CHECK_INT(tracker_parse_time("2026-13-02T19:59:59Z"), -1);
 	CHECK_INT(tracker_parse_time("2026-01-02T19:59:59+0"), -1);
 }
+
+TEST(test_tracker_burn_rate_and_projection)
+{
+	struct tracker t;
+	tracker_init(&t, 0.99);
+	int64_t t0 = 1800000000000LL;
+	char v[32];
+	/* Reset 4 h ahead; 10% per 30 min → 20%/h: from 10% exhaustion comes in 4.5 h, after the reset. */
+	snprintf(v, sizeof v, "%lld", (long long)(t0 / 1000 + 4 * 3600));
+	H(&t, "anthropic-ratelimit-unified-5h-reset", v, t0);
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.10", t0);
+	struct tracker_window *w = tracker_window(&t, "5h");
+	double rate;
+	int64_t at;
+	CHECK_INT(tracker_burn_rate(w, t0, &rate), -1); /* one sample: unknown */
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.12", t0 + 10000); /* within 30 s: replaces */
+	CHECK_INT(w->n_samples, 1);
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.20", t0 + 1800 * 1000);
+	CHECK_INT(tracker_burn_rate(w, t0 + 1800 * 1000, &rate), 0);
+	CHECK(rate > 0.159 && rate < 0.161); /* (0.20 - 0.12) / 0.5 h */
+	CHECK_INT(tracker_projected_exhaustion(w, t0 + 1800 * 1000, &at), -1); /* 5 h more: after the reset */
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.80", t0 + 3600 * 1000);
+	CHECK_INT(tracker_burn_rate(w, t0 + 3600 * 1000, &rate), 0);
+	CHECK_INT(tracker_projected_exhaustion(w, t0 + 3600 * 1000, &at), 0);
+	CHECK(at > t0 / 1000 + 3600 && at < t0 / 1000 + 4 * 3600);
+}

@@ -21,7 +21,8 @@ static int path_is(const char *url, size_t len, const char *path)
 
 int admin_match(const char *url, size_t len)
 {
-	return path_is(url, len, "/healthz") || path_is(url, len, "/readyz") || path_is(url, len, "/usage");
+	return path_is(url, len, "/healthz") || path_is(url, len, "/readyz") || path_is(url, len, "/usage") ||
+	       path_is(url, len, "/metrics");
 }
 
 void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
@@ -52,6 +53,11 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 			http_json_escape(&a->body, why, strlen(why));
 			buf_appends(&a->body, "\"}");
 		}
+		return;
+	}
+	if (path_is(url, len, "/metrics")) {
+		a->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		a->status = metrics_render(app, &a->body) ? 500 : 200;
 		return;
 	}
 	if (path_is(url, len, "/usage")) {

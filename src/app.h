@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "metrics.h"
 #include "oauth.h"
 #include "server.h"
 #include "tracker.h"
@@ -24,6 +25,7 @@ struct app {
 	struct server srv;        /* listener and client connections */
 	struct tracker tracker;   /* rate-limit windows and token counts */
 	struct usage_poll poll;   /* the usage endpoint poll */
+	struct metrics metrics;   /* request-path counters and histograms */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */

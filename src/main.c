@@ -118,6 +118,7 @@ int main(int argc, char **argv)
 		log_end(&l);
 	}
 
+	metrics_init(&app.metrics, app_wall_ms());
 	tracker_init(&app.tracker, app.cfg.warn_utilization);
 	app_load_state(&app);
 	usage_poll_init(&app.poll, &app, app.cfg.poll_interval_ms);

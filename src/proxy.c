@@ -2,6 +2,7 @@
 
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 #include "server.h"
 
 #include <stdio.h>
@@ -13,6 +14,9 @@
 
 static const struct upstream_cbs proxy_cbs;
 static void send_upstream(struct client *c, const char *token, const char *why);
+
+static void account(struct client *c);
+static void classify_rejection(struct client *c);
 
 static void on_token(struct oauth_waiter *w, const char *token, const char *why)
 {
@@ -39,6 +43,7 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	buf_free(&ex->head);
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
+	usage_reader_free(&ex->usage);
 }
 
 /* Every answer byte for the client goes through here, so a held 401 can be kept back whole. */
@@ -61,12 +66,12 @@ static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
 	return 0;
 }
 
-/* Whether a (small) 401 body is the expiry message, inflating it first when it came compressed. */
-static int says_expired(const char *p, size_t n, int coded)
+/* Whether a (small) error body holds a message, inflating it first when it came compressed. */
+static int body_says(const char *p, size_t n, int coded, const char *needle)
 {
-	static const char needle[] = "OAuth token has expired";
+	size_t nl = strlen(needle);
 	if (!coded)
-		return memmem(p, n, needle, sizeof needle - 1) != NULL;
+		return memmem(p, n, needle, nl) != NULL;
 	unsigned char out[16384];
 	z_stream z;
 	memset(&z, 0, sizeof z);
@@ -79,8 +84,7 @@ static int says_expired(const char *p, size_t n, int coded)
 	int rc = inflate(&z, Z_FINISH);
 	size_t got = sizeof out - z.avail_out;
 	inflateEnd(&z);
-	return (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) &&
-	       memmem(out, got, needle, sizeof needle - 1) != NULL;
+	return (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && memmem(out, got, needle, nl) != NULL;
 }
 
 static int flush_hold(struct client *c)
@@ -217,6 +221,9 @@ void proxy_start(struct client *c)
 	}
 	ex->replayed = 0;
 	ex->holding = 0;
+	ex->reading = 0;
+	ex->route = (uint8_t)metrics_route(url, url_len);
+	ex->model_slot = METRICS_MODEL_NONE;
 	buf_reset(&ex->hold);
 	buf_reset(&ex->hold_body);
 	if (oauth_must_wait(&app->oauth)) {
@@ -279,6 +286,9 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	while (path_len < url_len && url[path_len] != '?')
 		path_len++;
 	ex->generation = app->oauth.generation;
+	ex->reading = 0;
+	ex->accounted = 0;
+	ex->sniff = 0;
 	ex->holding = 0;
 	buf_reset(&ex->hold);
 	buf_reset(&ex->hold_body);
@@ -302,18 +312,60 @@ void proxy_abort(struct client *c)
 	ex->active = 0;
 	ex->error = "client_gone";
 	upstream_cancel(&ex->ureq);
-	struct log_line l;
-	log_begin(&l, LOG_INFO, "request");
-	log_str(&l, "method", llhttp_method_name(c->method));
-	log_strn(&l, "path", buf_ptr(&c->url), buf_size(&c->url));
-	log_int(&l, "status", ex->status);
-	log_int(&l, "duration_ms", (long long)(uv_now(c->tcp.loop) - c->start_ms));
-	log_int(&l, "bytes_out", (long long)ex->bytes_out);
-	if (ex->request_id[0])
-		log_str(&l, "request_id", ex->request_id);
-	log_str(&l, "error", "client_gone");
-	log_str(&l, "msg", "client closed the connection before the answer was complete; upstream stream dropped");
-	log_end(&l);
+	account(c); /* tokens seen before the client left still count */
+	client_log_request(c, "client closed the connection before the answer was complete; upstream stream dropped");
+}
+
+/* Hands an answer's tokens to the tracker once (also for answers cut short), and its events to the metrics. */
+static void account(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	if (!ex->reading || ex->accounted)
+		return;
+	ex->accounted = 1;
+	struct app *app = c->app;
+	struct usage_reader *u = &ex->usage;
+	usage_reader_finish(u);
+	const struct usage_counts *k = &u->usage;
+	if (k->input_tokens >= 0 || k->output_tokens >= 0 || k->cache_creation_input_tokens >= 0 ||
+	    k->cache_read_input_tokens >= 0) {
+		tracker_record(&app->tracker, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
+			       k->cache_read_input_tokens, app_wall_ms());
+		ex->model_slot = tracker_model_index(&app->tracker, k->model);
+	} else if (k->model[0]) {
+		ex->model_slot = tracker_model_index(&app->tracker, k->model);
+	}
+	if (u->error_events)
+		app->metrics.stream_errors[metrics_stream_error_index(u->error_type)] += u->error_events;
+	app->metrics.oversized_events += u->oversized_events;
+	if (u->error_events) {
+		struct log_line l;
+		log_begin(&l, LOG_WARN, "stream_error_event");
+		log_str(&l, "type", u->error_type);
+		log_str(&l, "request_id", ex->request_id[0] ? ex->request_id : NULL);
+		log_end(&l);
+	}
+	usage_reader_free(u);
+}
+
+/* The API refuses (or bills as extra usage) non-Claude-Code traffic on a subscription: count it and say so. */
+static void classify_rejection(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	const char *p = buf_ptr(&ex->hold_body);
+	size_t n = buf_size(&ex->hold_body);
+	int kind = -1;
+	if (body_says(p, n, ex->hold_coded, "only authorized for use with Claude Code"))
+		kind = REJECT_CLAUDE_CODE_ONLY;
+	else if (body_says(p, n, ex->hold_coded, "draw from your extra usage"))
+		kind = REJECT_EXTRA_USAGE;
+	if (kind < 0)
+		return;
+	c->app->metrics.rejected[kind]++;
+	log_msg(LOG_WARN, "subscription_rejection",
+		kind == REJECT_CLAUDE_CODE_ONLY
+			? "the API refused this request: the subscription's credential is only authorized for Claude Code"
+			: "the API bills this client's traffic as extra usage (third-party apps draw from extra usage)");
 }
 
 void proxy_drained(struct client *c)
@@ -346,7 +398,18 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		for (uint32_t i = 0; i < h->n; i++)
 			tracker_apply_header(&c->app->tracker, http_hdr_name(h, i), h->v[i].name_len, http_hdr_value(h, i),
 					     h->v[i].value_len, now);
+		size_t ctl = 0, cel = 0;
+		const char *ct = http_hdrs_get(h, "content-type", &ctl), *ce = http_hdrs_get(h, "content-encoding", &cel);
+		usage_reader_init(&ex->usage, ct, ctl, ce, cel);
+		ex->reading = 1;
 	}
+	if (status == 429) {
+		size_t sl;
+		const char *st = http_hdrs_get(h, "anthropic-ratelimit-unified-status", &sl);
+		c->app->metrics.rate_limited[st && http_name_eq(st, sl, "rejected") ? RL_WINDOW : RL_BARE]++;
+	}
+	ex->sniff = status == 400 || status == 403;
+	ex->hold_coded = http_hdrs_get(h, "content-encoding", NULL) != NULL;
 
 	size_t conn_len = 0;
 	const char *conn = http_hdrs_get(h, "connection", &conn_len);
@@ -398,7 +461,6 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	if (status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) {
 		ex->holding = 1;
 		ex->held_status = status;
-		ex->hold_coded = http_hdrs_get(h, "content-encoding", NULL) != NULL;
 	} else {
 		ex->status = status;
 	}
@@ -413,8 +475,10 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	struct client *c = r->data;
 	struct proxy_exchange *ex = &c->ex;
 	int rc;
-	if (ex->holding)
-		(void)buf_append(&ex->hold_body, p, n); /* bounded: past it, the expiry check simply fails */
+	if (ex->holding || ex->sniff)
+		(void)buf_append(&ex->hold_body, p, n); /* bounded: past it, the message check simply fails */
+	if (ex->reading)
+		(void)usage_reader_feed(&ex->usage, p, n); /* never affects forwarding */
 	if (ex->chunked) {
 		char size[24];
 		int sl = snprintf(size, sizeof size, "%zx\r\n", n);
@@ -440,13 +504,17 @@ static void on_end(struct upstream_req *r)
 	struct client *c = r->data;
 	struct proxy_exchange *ex = &c->ex;
 	ex->active = 0;
+	account(c);
+	if (ex->sniff)
+		classify_rejection(c);
 	if (ex->chunked) {
 		uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
 		if (ex_write(c, &b, 1))
 			return;
 	}
 	if (ex->holding) {
-		if (says_expired(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded)) {
+		if (body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "OAuth token has expired")) {
+			c->app->metrics.replays++;
 			ex->replayed = 1;
 			ex->waiter.cb = on_token;
 			ex->waiter.data = c;
@@ -469,6 +537,7 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	ex->active = 0;
 	ex->error = kind;
 	ex->holding = 0; /* a partial held answer is dropped: the client gets the proxy's error instead */
+	account(c);       /* a stream cut short still used the tokens it reported */
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "upstream_error");
 	log_str(&l, "kind", kind);

@@ -11,6 +11,7 @@
 #include "buf.h"
 #include "oauth.h"
 #include "upstream.h"
+#include "usage.h"
 
 #include <stdint.h>
 
@@ -33,6 +34,12 @@ struct proxy_exchange {
 	struct buf hold_body;     /* its body alone, to read the error message */
 	int held_status;          /* its status */
 	int hold_coded;           /* the held body has a content-encoding */
+	unsigned sniff : 1;       /* keep the start of the body (error answers) to read its message */
+	unsigned reading : 1;     /* `usage` reads this answer */
+	unsigned accounted : 1;   /* this answer's tokens went to the tracker */
+	uint8_t route;            /* enum metrics_route */
+	int model_slot;           /* tracker model slot of the answer, or METRICS_MODEL_NONE */
+	struct usage_reader usage;/* token usage read on the side (never moved once fed) */
 	uint64_t bytes_out;       /* body bytes written to the client */
 	uint64_t ttfb_ms;         /* time to the answer's head */
 	char request_id[72];      /* upstream request-id, for the log */

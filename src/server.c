@@ -3,6 +3,7 @@
 #include "admin.h"
 #include "app.h"
 #include "log.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,8 +199,16 @@ void client_respond(struct client *c, int status, const char *content_type, cons
 	client_write(c, b, c->head_method ? 1 : 2);
 }
 
-static void log_request(struct client *c, const char *note)
+void client_log_request(struct client *c, const char *note)
 {
+	struct metrics *m = &c->app->metrics;
+	uint64_t now = uv_now(c->tcp.loop);
+	int route = c->ex.route < ROUTE_N ? c->ex.route : ROUTE_OTHER;
+	int slot = c->ex.model_slot >= 0 && c->ex.model_slot <= METRICS_MODEL_NONE ? c->ex.model_slot : METRICS_MODEL_NONE;
+	m->requests[route][metrics_class(c->ex.status)][slot]++;
+	hist_observe(&m->duration[route], (double)(now - c->start_ms) / 1000);
+	if (c->ex.ttfb_ms)
+		hist_observe(&m->ttfb[route], (double)c->ex.ttfb_ms / 1000);
 	struct log_line l;
 	log_begin(&l, c->ex.status >= 500 || c->ex.error ? LOG_WARN : LOG_INFO, "request");
 	log_str(&l, "method", llhttp_method_name(c->method));
@@ -236,13 +245,13 @@ static void reject(struct client *c, int status, const char *message)
 	c->responded = 1;
 	c->keepalive = 0;
 	client_respond_error(c, status, message);
-	log_request(c, message);
+	client_log_request(c, message);
 	client_finish(c);
 }
 
 void client_exchange_end(struct client *c, int complete)
 {
-	log_request(c, NULL);
+	client_log_request(c, NULL);
 	if (c->state == CL_CLOSING)
 		return;
 	if (!complete || !c->keepalive || c->eof || c->app->stopping) {
@@ -308,6 +317,7 @@ static void process(struct client *c)
 			set_state(c, CL_BUSY);
 			if (admin_match(buf_ptr(&c->url), buf_size(&c->url))) {
 				struct admin_answer a;
+				c->ex.route = ROUTE_ADMIN;
 				admin_render(c->app, llhttp_method_name(c->method), buf_ptr(&c->url), buf_size(&c->url), &a);
 				client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
 				buf_free(&a.body);
@@ -358,6 +368,8 @@ static int on_message_begin(llhttp_t *p)
 	c->ex.ttfb_ms = 0;
 	c->ex.request_id[0] = 0;
 	c->ex.error = NULL;
+	c->ex.route = ROUTE_OTHER;
+	c->ex.model_slot = METRICS_MODEL_NONE;
 	c->start_ms = uv_now(c->tcp.loop);
 	set_state(c, CL_HEAD);
 	return 0;
@@ -487,11 +499,15 @@ static void on_timer(uv_timer_t *t)
 	struct client *c = t->data;
 	switch (c->state) {
 	case CL_IDLE:
+		c->app->metrics.client_timeouts[2]++;
+		client_close(c);
+		break;
 	case CL_LINGER:
 		client_close(c);
 		break;
 	case CL_HEAD:
 	case CL_BODY:
+		c->app->metrics.client_timeouts[c->state == CL_HEAD ? 0 : 1]++;
 		reject(c, 408, c->state == CL_HEAD ? "timed out waiting for the request head"
 						   : "timed out waiting for the request body");
 		break;

@@ -81,6 +81,8 @@ void client_respond_error(struct client *c, int status, const char *message);
 /* The answer to the current request is over: `complete` is 0 when it was cut short (the connection then
  * closes so the client cannot take a partial answer for a whole one). */
 void client_exchange_end(struct client *c, int complete);
+/* Logs the request as one line and records it in the metrics (once per request). */
+void client_log_request(struct client *c, const char *note);
 /* Write-queue watermarks for backpressure. */
 #define CLIENT_WQ_HIGH (256 * 1024)
 #define CLIENT_WQ_LOW (64 * 1024)

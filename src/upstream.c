@@ -11,6 +11,10 @@ const char UPSTREAM_EDNS[] = "dns", UPSTREAM_ECONNECT[] = "connect", UPSTREAM_ET
 	   UPSTREAM_ETIMEOUT[] = "timeout", UPSTREAM_ERESET[] = "reset", UPSTREAM_EPROTOCOL[] = "protocol",
 	   UPSTREAM_ENOMEM[] = "nomem";
 
+const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UPSTREAM_ECONNECT,  UPSTREAM_ETLS,
+							   UPSTREAM_ETIMEOUT, UPSTREAM_ERESET,    UPSTREAM_EPROTOCOL,
+							   UPSTREAM_ENOMEM};
+
 #define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
 #define RECORD_MAX 16384            /* plaintext handed to one mbedtls_ssl_write */
 
@@ -57,6 +61,8 @@ struct upstream_conn {
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
 	int last_error;                /* last connect error, for the message when every address failed */
+	uint64_t dial_start;           /* uv_now when dialing began */
+	uint64_t connected_at;         /* uv_now when TCP connected */
 	const char *err_kind;          /* error to deliver from the timer (never from inside upstream_request) */
 	char err_msg[256];             /* its message */
 };
@@ -175,6 +181,9 @@ static void finish_error(struct upstream_conn *c, const char *kind, const char *
 		if (dial(c->up, r) == 0)
 			return;
 	}
+	for (int i = 0; i < UPSTREAM_NKINDS; i++)
+		if (upstream_error_kinds[i] == kind)
+			c->up->n_errors[i]++;
 	r->cbs->on_error(r, kind, msg);
 }
 
@@ -343,6 +352,8 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_freeaddrinfo(c->ai);
 	c->ai = c->ai_next = NULL;
 	uv_tcp_nodelay(&c->tcp, 1);
+	c->connected_at = uv_now(c->up->loop);
+	hist_observe(&c->up->connect_time, (double)(c->connected_at - c->dial_start) / 1000);
 	set_state(c, C_HANDSHAKE);
 	start_reading(c);
 	drive(c);
@@ -396,6 +407,7 @@ static int dial(struct upstream *u, struct upstream_req *r)
 		return -1;
 	c->req = r;
 	r->conn = c;
+	c->dial_start = uv_now(u->loop);
 	arm(c, u->connect_timeout_ms);
 	char port[8];
 	snprintf(port, sizeof port, "%d", u->port);
@@ -556,7 +568,9 @@ static void drive(struct upstream_conn *c)
 			finish_error(c, UPSTREAM_ETLS, msg);
 			return;
 		}
-		c->req->connect_ms = uv_now(c->up->loop) - c->req->start_ms;
+		uint64_t now = uv_now(c->up->loop);
+		hist_observe(&c->up->handshake_time, (double)(now - c->connected_at) / 1000);
+		c->req->connect_ms = now - c->req->start_ms;
 		set_state(c, C_BUSY);
 		begin_send(c);
 		if (c->state == C_CLOSING)

@@ -15,6 +15,7 @@
 #define AP_UPSTREAM_H
 
 #include "buf.h"
+#include "hist.h"
 #include "http.h"
 #include "tls.h"
 
@@ -27,6 +28,9 @@ struct upstream_conn;
 /* Error kinds: static strings, compared by pointer, usable as a metric label. */
 extern const char UPSTREAM_EDNS[], UPSTREAM_ECONNECT[], UPSTREAM_ETLS[], UPSTREAM_ETIMEOUT[], UPSTREAM_ERESET[],
 	UPSTREAM_EPROTOCOL[], UPSTREAM_ENOMEM[];
+#define UPSTREAM_NKINDS 7
+/* The kinds in a fixed order (for per-kind counters). */
+extern const char *const upstream_error_kinds[UPSTREAM_NKINDS];
 
 struct upstream_cbs {
 	/* Status and headers of the final answer (1xx are skipped). Return 0, or -1 to stop: the request is then
@@ -72,6 +76,9 @@ struct upstream {
 	uint32_t n_open;              /* connections open, pooled or busy or dialing */
 	uint64_t n_dials;             /* connections dialed since start */
 	uint64_t n_reused;            /* requests served by a pooled connection */
+	uint64_t n_errors[UPSTREAM_NKINDS]; /* failed requests by kind (retries not counted) */
+	struct hist connect_time;     /* DNS + TCP connect */
+	struct hist handshake_time;   /* TLS handshake */
 	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
 };
 

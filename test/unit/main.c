@@ -18,6 +18,8 @@ int unit_failed;
 	X(test_rewrite_narrows_accept_encoding)                                                                    \
 	X(test_oauth_parses_claude_code_file)                                                                      \
 	X(test_oauth_rejects_bad_files_without_leaking_tokens)                                                     \
+	X(test_oauth_write_back_keeps_every_other_key)                                                             \
+	X(test_oauth_token_answer)                                                                                 \
 	X(test_oauth_env_token_when_no_file_given)                                                                 \
 	X(test_tracker_headers_generic_claims)                                                                     \
 	X(test_tracker_caps_windows_from_the_network)                                                              \
@@ -28,7 +30,23 @@ int unit_failed;
 	X(test_tracker_record_splits_and_models)                                                                   \
 	X(test_tracker_warning_once_per_crossing)                                                                  \
 	X(test_tracker_json_and_state_round_trip)                                                                  \
-	X(test_tracker_parse_time)
+	X(test_tracker_parse_time)                                                                                 \
+	X(test_tracker_burn_rate_and_projection)                                                                                 \
+	X(test_usage_sse_every_split)                                                                              \
+	X(test_usage_sse_crlf_and_cr_line_ends)                                                                    \
+	X(test_usage_sse_without_event_lines)                                                                      \
+	X(test_usage_sse_merge_last_value_wins)                                                                    \
+	X(test_usage_sse_error_event)                                                                              \
+	X(test_usage_sse_oversized_and_bad_events)                                                                 \
+	X(test_usage_json_every_split)                                                                             \
+	X(test_usage_json_count_tokens_and_error_body)                                                             \
+	X(test_usage_json_memory_bounded)                                                                          \
+	X(test_usage_json_cut_strings_stay_valid)                                                                  \
+	X(test_usage_values_and_labels)                                                                            \
+	X(test_usage_gzip_every_split)                                                                             \
+	X(test_usage_deflate_zlib_and_raw)                                                                         \
+	X(test_usage_corrupt_gzip)                                                                                 \
+	X(test_usage_inactive)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

@@ -144,10 +144,11 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 			break;
 		return 0;
 	case OPT_URLS: {
-		/* Comma-separated; repeated flags were joined the same way. Split in place into owned copies. */
-		char *copy = strdup(val), *save = NULL;
-		if (!copy)
+		/* Comma-separated; repeated flags were joined the same way. Split in place in cfg->token_url_buf. */
+		char *copy = cfg->token_url_buf, *save = NULL;
+		if (strlen(val) >= sizeof cfg->token_url_buf)
 			break;
+		snprintf(copy, sizeof cfg->token_url_buf, "%s", val);
 		cfg->n_token_urls = 0;
 		for (char *u = strtok_r(copy, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
 			char h[256], a[300], path[512];
@@ -158,12 +159,10 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 			    cfg->n_token_urls == CONFIG_MAX_TOKEN_URLS) {
 				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d https:// URLs with a path",
 					 u, o->name, CONFIG_MAX_TOKEN_URLS);
-				free(copy);
 				return -1;
 			}
 			cfg->token_urls[cfg->n_token_urls++] = u;
 		}
-		cfg->owned = copy; /* keeps the pieces alive; freed by config_free */
 		if (cfg->n_token_urls == 0)
 			break;
 		return 0;
@@ -201,12 +200,6 @@ static const char *env_get(char **envp, const char *name)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
-}
-
-void config_free(struct config *cfg)
-{
-	free(cfg->owned);
-	cfg->owned = NULL;
 }
 
 int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
@@ -321,7 +314,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
-	static char joined[4096]; /* repeated URL flags, joined; parsed into cfg->owned before return */
+	char joined[2048] = ""; /* repeated URL flags, joined; copied into cfg->token_url_buf */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

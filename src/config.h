@@ -2,7 +2,7 @@
  *
  * Pure: no I/O but reading the environment passed in. Every flag has an environment twin named
  * ANTHROPIC_PROXY_<FLAG> (upper case, '-' -> '_'); a flag on the command line wins over its variable.
- * The struct is immutable once config_parse returns. Strings point into argv/environ or into `owned`. */
+ * The struct is immutable once config_parse returns. Strings point into argv/environ or into the struct. */
 #ifndef AP_CONFIG_H
 #define AP_CONFIG_H
 
@@ -41,15 +41,13 @@ struct config {
 	int n_token_urls;            /* how many */
 	const char *client_id;       /* OAuth client id sent with refreshes */
 	int follow_credentials;      /* never refresh: follow the credentials file written by Claude Code */
-	char *owned;                 /* storage behind token_urls */
+	char token_url_buf[2048];    /* storage behind token_urls */
 };
 
 /* Fills cfg from argv and envp. On CONFIG_ERROR, `err` holds one line for the user (exit 2).
  * On CONFIG_EXIT_OK (--help, --version) the text to print is in `err` (exit 0). */
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen);
 
-/* Frees what config_parse allocated. */
-void config_free(struct config *cfg);
 /* Splits "HOST:PORT" or "[v6]:PORT". Returns 0 or -1. */
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "https://host[:port][/]" into host, port and Host-header authority. Returns 0 or -1. */

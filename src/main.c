@@ -154,7 +154,6 @@ int main(int argc, char **argv)
 	tls_ctx_free(&app.tls);
 	usage_poll_free(&app.poll);
 	oauth_free(&app.oauth);
-	config_free(&app.cfg);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;
 }

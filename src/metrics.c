@@ -2,6 +2,7 @@
 
 #include "app.h"
 #include "clock.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,42 +54,142 @@ int metrics_stream_error_index(const char *type)
 	return METRICS_STREAM_ERRORS - 1;
 }
 
-/* ---- rendering helpers ------------------------------------------------------------------------------------------ */
+/* ---- sinks --------------------------------------------------------------------------------------------------- */
 
-static int family(struct buf *o, const char *name, const char *type, const char *help)
+/* The families below are written once, against a sink; a sink turns them into Prometheus text or OTLP JSON. */
+enum mtype { M_GAUGE, M_COUNTER, M_HIST };
+
+struct lbl {
+	const char *k; /* label name */
+	const char *v; /* label value (already bounded and clean) */
+};
+
+struct sink {
+	int (*family)(struct sink *s, const char *name, enum mtype type, const char *help);
+	int (*point)(struct sink *s, const struct lbl *l, int nl, double v);
+	int (*hpoint)(struct sink *s, const struct lbl *l, int nl, const struct hist *h);
+	int (*done)(struct sink *s); /* closes the current family */
+	struct buf *out;             /* where the text goes */
+	const char *name;            /* current family */
+	enum mtype type;             /* its type */
+	const char *help;            /* its help */
+	int points;                  /* points written in the current family */
+	int families;                /* families written (OTLP: for commas) */
+	char start_ns[24];           /* OTLP: process start, unix ns */
+	char now_ns[24];             /* OTLP: time of the collection, unix ns */
+};
+
+/* Prometheus text format 0.0.4. */
+static int prom_labels(struct buf *o, const struct lbl *l, int nl, const char *extra)
 {
-	return buf_printf(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	if (nl == 0 && !extra)
+		return 0;
+	int e = buf_appends(o, "{");
+	for (int i = 0; i < nl && !e; i++)
+		e = buf_printf(o, "%s%s=\"%s\"", i ? "," : "", l[i].k, l[i].v);
+	if (extra && !e)
+		e = buf_printf(o, "%s%s", nl ? "," : "", extra);
+	return e || buf_appends(o, "}");
 }
 
-static int put_u(struct buf *o, const char *name, const char *labels, uint64_t v)
+static int prom_family(struct sink *s, const char *name, enum mtype type, const char *help)
 {
-	return buf_printf(o, "%s%s%s%s %llu\n", name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "",
-			  (unsigned long long)v);
+	s->name = name;
+	static const char *const types[] = {"gauge", "counter", "histogram"};
+	return buf_printf(s->out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, types[type]);
 }
 
-static int put_d(struct buf *o, const char *name, const char *labels, double v)
+static int prom_point(struct sink *s, const struct lbl *l, int nl, double v)
 {
-	return buf_printf(o, "%s%s%s%s %.10g\n", name, labels ? "{" : "", labels ? labels : "", labels ? "}" : "", v);
+	return buf_appends(s->out, s->name) || prom_labels(s->out, l, nl, NULL) || buf_printf(s->out, " %.10g\n", v);
 }
 
-static int put_hist(struct buf *o, const char *name, const char *labels, const struct hist *h)
+static int prom_hpoint(struct sink *s, const struct lbl *l, int nl, const struct hist *h)
 {
 	uint64_t cum = 0;
+	char le[32];
 	int e = 0;
-	const char *sep = labels && *labels ? "," : "";
-	for (int i = 0; i < HIST_BUCKETS && !e; i++) {
-		cum += h->bucket[i];
-		e = buf_printf(o, "%s_bucket{%s%sle=\"%g\"} %llu\n", name, labels ? labels : "", sep, hist_bounds[i],
-			       (unsigned long long)cum);
+	for (int i = 0; i <= HIST_BUCKETS && !e; i++) {
+		if (i < HIST_BUCKETS) {
+			cum += h->bucket[i];
+			snprintf(le, sizeof le, "le=\"%g\"", hist_bounds[i]);
+		} else {
+			cum = h->count;
+			snprintf(le, sizeof le, "le=\"+Inf\"");
+		}
+		e = buf_printf(s->out, "%s_bucket", s->name) || prom_labels(s->out, l, nl, le) ||
+		    buf_printf(s->out, " %llu\n", (unsigned long long)cum);
 	}
-	e = e || buf_printf(o, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels ? labels : "", sep,
-			    (unsigned long long)h->count);
-	e = e || buf_printf(o, "%s_sum%s%s%s %.10g\n", name, labels && *labels ? "{" : "", labels ? labels : "",
-			    labels && *labels ? "}" : "", h->sum);
-	e = e || buf_printf(o, "%s_count%s%s%s %llu\n", name, labels && *labels ? "{" : "", labels ? labels : "",
-			    labels && *labels ? "}" : "", (unsigned long long)h->count);
+	e = e || buf_printf(s->out, "%s_sum", s->name) || prom_labels(s->out, l, nl, NULL) ||
+	    buf_printf(s->out, " %.10g\n", h->sum);
+	return e || buf_printf(s->out, "%s_count", s->name) || prom_labels(s->out, l, nl, NULL) ||
+	       buf_printf(s->out, " %llu\n", (unsigned long long)h->count);
+}
+
+static int prom_done(struct sink *s) { return 0; }
+
+/* OTLP/HTTP JSON (ResourceMetrics' `metrics` array): gauges, cumulative monotonic sums for counters (named without
+ * the `_total` suffix), explicit-bucket histograms. A family with no points is left out. */
+static int otlp_family(struct sink *s, const char *name, enum mtype type, const char *help)
+{
+	s->name = name;
+	s->type = type;
+	s->help = help;
+	s->points = 0;
+	return 0;
+}
+
+static int otlp_open(struct sink *s)
+{
+	size_t n = strlen(s->name);
+	if (s->type == M_COUNTER && n > 6 && strcmp(s->name + n - 6, "_total") == 0)
+		n -= 6;
+	const char *unit = "1";
+	if (n > 8 && strncmp(s->name + n - 8, "_seconds", 8) == 0)
+		unit = "s";
+	else if (n > 6 && strncmp(s->name + n - 6, "_bytes", 6) == 0)
+		unit = "By";
+	int e = buf_printf(s->out, "%s{\"name\":\"%.*s\",\"description\":\"", s->families++ ? "," : "", (int)n, s->name);
+	e = e || http_json_escape(s->out, s->help, strlen(s->help));
+	e = e || buf_printf(s->out, "\",\"unit\":\"%s\",", unit);
+	if (s->type == M_GAUGE)
+		e = e || buf_appends(s->out, "\"gauge\":{\"dataPoints\":[");
+	else if (s->type == M_COUNTER)
+		e = e || buf_appends(s->out, "\"sum\":{\"aggregationTemporality\":2,\"isMonotonic\":true,\"dataPoints\":[");
+	else
+		e = e || buf_appends(s->out, "\"histogram\":{\"aggregationTemporality\":2,\"dataPoints\":[");
 	return e;
 }
+
+static int otlp_point_head(struct sink *s, const struct lbl *l, int nl)
+{
+	int e = (s->points++ == 0 ? otlp_open(s) : buf_appends(s->out, ",")) || buf_appends(s->out, "{\"attributes\":[");
+	for (int i = 0; i < nl && !e; i++)
+		e = buf_printf(s->out, "%s{\"key\":\"%s\",\"value\":{\"stringValue\":\"%s\"}}", i ? "," : "", l[i].k, l[i].v);
+	return e || buf_printf(s->out, "],\"startTimeUnixNano\":\"%s\",\"timeUnixNano\":\"%s\",", s->start_ns, s->now_ns);
+}
+
+static int otlp_point(struct sink *s, const struct lbl *l, int nl, double v)
+{
+	return otlp_point_head(s, l, nl) || buf_printf(s->out, "\"asDouble\":%.10g}", v);
+}
+
+static int otlp_hpoint(struct sink *s, const struct lbl *l, int nl, const struct hist *h)
+{
+	int e = otlp_point_head(s, l, nl) ||
+		buf_printf(s->out, "\"count\":\"%llu\",\"sum\":%.10g,\"bucketCounts\":[", (unsigned long long)h->count, h->sum);
+	uint64_t below = 0;
+	for (int i = 0; i < HIST_BUCKETS && !e; i++) {
+		below += h->bucket[i];
+		e = buf_printf(s->out, "\"%llu\",", (unsigned long long)h->bucket[i]);
+	}
+	e = e || buf_printf(s->out, "\"%llu\"],\"explicitBounds\":[", (unsigned long long)(h->count - below));
+	for (int i = 0; i < HIST_BUCKETS && !e; i++)
+		e = buf_printf(s->out, "%s%g", i ? "," : "", hist_bounds[i]);
+	return e || buf_appends(s->out, "]}");
+}
+
+static int otlp_done(struct sink *s) { return s->points ? buf_appends(s->out, "]}}") : 0; }
 
 static long rss_bytes(void)
 {
@@ -104,256 +205,221 @@ static long rss_bytes(void)
 
 /* ---- the families ---------------------------------------------------------------------------------------------- */
 
-static int render_windows(const struct tracker *t, struct buf *o, int64_t now)
+#define FAMILY(name, type, help) (e = e || S->done(S) || S->family(S, name, type, help))
+#define POINT(v, ...)                                                                                              \
+	do {                                                                                                       \
+		const struct lbl l_[] = {__VA_ARGS__};                                                             \
+		e = e || S->point(S, l_, (int)(sizeof l_ / sizeof l_[0]), (double)(v));                            \
+	} while (0)
+#define POINT0(v) (e = e || S->point(S, NULL, 0, (double)(v)))
+
+static int window_families(struct sink *S, const struct tracker *t, int64_t now)
 {
-	char l[96];
 	int e = 0;
-#define EACH_WINDOW for (int i = 0; i < t->n && !e; i++)
-#define W (&t->w[i])
-	e = e || family(o, "anthropic_proxy_window_utilization_ratio", "gauge",
-			"Share of the subscription window used (0-1), from answer headers or the usage poll.");
-	EACH_WINDOW if (W->utilization >= 0)
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_d(o, "anthropic_proxy_window_utilization_ratio", l, W->utilization);
-	}
-	e = e || family(o, "anthropic_proxy_window_reset_timestamp_seconds", "gauge", "When the window resets (unix time).");
-	EACH_WINDOW if (W->resets_at)
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_reset_timestamp_seconds", l, (uint64_t)W->resets_at);
-	}
-	e = e || family(o, "anthropic_proxy_window_reset_in_seconds", "gauge", "Seconds until the window resets.");
-	EACH_WINDOW if (W->resets_at)
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		double left = (double)W->resets_at - (double)now / 1000;
-		e = put_d(o, "anthropic_proxy_window_reset_in_seconds", l, left > 0 ? left : 0);
-	}
-	e = e || family(o, "anthropic_proxy_window_status", "gauge",
-			"Window status: 0 allowed, 1 allowed_warning, 2 rejected.");
-	EACH_WINDOW if (W->status >= 0)
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_status", l, (uint64_t)W->status);
-	}
-	e = e || family(o, "anthropic_proxy_window_data_age_seconds", "gauge",
-			"Age of the window's utilization value.");
-	EACH_WINDOW if (W->util_at_ms)
-	{
-		snprintf(l, sizeof l, "window=\"%s\",source=\"%s\"", W->name, tracker_source_name(W->util_src));
-		e = put_d(o, "anthropic_proxy_window_data_age_seconds", l, (double)(now - W->util_at_ms) / 1000);
-	}
-	e = e || family(o, "anthropic_proxy_window_tokens", "gauge",
-			"Tokens that went through the proxy in the window's current period, by kind.");
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
-	EACH_WINDOW for (int k = 0; k < 4 && !e; k++)
-	{
-		const struct tracker_tokens *tk = &W->tokens;
-		uint64_t v = k == 0 ? tk->input : k == 1 ? tk->output : k == 2 ? tk->cache_creation : tk->cache_read;
-		snprintf(l, sizeof l, "window=\"%s\",kind=\"%s\"", W->name, kinds[k]);
-		e = put_u(o, "anthropic_proxy_window_tokens", l, v);
+	FAMILY("anthropic_proxy_window_utilization_ratio", M_GAUGE,
+	       "Share of the subscription window used (0-1), from answer headers or the usage poll.");
+	for (int i = 0; i < t->n; i++)
+		if (t->w[i].utilization >= 0)
+			POINT(t->w[i].utilization, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_window_reset_timestamp_seconds", M_GAUGE, "When the window resets (unix time).");
+	for (int i = 0; i < t->n; i++)
+		if (t->w[i].resets_at)
+			POINT(t->w[i].resets_at, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_window_reset_in_seconds", M_GAUGE, "Seconds until the window resets.");
+	for (int i = 0; i < t->n; i++)
+		if (t->w[i].resets_at) {
+			double left = (double)t->w[i].resets_at - (double)now / 1000;
+			POINT(left > 0 ? left : 0, {"window", t->w[i].name});
+		}
+	FAMILY("anthropic_proxy_window_status", M_GAUGE, "Window status: 0 allowed, 1 allowed_warning, 2 rejected.");
+	for (int i = 0; i < t->n; i++)
+		if (t->w[i].status >= 0)
+			POINT(t->w[i].status, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_window_data_age_seconds", M_GAUGE, "Age of the window's utilization value.");
+	for (int i = 0; i < t->n; i++)
+		if (t->w[i].util_at_ms)
+			POINT((double)(now - t->w[i].util_at_ms) / 1000, {"window", t->w[i].name},
+			      {"source", tracker_source_name(t->w[i].util_src)});
+	FAMILY("anthropic_proxy_window_tokens", M_GAUGE,
+	       "Tokens that went through the proxy in the window's current period, by kind.");
+	for (int i = 0; i < t->n; i++) {
+		const struct tracker_tokens *k = &t->w[i].tokens;
+		const uint64_t v[4] = {k->input, k->output, k->cache_creation, k->cache_read};
+		for (int j = 0; j < 4; j++)
+			POINT(v[j], {"window", t->w[i].name}, {"kind", kinds[j]});
 	}
-	e = e || family(o, "anthropic_proxy_window_tokens_in", "gauge",
-			"Prompt tokens (input + cache creation + cache read) in the window's current period.");
-	EACH_WINDOW
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_tokens_in", l, W->tokens.input + W->tokens.cache_creation + W->tokens.cache_read);
+	FAMILY("anthropic_proxy_window_tokens_in", M_GAUGE,
+	       "Prompt tokens (input + cache creation + cache read) in the window's current period.");
+	for (int i = 0; i < t->n; i++) {
+		const struct tracker_tokens *k = &t->w[i].tokens;
+		POINT(k->input + k->cache_creation + k->cache_read, {"window", t->w[i].name});
 	}
-	e = e || family(o, "anthropic_proxy_window_tokens_out", "gauge", "Output tokens in the window's current period.");
-	EACH_WINDOW
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_tokens_out", l, W->tokens.output);
-	}
-	e = e || family(o, "anthropic_proxy_window_requests", "gauge", "Answers counted in the window's current period.");
-	EACH_WINDOW
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_requests", l, W->tokens.requests);
-	}
-	e = e || family(o, "anthropic_proxy_window_burn_rate_ratio_per_hour", "gauge",
-			"Utilization gained per hour over up to the last hour.");
-	EACH_WINDOW
-	{
+	FAMILY("anthropic_proxy_window_tokens_out", M_GAUGE, "Output tokens in the window's current period.");
+	for (int i = 0; i < t->n; i++)
+		POINT(t->w[i].tokens.output, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_window_requests", M_GAUGE, "Answers counted in the window's current period.");
+	for (int i = 0; i < t->n; i++)
+		POINT(t->w[i].tokens.requests, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_window_burn_rate_ratio_per_hour", M_GAUGE,
+	       "Utilization gained per hour over up to the last hour.");
+	for (int i = 0; i < t->n; i++) {
 		double rate;
-		if (tracker_burn_rate(W, now, &rate) == 0) {
-			snprintf(l, sizeof l, "window=\"%s\"", W->name);
-			e = put_d(o, "anthropic_proxy_window_burn_rate_ratio_per_hour", l, rate);
-		}
+		if (tracker_burn_rate(&t->w[i], now, &rate) == 0)
+			POINT(rate, {"window", t->w[i].name});
 	}
-	e = e || family(o, "anthropic_proxy_window_projected_exhaustion_timestamp_seconds", "gauge",
-			"When the window would be used up at the current burn rate; absent when not before its reset.");
-	EACH_WINDOW
-	{
+	FAMILY("anthropic_proxy_window_projected_exhaustion_timestamp_seconds", M_GAUGE,
+	       "When the window would be used up at the current burn rate; absent when not before its reset.");
+	for (int i = 0; i < t->n; i++) {
 		int64_t at;
-		if (tracker_projected_exhaustion(W, now, &at) == 0) {
-			snprintf(l, sizeof l, "window=\"%s\"", W->name);
-			e = put_u(o, "anthropic_proxy_window_projected_exhaustion_timestamp_seconds", l, (uint64_t)at);
-		}
+		if (tracker_projected_exhaustion(&t->w[i], now, &at) == 0)
+			POINT(at, {"window", t->w[i].name});
 	}
-	e = e || family(o, "anthropic_proxy_window_rollovers_total", "counter", "Window rollovers seen since start.");
-	EACH_WINDOW
-	{
-		snprintf(l, sizeof l, "window=\"%s\"", W->name);
-		e = put_u(o, "anthropic_proxy_window_rollovers_total", l, W->rollovers);
-	}
-#undef EACH_WINDOW
-#undef W
-	e = e || family(o, "anthropic_proxy_rate_limit_status", "gauge",
-			"Overall status of the binding claim: 0 allowed, 1 allowed_warning, 2 rejected.");
+	FAMILY("anthropic_proxy_window_rollovers_total", M_COUNTER, "Window rollovers seen since start.");
+	for (int i = 0; i < t->n; i++)
+		POINT(t->w[i].rollovers, {"window", t->w[i].name});
+	FAMILY("anthropic_proxy_rate_limit_status", M_GAUGE,
+	       "Overall status of the binding claim: 0 allowed, 1 allowed_warning, 2 rejected.");
 	if (t->status >= 0)
-		e = e || put_u(o, "anthropic_proxy_rate_limit_status", NULL, (uint64_t)t->status);
-	e = e || family(o, "anthropic_proxy_overage_utilization_ratio", "gauge", "Extra-usage (overage) utilization.");
+		POINT0(t->status);
+	FAMILY("anthropic_proxy_overage_utilization_ratio", M_GAUGE, "Extra-usage (overage) utilization.");
 	if (t->overage_utilization >= 0)
-		e = e || put_d(o, "anthropic_proxy_overage_utilization_ratio", NULL, t->overage_utilization);
-	e = e || family(o, "anthropic_proxy_extra_usage_enabled", "gauge", "Whether paid extra usage is enabled.");
+		POINT0(t->overage_utilization);
+	FAMILY("anthropic_proxy_extra_usage_enabled", M_GAUGE, "Whether paid extra usage is enabled.");
 	if (t->extra_enabled >= 0)
-		e = e || put_u(o, "anthropic_proxy_extra_usage_enabled", NULL, (uint64_t)t->extra_enabled);
-	e = e || family(o, "anthropic_proxy_extra_usage_monthly_limit_minor_units", "gauge",
-			"Monthly extra-usage limit, in minor currency units (cents).");
+		POINT0(t->extra_enabled);
+	FAMILY("anthropic_proxy_extra_usage_monthly_limit_minor_units", M_GAUGE,
+	       "Monthly extra-usage limit, in minor currency units (cents).");
 	if (t->extra_monthly_limit >= 0)
-		e = e || put_d(o, "anthropic_proxy_extra_usage_monthly_limit_minor_units", NULL, t->extra_monthly_limit);
-	e = e || family(o, "anthropic_proxy_extra_usage_used_minor_units", "gauge",
-			"Extra usage spent this month, in minor currency units (cents).");
+		POINT0(t->extra_monthly_limit);
+	FAMILY("anthropic_proxy_extra_usage_used_minor_units", M_GAUGE,
+	       "Extra usage spent this month, in minor currency units (cents).");
 	if (t->extra_used_credits >= 0)
-		e = e || put_d(o, "anthropic_proxy_extra_usage_used_minor_units", NULL, t->extra_used_credits);
-	e = e || family(o, "anthropic_proxy_extra_usage_utilization_ratio", "gauge", "Share of the extra-usage limit spent.");
+		POINT0(t->extra_used_credits);
+	FAMILY("anthropic_proxy_extra_usage_utilization_ratio", M_GAUGE, "Share of the extra-usage limit spent.");
 	if (t->extra_utilization >= 0)
-		e = e || put_d(o, "anthropic_proxy_extra_usage_utilization_ratio", NULL, t->extra_utilization);
+		POINT0(t->extra_utilization);
 	return e;
 }
 
-static int render_traffic(struct app *app, struct buf *o)
+static int traffic_families(struct sink *S, struct app *app)
 {
 	const struct metrics *m = &app->metrics;
 	const struct tracker *t = &app->tracker;
-	char l[200];
-	int e = family(o, "anthropic_proxy_requests_total", "counter", "Requests by route, status class and model.");
-	for (int r = 0; r < ROUTE_N && !e; r++)
-		for (int c = 0; c < CLASS_N && !e; c++)
-			for (int k = 0; k < TRACKER_MAX_MODELS + 2 && !e; k++) {
-				if (!m->requests[r][c][k])
-					continue;
-				const char *model = k == METRICS_MODEL_NONE ? "" : t->models[k].name;
-				snprintf(l, sizeof l, "route=\"%s\",status_class=\"%s\",model=\"%s\"", route_names[r],
-					 class_names[c], model);
-				e = put_u(o, "anthropic_proxy_requests_total", l, m->requests[r][c][k]);
-			}
-	e = e || family(o, "anthropic_proxy_tokens_total", "counter", "Tokens through the proxy by model and kind.");
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
-	for (int k = 0; k <= TRACKER_MAX_MODELS && !e; k++) {
+	int e = 0;
+	FAMILY("anthropic_proxy_requests_total", M_COUNTER, "Requests by route, status class and model.");
+	for (int r = 0; r < ROUTE_N; r++)
+		for (int c = 0; c < CLASS_N; c++)
+			for (int k = 0; k < TRACKER_MAX_MODELS + 2; k++)
+				if (m->requests[r][c][k])
+					POINT(m->requests[r][c][k], {"route", route_names[r]}, {"status_class", class_names[c]},
+					      {"model", k == METRICS_MODEL_NONE ? "" : t->models[k].name});
+	FAMILY("anthropic_proxy_tokens_total", M_COUNTER, "Tokens through the proxy by model and kind.");
+	for (int k = 0; k <= TRACKER_MAX_MODELS; k++) {
 		const struct tracker_model *md = &t->models[k];
 		if (!md->tokens.requests || (k >= t->n_models && k != TRACKER_MAX_MODELS))
 			continue;
-		for (int j = 0; j < 4 && !e; j++) {
-			const struct tracker_tokens *tk = &md->tokens;
-			uint64_t v = j == 0 ? tk->input : j == 1 ? tk->output : j == 2 ? tk->cache_creation : tk->cache_read;
-			snprintf(l, sizeof l, "model=\"%s\",kind=\"%s\"", md->name, kinds[j]);
-			e = put_u(o, "anthropic_proxy_tokens_total", l, v);
-		}
+		const uint64_t v[4] = {md->tokens.input, md->tokens.output, md->tokens.cache_creation, md->tokens.cache_read};
+		for (int j = 0; j < 4; j++)
+			POINT(v[j], {"model", md->name}, {"kind", kinds[j]});
 	}
-	e = e || family(o, "anthropic_proxy_request_duration_seconds", "histogram", "Request duration, by route.");
+	FAMILY("anthropic_proxy_request_duration_seconds", M_HIST, "Request duration, by route.");
 	for (int r = 0; r < ROUTE_N && !e; r++) {
-		snprintf(l, sizeof l, "route=\"%s\"", route_names[r]);
-		e = put_hist(o, "anthropic_proxy_request_duration_seconds", l, &m->duration[r]);
+		const struct lbl l = {"route", route_names[r]};
+		e = S->hpoint(S, &l, 1, &m->duration[r]);
 	}
-	e = e || family(o, "anthropic_proxy_time_to_first_byte_seconds", "histogram",
-			"Time from the request to the answer's head, by route.");
+	FAMILY("anthropic_proxy_time_to_first_byte_seconds", M_HIST, "Time from the request to the answer's head, by route.");
 	for (int r = 0; r < ROUTE_ADMIN && !e; r++) {
-		snprintf(l, sizeof l, "route=\"%s\"", route_names[r]);
-		e = put_hist(o, "anthropic_proxy_time_to_first_byte_seconds", l, &m->ttfb[r]);
+		const struct lbl l = {"route", route_names[r]};
+		e = S->hpoint(S, &l, 1, &m->ttfb[r]);
 	}
-	e = e || family(o, "anthropic_proxy_upstream_connect_duration_seconds", "histogram",
-			"Upstream DNS + TCP connect time.");
-	e = e || put_hist(o, "anthropic_proxy_upstream_connect_duration_seconds", "", &app->up.connect_time);
-	e = e || family(o, "anthropic_proxy_upstream_tls_handshake_duration_seconds", "histogram",
-			"Upstream TLS handshake time.");
-	e = e || put_hist(o, "anthropic_proxy_upstream_tls_handshake_duration_seconds", "", &app->up.handshake_time);
-	e = e || family(o, "anthropic_proxy_upstream_errors_total", "counter", "Failed upstream exchanges by kind.");
-	for (int k = 0; k < UPSTREAM_NKINDS && !e; k++) {
-		snprintf(l, sizeof l, "kind=\"%s\"", upstream_error_kinds[k]);
-		e = put_u(o, "anthropic_proxy_upstream_errors_total", l, app->up.n_errors[k]);
-	}
-	e = e || family(o, "anthropic_proxy_rate_limited_total", "counter",
-			"429 answers: window (rate-limit headers say rejected) or bare (no window information).");
-	for (int k = 0; k < RL_N && !e; k++) {
-		snprintf(l, sizeof l, "kind=\"%s\"", rl_names[k]);
-		e = put_u(o, "anthropic_proxy_rate_limited_total", l, m->rate_limited[k]);
-	}
-	e = e || family(o, "anthropic_proxy_subscription_rejections_total", "counter",
-			"Answers refusing or re-billing non-Claude-Code traffic on the subscription, by reason.");
-	for (int k = 0; k < REJECT_N && !e; k++) {
-		snprintf(l, sizeof l, "reason=\"%s\"", reject_names[k]);
-		e = put_u(o, "anthropic_proxy_subscription_rejections_total", l, m->rejected[k]);
-	}
-	e = e || family(o, "anthropic_proxy_stream_errors_total", "counter", "error events inside 200 streams, by type.");
-	for (int k = 0; k < METRICS_STREAM_ERRORS && !e; k++) {
-		snprintf(l, sizeof l, "type=\"%s\"", stream_error_names[k]);
-		e = put_u(o, "anthropic_proxy_stream_errors_total", l, m->stream_errors[k]);
-	}
-	e = e || family(o, "anthropic_proxy_oversized_events_total", "counter",
-			"Server-sent events too large to read usage from (skipped, still forwarded).");
-	e = e || put_u(o, "anthropic_proxy_oversized_events_total", NULL, m->oversized_events);
-	e = e || family(o, "anthropic_proxy_client_timeouts_total", "counter", "Client-side timeouts fired, by kind.");
-	for (int k = 0; k < 3 && !e; k++) {
-		snprintf(l, sizeof l, "kind=\"%s\"", timeout_names[k]);
-		e = put_u(o, "anthropic_proxy_client_timeouts_total", l, m->client_timeouts[k]);
-	}
-	e = e || family(o, "anthropic_proxy_replays_total", "counter",
-			"Requests sent again after an expired-token 401 and a refresh.");
-	e = e || put_u(o, "anthropic_proxy_replays_total", NULL, m->replays);
+	FAMILY("anthropic_proxy_upstream_connect_duration_seconds", M_HIST, "Upstream DNS + TCP connect time.");
+	e = e || S->hpoint(S, NULL, 0, &app->up.connect_time);
+	FAMILY("anthropic_proxy_upstream_tls_handshake_duration_seconds", M_HIST, "Upstream TLS handshake time.");
+	e = e || S->hpoint(S, NULL, 0, &app->up.handshake_time);
+	FAMILY("anthropic_proxy_upstream_errors_total", M_COUNTER, "Failed upstream exchanges by kind.");
+	for (int k = 0; k < UPSTREAM_NKINDS; k++)
+		POINT(app->up.n_errors[k], {"kind", upstream_error_kinds[k]});
+	FAMILY("anthropic_proxy_rate_limited_total", M_COUNTER,
+	       "429 answers: window (rate-limit headers say rejected) or bare (no window information).");
+	for (int k = 0; k < RL_N; k++)
+		POINT(m->rate_limited[k], {"kind", rl_names[k]});
+	FAMILY("anthropic_proxy_subscription_rejections_total", M_COUNTER,
+	       "Answers refusing or re-billing non-Claude-Code traffic on the subscription, by reason.");
+	for (int k = 0; k < REJECT_N; k++)
+		POINT(m->rejected[k], {"reason", reject_names[k]});
+	FAMILY("anthropic_proxy_stream_errors_total", M_COUNTER, "error events inside 200 streams, by type.");
+	for (int k = 0; k < METRICS_STREAM_ERRORS; k++)
+		POINT(m->stream_errors[k], {"type", stream_error_names[k]});
+	FAMILY("anthropic_proxy_oversized_events_total", M_COUNTER,
+	       "Server-sent events too large to read usage from (skipped, still forwarded).");
+	POINT0(m->oversized_events);
+	FAMILY("anthropic_proxy_client_timeouts_total", M_COUNTER, "Client-side timeouts fired, by kind.");
+	for (int k = 0; k < 3; k++)
+		POINT(m->client_timeouts[k], {"kind", timeout_names[k]});
+	FAMILY("anthropic_proxy_replays_total", M_COUNTER, "Requests sent again after an expired-token 401 and a refresh.");
+	POINT0(m->replays);
 	return e;
 }
 
-static int render_login_and_process(struct app *app, struct buf *o)
+static int login_and_process_families(struct sink *S, struct app *app)
 {
 	const struct oauth *oa = &app->oauth;
 	const struct usage_poll *p = &app->poll;
 	char why[16];
-	int e = family(o, "anthropic_proxy_oauth_ready", "gauge", "1 while a usable access token is held.");
-	e = e || put_u(o, "anthropic_proxy_oauth_ready", NULL, (uint64_t)oauth_ready(oa, why, sizeof why));
-	e = e || family(o, "anthropic_proxy_oauth_token_expiry_timestamp_seconds", "gauge",
-			"When the access token expires (unix time).");
+	int e = 0;
+	FAMILY("anthropic_proxy_oauth_ready", M_GAUGE, "1 while a usable access token is held.");
+	POINT0(oauth_ready(oa, why, sizeof why));
+	FAMILY("anthropic_proxy_oauth_token_expiry_timestamp_seconds", M_GAUGE, "When the access token expires (unix time).");
 	if (oa->cur.expires_at_ms)
-		e = e || put_u(o, "anthropic_proxy_oauth_token_expiry_timestamp_seconds", NULL,
-			       (uint64_t)(oa->cur.expires_at_ms / 1000));
-	e = e || family(o, "anthropic_proxy_oauth_refreshes_total", "counter", "Token refreshes by outcome.");
-	e = e || put_u(o, "anthropic_proxy_oauth_refreshes_total", "outcome=\"success\"", oa->n_refresh_ok);
-	e = e || put_u(o, "anthropic_proxy_oauth_refreshes_total", "outcome=\"failure\"", oa->n_refresh_failed);
-	e = e || put_u(o, "anthropic_proxy_oauth_refreshes_total", "outcome=\"adopted\"", oa->n_adopted);
-	e = e || family(o, "anthropic_proxy_usage_polls_total", "counter", "Usage endpoint polls by outcome.");
-	e = e || put_u(o, "anthropic_proxy_usage_polls_total", "outcome=\"success\"", p->n_ok);
-	e = e || put_u(o, "anthropic_proxy_usage_polls_total", "outcome=\"failure\"", p->n_failed - p->n_rate_limited);
-	e = e || put_u(o, "anthropic_proxy_usage_polls_total", "outcome=\"rate_limited\"", p->n_rate_limited);
-	e = e || family(o, "anthropic_proxy_usage_poll_last_success_timestamp_seconds", "gauge",
-			"When the usage endpoint last answered (unix time).");
+		POINT0(oa->cur.expires_at_ms / 1000);
+	FAMILY("anthropic_proxy_oauth_refreshes_total", M_COUNTER, "Token refreshes by outcome.");
+	POINT(oa->n_refresh_ok, {"outcome", "success"});
+	POINT(oa->n_refresh_failed, {"outcome", "failure"});
+	POINT(oa->n_adopted, {"outcome", "adopted"});
+	FAMILY("anthropic_proxy_usage_polls_total", M_COUNTER, "Usage endpoint polls by outcome.");
+	POINT(p->n_ok, {"outcome", "success"});
+	POINT(p->n_failed - p->n_rate_limited, {"outcome", "failure"});
+	POINT(p->n_rate_limited, {"outcome", "rate_limited"});
+	FAMILY("anthropic_proxy_usage_poll_last_success_timestamp_seconds", M_GAUGE,
+	       "When the usage endpoint last answered (unix time).");
 	if (p->last_success_ms)
-		e = e || put_u(o, "anthropic_proxy_usage_poll_last_success_timestamp_seconds", NULL,
-			       (uint64_t)(p->last_success_ms / 1000));
-	e = e || family(o, "anthropic_proxy_client_connections", "gauge", "Open client connections.");
-	e = e || put_u(o, "anthropic_proxy_client_connections", NULL, app->srv.n_clients);
-	e = e || family(o, "anthropic_proxy_upstream_connections", "gauge", "Open upstream connections, by state.");
-	e = e || put_u(o, "anthropic_proxy_upstream_connections", "state=\"idle\"", app->up.n_idle);
-	e = e || put_u(o, "anthropic_proxy_upstream_connections", "state=\"active\"", app->up.n_open - app->up.n_idle);
-	e = e || family(o, "anthropic_proxy_upstream_dials_total", "counter", "Upstream connections dialed.");
-	e = e || put_u(o, "anthropic_proxy_upstream_dials_total", NULL, app->up.n_dials);
-	e = e || family(o, "anthropic_proxy_build_info", "gauge", "Build information.");
-	e = e || put_u(o, "anthropic_proxy_build_info", "version=\"" AP_VERSION "\"", 1);
-	e = e || family(o, "anthropic_proxy_start_time_seconds", "gauge", "When the proxy started (unix time).");
-	e = e || put_u(o, "anthropic_proxy_start_time_seconds", NULL, (uint64_t)(app->metrics.started_ms / 1000));
+		POINT0(p->last_success_ms / 1000);
+	FAMILY("anthropic_proxy_client_connections", M_GAUGE, "Open client connections.");
+	POINT0(app->srv.n_clients);
+	FAMILY("anthropic_proxy_upstream_connections", M_GAUGE, "Open upstream connections, by state.");
+	POINT(app->up.n_idle, {"state", "idle"});
+	POINT(app->up.n_open - app->up.n_idle, {"state", "active"});
+	FAMILY("anthropic_proxy_upstream_dials_total", M_COUNTER, "Upstream connections dialed.");
+	POINT0(app->up.n_dials);
+	FAMILY("anthropic_proxy_build_info", M_GAUGE, "Build information.");
+	POINT(1, {"version", AP_VERSION});
+	FAMILY("anthropic_proxy_start_time_seconds", M_GAUGE, "When the proxy started (unix time).");
+	POINT0(app->metrics.started_ms / 1000);
 	long rss = rss_bytes();
-	e = e || family(o, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+	FAMILY("process_resident_memory_bytes", M_GAUGE, "Resident memory size in bytes.");
 	if (rss >= 0)
-		e = e || put_u(o, "process_resident_memory_bytes", NULL, (uint64_t)rss);
-	return e;
+		POINT0(rss);
+	return e || S->done(S);
+}
+
+static int collect(struct sink *S, struct app *app)
+{
+	int64_t now = wall_ms();
+	return window_families(S, &app->tracker, now) || traffic_families(S, app) || login_and_process_families(S, app);
 }
 
 int metrics_render(struct app *app, struct buf *out)
 {
-	int64_t now = wall_ms();
-	return render_windows(&app->tracker, out, now) || render_traffic(app, out) || render_login_and_process(app, out)
-		       ? -1
-		       : 0;
+	struct sink s = {.family = prom_family, .point = prom_point, .hpoint = prom_hpoint, .done = prom_done, .out = out};
+	return collect(&s, app) ? -1 : 0;
+}
+
+int metrics_render_otlp(struct app *app, struct buf *out)
+{
+	struct sink s = {.family = otlp_family, .point = otlp_point, .hpoint = otlp_hpoint, .done = otlp_done, .out = out};
+	snprintf(s.start_ns, sizeof s.start_ns, "%lld000000", (long long)app->metrics.started_ms);
+	snprintf(s.now_ns, sizeof s.now_ns, "%lld000000", (long long)wall_ms());
+	return collect(&s, app) ? -1 : 0;
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "oauth.h"
+#include "otlp.h"
 #include "server.h"
 #include "tracker.h"
 #include "upstream.h"
@@ -26,6 +27,7 @@ struct app {
 	struct tracker tracker;   /* rate-limit windows and token counts */
 	struct usage_poll poll;   /* the usage endpoint poll */
 	struct metrics metrics;   /* request-path counters and histograms */
+	struct otlp otlp;         /* OTLP exporter (when configured) */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */

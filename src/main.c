@@ -26,6 +26,7 @@ static void on_drain(uv_timer_t *t)
 {
 	struct app *app = t->data;
 	usage_poll_close(&app->poll);
+	otlp_close(&app->otlp);
 	if (!app->oauth.closing)
 		oauth_close(&app->oauth);
 	upstream_close(&app->up);
@@ -121,6 +122,11 @@ int main(int argc, char **argv)
 	metrics_init(&app.metrics, app_wall_ms());
 	tracker_init(&app.tracker, app.cfg.warn_utilization);
 	app_load_state(&app);
+	if (otlp_init(&app.otlp, &app, environ, &app.tls, err, sizeof err)) {
+		fprintf(stderr, "anthropic-proxy: %s\n", err);
+		return 2;
+	}
+	otlp_start(&app.otlp);
 	usage_poll_init(&app.poll, &app, app.cfg.poll_interval_ms);
 	usage_poll_start(&app.poll);
 
@@ -153,6 +159,7 @@ int main(int argc, char **argv)
 	upstream_free(&app.up);
 	tls_ctx_free(&app.tls);
 	usage_poll_free(&app.poll);
+	otlp_free(&app.otlp);
 	oauth_free(&app.oauth);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;

@@ -148,7 +148,12 @@ static struct upstream_conn *conn_new(struct upstream *u)
 	c->state = C_DIAL;
 	http_hdrs_init(&c->hdrs, 64 * 1024, 256);
 	buf_init(&c->wout, 0);
-	if (tls_conn_init(&c->tls, u->tls, &u->sessions, u->host)) {
+	if (!u->tls) {
+		/* Plain HTTP (an OTLP collector on the host): the tls_conn only lends its two buffers. */
+		mbedtls_ssl_init(&c->tls.ssl);
+		buf_init(&c->tls.in, 256 * 1024);
+		buf_init(&c->tls.out, 0);
+	} else if (tls_conn_init(&c->tls, u->tls, &u->sessions, u->host)) {
 		tls_conn_free(&c->tls);
 		http_hdrs_free(&c->hdrs);
 		free(c);
@@ -441,7 +446,7 @@ static void send_pump(struct upstream_conn *c)
 		}
 		if (n > RECORD_MAX)
 			n = RECORD_MAX;
-		int rc = tls_write(&c->tls, p, n);
+		int rc = c->up->tls ? tls_write(&c->tls, p, n) : buf_append(&c->tls.out, p, n) ? -1 : (int)n;
 		if (rc < 0) {
 			char msg[200];
 			tls_describe(&c->tls, rc, msg, sizeof msg);
@@ -460,7 +465,8 @@ static void complete(struct upstream_conn *c, int clean_tail)
 {
 	struct upstream_req *r = c->req;
 	struct upstream *u = c->up;
-	int reusable = c->keepalive && clean_tail && !c->eof && buf_size(&c->tls.in) == 0 && !tls_pending(&c->tls) &&
+	int reusable = c->keepalive && clean_tail && !c->eof && buf_size(&c->tls.in) == 0 &&
+		       (!u->tls || !tls_pending(&c->tls)) &&
 		       c->head_sent == r->head_len && c->body_sent == r->body_len;
 	c->req = NULL;
 	r->conn = NULL;
@@ -520,7 +526,19 @@ static void read_pass(struct upstream_conn *c)
 {
 	struct upstream *u = c->up;
 	while (c->state == C_BUSY && c->req && !c->paused && !c->done) {
-		int n = tls_read(&c->tls, u->plain, sizeof u->plain);
+		int n;
+		if (u->tls) {
+			n = tls_read(&c->tls, u->plain, sizeof u->plain);
+		} else {
+			size_t have = buf_size(&c->tls.in);
+			if (have > sizeof u->plain)
+				have = sizeof u->plain;
+			n = have ? (int)have : c->tls.eof ? 0 : TLS_AGAIN;
+			if (have) {
+				memcpy(u->plain, buf_ptr(&c->tls.in), have);
+				buf_consume(&c->tls.in, have);
+			}
+		}
 		if (n == TLS_AGAIN)
 			break;
 		if (n == 0 || n == MBEDTLS_ERR_SSL_CONN_EOF) {
@@ -556,7 +574,7 @@ static void read_pass(struct upstream_conn *c)
 static void drive(struct upstream_conn *c)
 {
 	if (c->state == C_HANDSHAKE) {
-		int rc = tls_handshake(&c->tls);
+		int rc = c->up->tls ? tls_handshake(&c->tls) : 0;
 		flush(c);
 		if (rc == TLS_AGAIN || c->state == C_CLOSING)
 			return;

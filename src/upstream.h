@@ -65,7 +65,7 @@ struct upstream {
 	uv_loop_t *loop;              /* the loop (not owned) */
 	char host[256];               /* host to dial and verify */
 	int port;                     /* port to dial (config) */
-	struct tls_ctx *tls;          /* TLS settings, shared with other origins (not owned) */
+	struct tls_ctx *tls;          /* TLS settings, shared with other origins (not owned); NULL: plain HTTP */
 	struct tls_session_cache sessions; /* this origin's resumption session */
 	uint64_t connect_timeout_ms;  /* dial: DNS + TCP + TLS */
 	uint64_t io_timeout_ms;       /* silence allowed while an answer is due */
@@ -82,7 +82,8 @@ struct upstream {
 	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
 };
 
-/* Sets up the pool for one origin. Cannot fail; `tls` must outlive the upstream. `host` is copied. */
+/* Sets up the pool for one origin. Cannot fail; `tls` must outlive the upstream (NULL speaks plain HTTP, for
+ * collectors on the host). `host` is copied. */
 void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls);
 /* Closes every pooled connection (busy ones close when their request ends or is cancelled). */
 void upstream_close(struct upstream *u);

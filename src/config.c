@@ -48,6 +48,8 @@ static const struct opt opts[] = {
 	 "https://platform.claude.com/v1/oauth/token,https://console.anthropic.com/v1/oauth/token",
 	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
 	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
+	{"access-log", OPT_BOOL, F(access_log), "true",
+	 "log one line per request (method, path, status, model, tokens, duration, ttfb, bytes, request-id)"},
 	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
 	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
 };

@@ -41,6 +41,7 @@ struct config {
 	int n_token_urls;            /* how many */
 	const char *client_id;       /* OAuth client id sent with refreshes */
 	int follow_credentials;      /* never refresh: follow the credentials file written by Claude Code */
+	int access_log;              /* one log line per request (failures are logged regardless) */
 	char token_url_buf[2048];    /* storage behind token_urls */
 };
 

@@ -387,6 +387,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	struct client *c = r->data;
 	struct proxy_exchange *ex = &c->ex;
 	ex->ttfb_ms = uv_now(c->tcp.loop) - c->start_ms;
+	ex->upstream_answered = 1;
 	size_t n;
 	const char *rid = http_hdrs_get(h, "request-id", &n);
 	if (rid)

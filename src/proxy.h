@@ -42,6 +42,7 @@ struct proxy_exchange {
 	struct usage_reader usage;/* token usage read on the side (never moved once fed) */
 	uint64_t bytes_out;       /* body bytes written to the client */
 	uint64_t ttfb_ms;         /* time to the answer's head */
+	int upstream_answered;    /* the upstream sent a head (ttfb_ms is meaningful) */
 	char request_id[72];      /* upstream request-id, for the log */
 	const char *error;        /* error kind when the exchange failed (static string), or NULL */
 };

@@ -207,16 +207,33 @@ void client_log_request(struct client *c, const char *note)
 	int slot = c->ex.model_slot >= 0 && c->ex.model_slot <= METRICS_MODEL_NONE ? c->ex.model_slot : METRICS_MODEL_NONE;
 	m->requests[route][metrics_class(c->ex.status)][slot]++;
 	hist_observe(&m->duration[route], (double)(now - c->start_ms) / 1000);
-	if (c->ex.ttfb_ms)
+	int proxied = route != ROUTE_ADMIN && c->ex.status;
+	if (proxied && c->ex.upstream_answered)
 		hist_observe(&m->ttfb[route], (double)c->ex.ttfb_ms / 1000);
+	int problem = c->ex.status >= 500 || c->ex.error;
+	if (!c->app->cfg.access_log && !problem)
+		return;
 	struct log_line l;
-	log_begin(&l, c->ex.status >= 500 || c->ex.error ? LOG_WARN : LOG_INFO, "request");
+	log_begin(&l, problem ? LOG_WARN : LOG_INFO, "request");
 	log_str(&l, "method", llhttp_method_name(c->method));
 	log_strn(&l, "path", buf_ptr(&c->url), buf_size(&c->url));
 	log_int(&l, "status", c->ex.status);
-	log_int(&l, "duration_ms", (long long)(uv_now(c->tcp.loop) - c->start_ms));
-	if (c->ex.ttfb_ms)
+	log_int(&l, "duration_ms", (long long)(now - c->start_ms));
+	if (proxied && c->ex.upstream_answered)
 		log_int(&l, "ttfb_ms", (long long)c->ex.ttfb_ms);
+	if (c->ex.accounted) {
+		const struct usage_counts *k = &c->ex.usage.usage;
+		if (k->model[0])
+			log_str(&l, "model", k->model);
+		if (k->input_tokens >= 0)
+			log_int(&l, "input_tokens", (long long)k->input_tokens);
+		if (k->output_tokens >= 0)
+			log_int(&l, "output_tokens", (long long)k->output_tokens);
+		if (k->cache_creation_input_tokens >= 0)
+			log_int(&l, "cache_creation_tokens", (long long)k->cache_creation_input_tokens);
+		if (k->cache_read_input_tokens >= 0)
+			log_int(&l, "cache_read_tokens", (long long)k->cache_read_input_tokens);
+	}
 	log_int(&l, "bytes_in", (long long)buf_size(&c->body));
 	log_int(&l, "bytes_out", (long long)c->ex.bytes_out);
 	if (c->ex.request_id[0])
@@ -366,6 +383,7 @@ static int on_message_begin(llhttp_t *p)
 	c->ex.status = 0;
 	c->ex.bytes_out = 0;
 	c->ex.ttfb_ms = 0;
+	c->ex.upstream_answered = 0;
 	c->ex.request_id[0] = 0;
 	c->ex.error = NULL;
 	c->ex.route = ROUTE_OTHER;

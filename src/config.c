@@ -11,7 +11,7 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -48,6 +48,13 @@ static const struct opt opts[] = {
 	 "https://platform.claude.com/v1/oauth/token,https://console.anthropic.com/v1/oauth/token",
 	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
 	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
+	{"client-key", OPT_KEYS, F(client_keys), NULL,
+	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated"},
+	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, "file of client keys, one per line (# comments)"},
+	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false",
+	 "allow a non-loopback --listen without client keys (an open proxy to your subscription)"},
+	{"check", OPT_STR, F(check_url), NULL,
+	 "probe http://HOST:PORT/PATH, exit 0 on a 200 answer, 1 otherwise (container health checks)"},
 	{"access-log", OPT_BOOL, F(access_log), "true",
 	 "log one line per request (method, path, status, model, tokens, duration, ttfb, bytes, request-id)"},
 	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
@@ -169,6 +176,20 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 			break;
 		return 0;
 	}
+	case OPT_KEYS: {
+		char *copy = cfg->client_key_buf, *save = NULL;
+		if (strlen(val) >= sizeof cfg->client_key_buf)
+			break;
+		snprintf(copy, sizeof cfg->client_key_buf, "%s", val);
+		for (char *k = strtok_r(copy, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+			if (config_add_client_key(cfg, k)) {
+				snprintf(err, errlen, "invalid --%s: keys are 8 to 256 visible characters, at most %d of them",
+					 o->name, CONFIG_MAX_CLIENT_KEYS);
+				return -1;
+			}
+		}
+		return 0;
+	}
 	case OPT_PERCENT: {
 		char *end;
 		double d = strtod(val, &end);
@@ -182,7 +203,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 					   "a size in bytes such as 65536, 64k or 32M",
 					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
 					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100",
-					   "true or false", "https:// URLs"};
+					   "true or false", "https:// URLs", "keys"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }
@@ -202,6 +223,23 @@ static const char *env_get(char **envp, const char *name)
 		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
+}
+
+int config_add_client_key(struct config *cfg, const char *key)
+{
+	size_t n = strlen(key);
+	if (n < 8 || n > 256 || cfg->n_client_keys == CONFIG_MAX_CLIENT_KEYS)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)key[i] <= 0x20 || (unsigned char)key[i] >= 0x7f)
+			return -1;
+	cfg->client_keys[cfg->n_client_keys++] = key;
+	return 0;
+}
+
+int config_is_loopback(const char *host)
+{
+	return strcmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
 }
 
 int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
@@ -316,7 +354,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
-	char joined[2048] = ""; /* repeated URL flags, joined; copied into cfg->token_url_buf */
+	char joined[2][2048] = {"", ""}; /* repeated URL and key flags, joined; copied into the struct */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -353,19 +391,21 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			snprintf(err, errlen, "flag --%s needs a value", opts[k].name);
 			return CONFIG_ERROR;
 		}
-		if (opts[k].kind == OPT_URLS && given[k]) {
+		int list = opts[k].kind == OPT_URLS || opts[k].kind == OPT_KEYS;
+		char *j = joined[opts[k].kind == OPT_KEYS];
+		if (list && given[k]) {
 			/* Repeatable: collect every occurrence, in order. */
-			size_t need = strlen(joined) + strlen(v) + 2;
-			if (need > sizeof joined) {
+			size_t need = strlen(j) + strlen(v) + 2;
+			if (need > sizeof joined[0]) {
 				snprintf(err, errlen, "too many --%s values", opts[k].name);
 				return CONFIG_ERROR;
 			}
-			strcat(joined, ",");
-			strcat(joined, v);
-			v = joined;
-		} else if (opts[k].kind == OPT_URLS) {
-			snprintf(joined, sizeof joined, "%s", v);
-			v = joined;
+			strcat(j, ",");
+			strcat(j, v);
+			v = j;
+		} else if (list) {
+			snprintf(j, sizeof joined[0], "%s", v);
+			v = j;
 		}
 		given[k] = v;
 	}
@@ -394,6 +434,14 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 
 	if (config_split_hostport(cfg->listen, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
 		snprintf(err, errlen, "invalid value '%s' for --listen: expected HOST:PORT such as 127.0.0.1:8080",
+			 cfg->listen);
+		return CONFIG_ERROR;
+	}
+	if (!config_is_loopback(cfg->listen_host) && !cfg->n_client_keys && !cfg->client_keys_file &&
+	    !cfg->allow_unauthenticated && !cfg->check_url) {
+		snprintf(err, errlen,
+			 "refusing to listen on %s without client keys: anyone who can reach it would use your subscription. "
+			 "Set --client-key / --client-keys-file, or --allow-unauthenticated if the network is yours alone",
 			 cfg->listen);
 		return CONFIG_ERROR;
 	}

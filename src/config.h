@@ -12,6 +12,7 @@
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 
 #define CONFIG_MAX_TOKEN_URLS 4
+#define CONFIG_MAX_CLIENT_KEYS 64
 
 struct config {
 	const char *listen;          /* "HOST:PORT" as given */
@@ -42,6 +43,12 @@ struct config {
 	const char *client_id;       /* OAuth client id sent with refreshes */
 	int follow_credentials;      /* never refresh: follow the credentials file written by Claude Code */
 	int access_log;              /* one log line per request (failures are logged regardless) */
+	const char *client_keys[CONFIG_MAX_CLIENT_KEYS]; /* keys clients must present; none: no check */
+	int n_client_keys;           /* how many */
+	char client_key_buf[4096];   /* storage behind client_keys from flags */
+	const char *client_keys_file;/* more keys, read at start */
+	int allow_unauthenticated;   /* a non-loopback listener without keys is accepted */
+	const char *check_url;       /* --check: probe this URL and exit */
 	char token_url_buf[2048];    /* storage behind token_urls */
 };
 
@@ -53,6 +60,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "https://host[:port][/]" into host, port and Host-header authority. Returns 0 or -1. */
 int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen);
+/* Adds a client key (kept as a pointer: the string must outlive cfg). Returns 0, or -1 when invalid or full. */
+int config_add_client_key(struct config *cfg, const char *key);
+/* Whether a listen host is a loopback address. */
+int config_is_loopback(const char *host);
 /* Parses "https://host[:port]/path" (a path is required). Returns 0 or -1. */
 int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
 		     size_t pathlen);

@@ -2,7 +2,12 @@
 #include "app.h"
 #include "log.h"
 
+#include "fsutil.h"
+
+#include <netdb.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +83,92 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_timer_start(&drain_timer, on_drain, 0, DRAIN_CHECK_MS);
 }
 
+/* --check URL: a health probe for images without curl. Blocking is fine here: no loop runs yet. */
+static int check(const char *url)
+{
+	char host[256], path[1024] = "/";
+	int port = 80;
+	if (strncmp(url, "http://", 7) != 0) {
+		fprintf(stderr, "anthropic-proxy: --check takes an http:// URL\n");
+		return 2;
+	}
+	const char *hp = url + 7, *slash = strchr(hp, '/');
+	size_t hl = slash ? (size_t)(slash - hp) : strlen(hp);
+	if (hl == 0 || hl >= sizeof host) {
+		fprintf(stderr, "anthropic-proxy: --check: bad URL\n");
+		return 2;
+	}
+	memcpy(host, hp, hl);
+	host[hl] = 0;
+	if (slash)
+		snprintf(path, sizeof path, "%s", slash);
+	char *colon = strrchr(host, ':');
+	if (colon) {
+		*colon = 0;
+		port = atoi(colon + 1);
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	char ports[8];
+	snprintf(ports, sizeof ports, "%d", port);
+	if (getaddrinfo(host, ports, &hints, &res)) {
+		fprintf(stderr, "anthropic-proxy: --check: cannot resolve %s\n", host);
+		return 1;
+	}
+	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct timeval tv = {.tv_sec = 3};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	int ok = 0;
+	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
+		char req[1400], ans[64] = "";
+		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+		if (write(fd, req, (size_t)n) == n) {
+			ssize_t got = read(fd, ans, sizeof ans - 1);
+			ok = got > 12 && strncmp(ans, "HTTP/1.1 200", 12) == 0;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	freeaddrinfo(res);
+	if (!ok)
+		fprintf(stderr, "anthropic-proxy: --check %s: not healthy\n", url);
+	return ok ? 0 : 1;
+}
+
+/* --client-keys-file: one key per line; blank lines and # comments ignored. The data stays alive with the config. */
+static char *load_keys(struct config *cfg, char *err, size_t errlen)
+{
+	size_t len;
+	char *data = fs_read_all(cfg->client_keys_file, 1024 * 1024, &len, err, errlen);
+	if (!data)
+		return NULL;
+	int before = cfg->n_client_keys;
+	for (char *line = data, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		size_t n = strlen(line);
+		while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+			line[--n] = 0;
+		while (*line == ' ' || *line == '\t')
+			line++;
+		if (!*line || *line == '#')
+			continue;
+		if (config_add_client_key(cfg, line)) {
+			snprintf(err, errlen, "%s: keys are 8 to 256 visible characters, at most %d in all",
+				 cfg->client_keys_file, CONFIG_MAX_CLIENT_KEYS);
+			free(data);
+			return NULL;
+		}
+	}
+	if (cfg->n_client_keys == before) {
+		snprintf(err, errlen, "%s holds no client keys", cfg->client_keys_file);
+		free(data);
+		return NULL;
+	}
+	return data;
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app; /* large (the upstream decrypt buffer): keep it off the stack */
@@ -93,7 +184,18 @@ int main(int argc, char **argv)
 	case CONFIG_OK:
 		break;
 	}
+	if (app.cfg.check_url)
+		return check(app.cfg.check_url);
 	log_setup((enum log_level)app.cfg.log_level, app.cfg.log_json);
+	char *keys_data = NULL;
+	if (app.cfg.client_keys_file && !(keys_data = load_keys(&app.cfg, err, sizeof err))) {
+		fprintf(stderr, "anthropic-proxy: %s\n", err);
+		return 2;
+	}
+	if (app.cfg.n_client_keys == 0 && !config_is_loopback(app.cfg.listen_host))
+		log_msg(LOG_WARN, "unauthenticated",
+			"listening beyond loopback without client keys (--allow-unauthenticated): anyone who reaches this "
+			"port uses your subscription");
 	signal(SIGPIPE, SIG_IGN);
 
 	app.loop = uv_default_loop();
@@ -161,6 +263,7 @@ int main(int argc, char **argv)
 	usage_poll_free(&app.poll);
 	otlp_free(&app.otlp);
 	oauth_free(&app.oauth);
+	free(keys_data);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;
 }

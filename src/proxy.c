@@ -200,6 +200,41 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 	return buf_append(out, "\r\n", 2);
 }
 
+/* Constant-time comparison: the time taken does not depend on where a guess goes wrong. */
+static int same_secret(const char *a, size_t an, const char *b, size_t bn)
+{
+	unsigned char d = an != bn;
+	for (size_t i = 0; i < bn; i++)
+		d |= (unsigned char)(b[i] ^ (i < an ? a[i] : 0));
+	return d == 0;
+}
+
+/* Whether the client presented one of the configured keys (x-api-key, or Authorization: Bearer). Every key is
+ * compared, match or not, so timing says nothing about which one was close. */
+static int client_allowed(const struct client *c)
+{
+	const struct config *cfg = &c->app->cfg;
+	if (cfg->n_client_keys == 0)
+		return 1;
+	size_t n = 0;
+	const char *k = http_hdrs_get(&c->hdrs, "x-api-key", &n);
+	if (!k) {
+		k = http_hdrs_get(&c->hdrs, "authorization", &n);
+		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
+			k += 7;
+			n -= 7;
+		} else {
+			k = NULL;
+		}
+	}
+	if (!k)
+		return 0;
+	int ok = 0;
+	for (int i = 0; i < cfg->n_client_keys; i++)
+		ok |= same_secret(k, n, cfg->client_keys[i], strlen(cfg->client_keys[i]));
+	return ok;
+}
+
 void proxy_start(struct client *c)
 {
 	struct app *app = c->app;
@@ -216,6 +251,13 @@ void proxy_start(struct client *c)
 	if (url_len == 0 || (url[0] != '/' && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
 		ex->error = "target";
 		client_respond_error(c, 400, "invalid request target: expected a path such as /v1/messages");
+		client_exchange_end(c, 1);
+		return;
+	}
+	if (!client_allowed(c)) {
+		ex->error = "client_key";
+		client_respond_error(c, 401, "anthropic-proxy: missing or invalid client key; send one of the proxy's "
+					     "client keys in x-api-key or Authorization: Bearer");
 		client_exchange_end(c, 1);
 		return;
 	}

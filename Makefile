@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(sh
 LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lmbedtls -lmbedx509 -lmbedcrypto -lyajl -lz
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 
-.PHONY: all deps deps-test run test unit integration clean format
+.PHONY: all deps deps-test run test unit integration clean format static bench
 all: $(BUILD)/anthropic-proxy
 
 include deps/llhttp.mk
@@ -43,6 +43,14 @@ $(BUILD)/obj/unit/%.o: test/unit/%.c
 $(BIN): $(OBJ) $(LLHTTP_LIB)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# A fully static binary for scratch images: glibc's static libc (2.36 has the files and dns resolvers built in, so
+# name resolution needs no NSS modules at run time, only /etc/hosts and /etc/resolv.conf) and the packaged .a files.
+STATIC_LIBS := -l:libuv_a.a -lmbedtls -lmbedx509 -lmbedcrypto -l:libyajl_s.a -l:libz.a -lpthread -ldl
+static: $(BUILD)/anthropic-proxy-static
+$(BUILD)/anthropic-proxy-static: $(OBJ) $(LLHTTP_LIB)
+	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>&1 | grep -v -e 'statically linked applications requires' -e ': in function' >&2 || true
+	@test -x $@
+
 $(UNIT): $(UNIT_OBJ) $(LIB_OBJ) $(LLHTTP_LIB)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -67,6 +75,11 @@ unit: $(UNIT)
 
 integration: $(BIN)
 	python3 test/integration/run.py --binary $(BIN) $(if $(K),-k $(K))
+
+# wrk against this proxy, nginx and HAProxy side by side (not part of `make test`).
+bench: deps
+	@$(MAKE) --no-print-directory $(BIN)
+	test/bench/run.sh $(BIN)
 
 format:
 	clang-format -i src/*.c src/*.h test/unit/*.c

@@ -32,6 +32,10 @@ static const struct opt opts[] = {
 	{"log-format", OPT_FORMAT, F(log_json), "json", "json or text"},
 	{"max-body-size", OPT_SIZE, F(max_body_size), "32M", "largest request body accepted (bytes; k/M/G suffixes)"},
 	{"max-header-size", OPT_SIZE, F(max_header_size), "64k", "largest request head accepted"},
+	{"max-headers", OPT_COUNT, F(max_headers), "100", "most header lines in a request"},
+	{"max-url-length", OPT_SIZE, F(max_url_length), "8k", "longest request target (path and query)"},
+	{"max-connections", OPT_COUNT, F(max_connections), "4096", "most client connections at once"},
+	{"drain-timeout", OPT_DURATION, F(drain_timeout_ms), "30s", "on SIGTERM, how long answers in flight may take"},
 	{"header-timeout", OPT_DURATION, F(header_timeout_ms), "30s", "time a client has to send a request head"},
 	{"keepalive-timeout", OPT_DURATION, F(keepalive_timeout_ms), "75s", "idle time allowed between requests"},
 	{"connect-timeout", OPT_DURATION, F(connect_timeout_ms), "10s", "upstream TCP connect plus TLS handshake"},
@@ -117,10 +121,10 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 	case OPT_SIZE:
 		if (parse_u64(val, &n, size_suf, size_mul, 5, 0) || n == 0)
 			break;
-		if (o->off == offsetof(struct config, max_header_size)) {
-			if (n > 1024 * 1024 || n < 1024)
+		if (o->off == offsetof(struct config, max_header_size) || o->off == offsetof(struct config, max_url_length)) {
+			if (n > 1024 * 1024 || n < 256)
 				break;
-			cfg->max_header_size = (uint32_t)n;
+			*(uint32_t *)field = (uint32_t)n;
 		} else {
 			*(uint64_t *)field = n;
 		}
@@ -131,7 +135,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		*(uint64_t *)field = n;
 		return 0;
 	case OPT_COUNT:
-		if (parse_u64(val, &n, NULL, NULL, 0, 0) || n > 100000)
+		if (parse_u64(val, &n, NULL, NULL, 0, 0) || n > 1000000 || (n == 0 && o->off != offsetof(struct config, pool_size)))
 			break;
 		*(uint32_t *)field = (uint32_t)n;
 		return 0;

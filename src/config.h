@@ -28,6 +28,10 @@ struct config {
 	int log_json;                /* 1: JSON lines, 0: text */
 	uint64_t max_body_size;      /* request bodies above this get 413 */
 	uint32_t max_header_size;    /* request head above this gets 431 */
+	uint32_t max_headers;        /* header lines above this get 431 */
+	uint32_t max_url_length;     /* request targets above this get 414 */
+	uint32_t max_connections;    /* client connections beyond this get 503 and are closed */
+	uint64_t drain_timeout_ms;   /* on SIGTERM, answers in flight get this long to finish */
 	uint64_t header_timeout_ms;  /* time a client has to send a complete request head */
 	uint64_t keepalive_timeout_ms; /* idle time allowed between requests on a client connection */
 	uint64_t connect_timeout_ms; /* upstream TCP connect + TLS handshake */

@@ -14,7 +14,6 @@
 
 extern char **environ;
 
-#define DRAIN_TIMEOUT_MS 30000
 #define DRAIN_CHECK_MS 50
 
 static uv_timer_t drain_timer; /* owned by main: the shutdown poll (the app struct stays free of it) */
@@ -77,7 +76,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	log_str(&l, "msg", "not accepting; letting answers in flight finish");
 	log_end(&l);
 	server_stop(&app->srv);
-	drain_deadline = uv_now(app->loop) + DRAIN_TIMEOUT_MS;
+	drain_deadline = uv_now(app->loop) + app->cfg.drain_timeout_ms;
 	uv_timer_init(app->loop, &drain_timer);
 	drain_timer.data = app;
 	uv_timer_start(&drain_timer, on_drain, 0, DRAIN_CHECK_MS);

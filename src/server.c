@@ -12,7 +12,7 @@
 #define IN_MAX (128 * 1024)      /* received-but-unparsed bytes kept per connection */
 #define IN_PAUSE (64 * 1024)     /* while an answer is produced, stop reading past this */
 #define LINGER_MS 2000           /* how long a closing connection drains the client's unread bytes */
-#define MAX_HEADERS 100          /* header lines per request */
+#define CHUNK_EXT_MAX 1024       /* chunk-extension bytes per chunk: nobody needs them, smugglers like them */
 
 static const char *const state_names[] = {"idle", "head", "body", "busy", "linger", "closing"};
 
@@ -52,6 +52,14 @@ static void on_client_close(uv_handle_t *h)
 	buf_free(&c->in);
 	proxy_exchange_free(&c->ex);
 	free(c);
+}
+
+/* Close callback for a connection refused before it was set up (nothing but the struct to free). */
+static void on_client_close_bare(uv_handle_t *h)
+{
+	struct client *c = h->data;
+	if (--c->refs == 0)
+		free(c);
 }
 
 static void client_close(struct client *c)
@@ -397,7 +405,9 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
 {
 	struct client *c = p->data;
 	if (buf_append(&c->url, at, n)) {
-		reject(c, 414, "request target too long");
+		char msg[80];
+		snprintf(msg, sizeof msg, "request target longer than %u bytes", c->app->cfg.max_url_length);
+		reject(c, 414, msg);
 		return -1;
 	}
 	return 0;
@@ -406,8 +416,8 @@ static int on_url(llhttp_t *p, const char *at, size_t n)
 static int too_big_head(struct client *c)
 {
 	char msg[120];
-	snprintf(msg, sizeof msg, "request head too large (limit %u bytes, %d header lines)",
-		 c->app->cfg.max_header_size, MAX_HEADERS);
+	snprintf(msg, sizeof msg, "request head too large (limit %u bytes, %u header lines)",
+		 c->app->cfg.max_header_size, c->app->cfg.max_headers);
 	reject(c, 431, msg);
 	return -1;
 }
@@ -493,6 +503,23 @@ static int on_body(llhttp_t *p, const char *at, size_t n)
 	return 0;
 }
 
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t n)
+{
+	struct client *c = p->data;
+	c->chunk_ext += n;
+	if (c->chunk_ext > CHUNK_EXT_MAX) {
+		reject(c, 400, "chunk extensions too long");
+		return -1;
+	}
+	return 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+	((struct client *)p->data)->chunk_ext = 0;
+	return 0;
+}
+
 static int on_message_complete(llhttp_t *p)
 {
 	(void)p;
@@ -507,6 +534,9 @@ static const llhttp_settings_t parser_settings = {
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
 	.on_body = on_body,
+	.on_chunk_extension_name = on_chunk_extension,
+	.on_chunk_extension_value = on_chunk_extension,
+	.on_chunk_header = on_chunk_header,
 	.on_message_complete = on_message_complete,
 };
 
@@ -552,15 +582,40 @@ static void on_connection(uv_stream_t *l, int status)
 	c->state = CL_IDLE;
 	if (uv_accept(l, (uv_stream_t *)&c->tcp)) {
 		c->state = CL_CLOSING;
-		uv_close((uv_handle_t *)&c->timer, on_client_close);
-		uv_close((uv_handle_t *)&c->tcp, on_client_close);
+		uv_close((uv_handle_t *)&c->timer, on_client_close_bare);
+		uv_close((uv_handle_t *)&c->tcp, on_client_close_bare);
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	if (s->n_clients >= cfg->max_connections) {
+		/* Over the limit: a short answer and close, so the client knows to retry, and existing
+		 * connections keep their share of the loop. */
+#define BUSY_BODY "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"anthropic-proxy: too many connections\"}}"
+		char busy[300];
+		int bl = snprintf(busy, sizeof busy,
+				  "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\n"
+				  "content-length: %zu\r\n\r\n%s",
+				  sizeof BUSY_BODY - 1, BUSY_BODY);
+#undef BUSY_BODY
+		uv_buf_t b = uv_buf_init(busy, (unsigned)bl);
+		(void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+		s->n_rejected++;
+		if (s->n_rejected == 1 || s->n_rejected % 1000 == 0) {
+			struct log_line ll;
+			log_begin(&ll, LOG_WARN, "connection_limit");
+			log_int(&ll, "max_connections", cfg->max_connections);
+			log_int(&ll, "rejected", (long long)s->n_rejected);
+			log_end(&ll);
+		}
+		c->state = CL_CLOSING;
+		uv_close((uv_handle_t *)&c->timer, on_client_close_bare);
+		uv_close((uv_handle_t *)&c->tcp, on_client_close_bare);
+		return;
+	}
 	llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
 	c->parser.data = c;
-	http_hdrs_init(&c->hdrs, cfg->max_header_size, MAX_HEADERS);
-	buf_init(&c->url, cfg->max_header_size);
+	http_hdrs_init(&c->hdrs, cfg->max_header_size, cfg->max_headers);
+	buf_init(&c->url, cfg->max_url_length);
 	buf_init(&c->body, (size_t)cfg->max_body_size);
 	buf_init(&c->in, IN_MAX);
 	proxy_exchange_init(&c->ex);

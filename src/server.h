@@ -42,6 +42,7 @@ struct client {
 	struct buf in;             /* received bytes not yet parsed (pipelined requests) */
 	uint64_t start_ms;         /* when the current request's first byte arrived */
 	uint64_t body_declared;    /* Content-Length of the current request, if any */
+	size_t chunk_ext;          /* chunk-extension bytes in the current chunk */
 	uint32_t wq_count;         /* writes in flight */
 	size_t wq_bytes;           /* bytes in writes in flight */
 	unsigned reading : 1;      /* uv_read_start in effect */
@@ -62,6 +63,7 @@ struct server {
 	struct client *clients;/* open client connections */
 	uint32_t n_clients;    /* how many */
 	int listening;         /* listener open */
+	uint64_t n_rejected;   /* connections refused over --max-connections */
 };
 
 /* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */

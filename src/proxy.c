@@ -217,9 +217,9 @@ static int client_allowed(const struct client *c)
 	if (cfg->n_client_keys == 0)
 		return 1;
 	size_t n = 0;
-	const char *k = http_hdrs_get(&c->hdrs, "x-api-key", &n);
+	const char *k = http_hdrs_get(&c->req.hdrs, "x-api-key", &n);
 	if (!k) {
-		k = http_hdrs_get(&c->hdrs, "authorization", &n);
+		k = http_hdrs_get(&c->req.hdrs, "authorization", &n);
 		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
 			k += 7;
 			n -= 7;
@@ -239,10 +239,10 @@ void proxy_start(struct client *c)
 {
 	struct app *app = c->app;
 	struct proxy_exchange *ex = &c->ex;
-	const char *url = buf_ptr(&c->url);
-	size_t url_len = buf_size(&c->url);
+	const char *url = buf_ptr(&c->req.url);
+	size_t url_len = buf_size(&c->req.url);
 
-	if (c->method == HTTP_CONNECT || c->method > HTTP_TRACE) {
+	if (c->req.method == HTTP_CONNECT || c->req.method > HTTP_TRACE) {
 		ex->error = "method";
 		client_respond_error(c, 405, "method not supported by the proxy");
 		client_exchange_end(c, 1);
@@ -283,8 +283,8 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 {
 	struct app *app = c->app;
 	struct proxy_exchange *ex = &c->ex;
-	const char *url = buf_ptr(&c->url);
-	size_t url_len = buf_size(&c->url);
+	const char *url = buf_ptr(&c->req.url);
+	size_t url_len = buf_size(&c->req.url);
 	if (!token && ex->replayed && buf_size(&ex->hold)) {
 		/* No new token after a 401: the client gets the upstream's own answer. */
 		if (flush_hold(c) == 0)
@@ -306,10 +306,9 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		client_exchange_end(c, 1);
 		return;
 	}
-	int has_body = (c->parser.flags & (F_CONTENT_LENGTH | F_CHUNKED)) || buf_size(&c->body) > 0 ||
-		       c->method == HTTP_POST || c->method == HTTP_PUT || c->method == HTTP_PATCH;
-	if (proxy_rewrite_head(&ex->head, llhttp_method_name(c->method), url, url_len, &c->hdrs,
-			       app->cfg.upstream_authority, token, has_body, buf_size(&c->body))) {
+	int has_body = request_has_body(&c->req);
+	if (proxy_rewrite_head(&ex->head, llhttp_method_name(c->req.method), url, url_len, &c->req.hdrs,
+			       app->cfg.upstream_authority, token, has_body, buf_size(&c->req.body))) {
 		ex->error = "nomem";
 		client_respond_error(c, 503, "out of memory");
 		client_exchange_end(c, 1);
@@ -320,9 +319,9 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		.data = c,
 		.head = buf_ptr(&ex->head),
 		.head_len = buf_size(&ex->head),
-		.body = buf_ptr(&c->body),
-		.body_len = buf_size(&c->body),
-		.no_body = c->head_method,
+		.body = buf_ptr(&c->req.body),
+		.body_len = buf_size(&c->req.body),
+		.no_body = (c->req.method == HTTP_HEAD),
 	};
 	size_t path_len = 0;
 	while (path_len < url_len && url[path_len] != '?')
@@ -337,7 +336,7 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
-	ex->messages = c->method == HTTP_POST && path_len == 12 && memcmp(url, "/v1/messages", 12) == 0;
+	ex->messages = c->req.method == HTTP_POST && path_len == 12 && memcmp(url, "/v1/messages", 12) == 0;
 	upstream_request(&app->up, &ex->ureq);
 }
 
@@ -458,11 +457,11 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	const char *conn = http_hdrs_get(h, "connection", &conn_len);
 	int has_te = http_hdrs_get(h, "transfer-encoding", NULL) != NULL;
 	int has_len = http_hdrs_get(h, "content-length", NULL) != NULL;
-	int bodyless = c->head_method || status == 204 || status == 304;
+	int bodyless = (c->req.method == HTTP_HEAD) || status == 204 || status == 304;
 	ex->chunked = 0;
 	if (!bodyless && (has_te || !has_len)) {
 		/* The length is unknown: chunk it for HTTP/1.1 clients, or delimit it by closing for HTTP/1.0. */
-		if (c->http10)
+		if (c->req.http10)
 			c->keepalive = 0;
 		else
 			ex->chunked = 1;
@@ -490,7 +489,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		err = buf_appends(&out, "x-accel-buffering: no\r\n");
 	if (!err && !c->keepalive)
 		err = buf_appends(&out, "connection: close\r\n");
-	else if (!err && c->http10)
+	else if (!err && c->req.http10)
 		err = buf_appends(&out, "connection: keep-alive\r\n");
 	if (!err)
 		err = buf_append(&out, "\r\n", 2);

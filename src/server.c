@@ -12,7 +12,6 @@
 #define IN_MAX (128 * 1024)      /* received-but-unparsed bytes kept per connection */
 #define IN_PAUSE (64 * 1024)     /* while an answer is produced, stop reading past this */
 #define LINGER_MS 2000           /* how long a closing connection drains the client's unread bytes */
-#define CHUNK_EXT_MAX 1024       /* chunk-extension bytes per chunk: nobody needs them, smugglers like them */
 
 static const char *const state_names[] = {"idle", "head", "body", "busy", "linger", "closing"};
 
@@ -46,9 +45,7 @@ static void on_client_close(uv_handle_t *h)
 	struct client *c = h->data;
 	if (--c->refs)
 		return;
-	http_hdrs_free(&c->hdrs);
-	buf_free(&c->url);
-	buf_free(&c->body);
+	request_free(&c->req);
 	buf_free(&c->in);
 	proxy_exchange_free(&c->ex);
 	free(c);
@@ -203,8 +200,8 @@ void client_respond(struct client *c, int status, const char *content_type, cons
 			 http_reason(status), content_type, len, close ? "connection: close\r\n" : "");
 	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
 	c->ex.status = status;
-	c->ex.bytes_out += c->head_method ? 0 : len;
-	client_write(c, b, c->head_method ? 1 : 2);
+	c->ex.bytes_out += c->req.method == HTTP_HEAD ? 0 : len;
+	client_write(c, b, c->req.method == HTTP_HEAD ? 1 : 2);
 }
 
 void client_log_request(struct client *c, const char *note)
@@ -223,8 +220,8 @@ void client_log_request(struct client *c, const char *note)
 		return;
 	struct log_line l;
 	log_begin(&l, problem ? LOG_WARN : LOG_INFO, "request");
-	log_str(&l, "method", llhttp_method_name(c->method));
-	log_strn(&l, "path", buf_ptr(&c->url), buf_size(&c->url));
+	log_str(&l, "method", llhttp_method_name(c->req.method));
+	log_strn(&l, "path", buf_ptr(&c->req.url), buf_size(&c->req.url));
 	log_int(&l, "status", c->ex.status);
 	log_int(&l, "duration_ms", (long long)(now - c->start_ms));
 	if (proxied && c->ex.upstream_answered)
@@ -242,7 +239,7 @@ void client_log_request(struct client *c, const char *note)
 		if (k->cache_read_input_tokens >= 0)
 			log_int(&l, "cache_read_tokens", (long long)k->cache_read_input_tokens);
 	}
-	log_int(&l, "bytes_in", (long long)buf_size(&c->body));
+	log_int(&l, "bytes_in", (long long)buf_size(&c->req.body));
 	log_int(&l, "bytes_out", (long long)c->ex.bytes_out);
 	if (c->ex.request_id[0])
 		log_str(&l, "request_id", c->ex.request_id);
@@ -324,45 +321,71 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	process(c);
 }
 
+/* A request's first byte arrived: its clock starts and the exchange state is fresh. */
+static void begin_request(struct client *c)
+{
+	c->ex.status = 0;
+	c->ex.bytes_out = 0;
+	c->ex.ttfb_ms = 0;
+	c->ex.upstream_answered = 0;
+	c->ex.request_id[0] = 0;
+	c->ex.error = NULL;
+	c->ex.route = ROUTE_OTHER;
+	c->ex.model_slot = METRICS_MODEL_NONE;
+	c->start_ms = uv_now(c->tcp.loop);
+	set_state(c, CL_HEAD);
+}
+
+static void dispatch(struct client *c)
+{
+	struct request *r = &c->req;
+	c->keepalive = r->keepalive;
+	set_state(c, CL_BUSY);
+	if (admin_match(buf_ptr(&r->url), buf_size(&r->url))) {
+		struct admin_answer a;
+		c->ex.route = ROUTE_ADMIN;
+		admin_render(c->app, llhttp_method_name(r->method), buf_ptr(&r->url), buf_size(&r->url), &a);
+		client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
+		buf_free(&a.body);
+		client_exchange_end(c, 1);
+	} else {
+		proxy_start(c);
+	}
+}
+
 static void process(struct client *c)
 {
+	struct request *r = &c->req;
 	c->in_process = 1;
 	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && buf_size(&c->in)) {
-		const char *p = buf_ptr(&c->in);
-		size_t n = buf_size(&c->in);
-		llhttp_errno_t e = llhttp_execute(&c->parser, p, n);
-		if (c->state == CL_CLOSING)
-			return;
-		size_t used = e == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&c->parser) - p);
+		size_t used;
+		enum request_phase before = r->phase;
+		enum request_result rr = request_feed(r, buf_ptr(&c->in), buf_size(&c->in), &used);
 		buf_consume(&c->in, used);
-		if (e == HPE_OK)
-			break;
-		if (e == HPE_PAUSED) {
-			llhttp_resume(&c->parser);
-			set_state(c, CL_BUSY);
-			if (admin_match(buf_ptr(&c->url), buf_size(&c->url))) {
-				struct admin_answer a;
-				c->ex.route = ROUTE_ADMIN;
-				admin_render(c->app, llhttp_method_name(c->method), buf_ptr(&c->url), buf_size(&c->url), &a);
-				client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
-				buf_free(&a.body);
-				client_exchange_end(c, 1);
-			} else {
-				proxy_start(c);
-			}
-			continue;
+		if (before == REQ_IDLE && used)
+			begin_request(c);
+		if (r->phase >= REQ_BODY && c->state == CL_HEAD) {
+			c->keepalive = r->keepalive;
+			set_state(c, CL_BODY); /* arms the body timeout */
+		} else if (c->state == CL_BODY && used) {
+			arm(c, c->app->cfg.header_timeout_ms); /* idle timeout between body bytes */
 		}
-		if (c->responded) /* a callback already answered (limits) */
+		if (r->want_continue && r->phase == REQ_BODY) {
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
+			r->want_continue = 0;
+			client_write(c, &b, 1);
+		}
+		if (rr == REQ_MORE)
 			break;
-		int status = 400;
-		if (e == HPE_INVALID_VERSION)
-			status = 505;
-		else if (e == HPE_INVALID_TRANSFER_ENCODING)
-			status = 501;
-		char msg[200];
-		snprintf(msg, sizeof msg, "malformed HTTP request: %s", llhttp_get_error_reason(&c->parser));
-		reject(c, status, msg);
-		break;
+		if (rr == REQ_ERROR) {
+			if (c->state == CL_IDLE)
+				begin_request(c);
+			reject(c, r->status, r->error);
+			break;
+		}
+		request_next(r);
+		dispatch(c);
 	}
 	c->in_process = 0;
 	if (c->state == CL_BUSY && buf_size(&c->in) > IN_PAUSE && c->reading) {
@@ -378,167 +401,6 @@ static void start_reading(struct client *c)
 	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
 		c->reading = 1;
 }
-
-/* ---- llhttp callbacks ------------------------------------------------------------------------------------------ */
-
-static int on_message_begin(llhttp_t *p)
-{
-	struct client *c = p->data;
-	http_hdrs_reset(&c->hdrs);
-	buf_reset(&c->url);
-	buf_reset(&c->body);
-	c->body_declared = 0;
-	c->ex.status = 0;
-	c->ex.bytes_out = 0;
-	c->ex.ttfb_ms = 0;
-	c->ex.upstream_answered = 0;
-	c->ex.request_id[0] = 0;
-	c->ex.error = NULL;
-	c->ex.route = ROUTE_OTHER;
-	c->ex.model_slot = METRICS_MODEL_NONE;
-	c->start_ms = uv_now(c->tcp.loop);
-	set_state(c, CL_HEAD);
-	return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t n)
-{
-	struct client *c = p->data;
-	if (buf_append(&c->url, at, n)) {
-		char msg[80];
-		snprintf(msg, sizeof msg, "request target longer than %u bytes", c->app->cfg.max_url_length);
-		reject(c, 414, msg);
-		return -1;
-	}
-	return 0;
-}
-
-static int too_big_head(struct client *c)
-{
-	char msg[120];
-	snprintf(msg, sizeof msg, "request head too large (limit %u bytes, %u header lines)",
-		 c->app->cfg.max_header_size, c->app->cfg.max_headers);
-	reject(c, 431, msg);
-	return -1;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n)
-{
-	struct client *c = p->data;
-	return http_hdrs_field(&c->hdrs, at, n) ? too_big_head(c) : 0;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-	struct client *c = p->data;
-	return http_hdrs_value(&c->hdrs, at, n) ? too_big_head(c) : 0;
-}
-
-static int on_header_value_complete(llhttp_t *p)
-{
-	struct client *c = p->data;
-	return http_hdrs_value_done(&c->hdrs) ? too_big_head(c) : 0;
-}
-
-static int on_headers_complete(llhttp_t *p)
-{
-	struct client *c = p->data;
-	const struct config *cfg = &c->app->cfg;
-	c->method = (uint8_t)p->method;
-	c->http10 = p->http_major == 1 && p->http_minor == 0;
-	c->head_method = p->method == HTTP_HEAD;
-	c->keepalive = llhttp_should_keep_alive(p) != 0;
-	if (p->http_major != 1) {
-		reject(c, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
-		return -1;
-	}
-	int has_len = (p->flags & F_CONTENT_LENGTH) != 0, chunked = (p->flags & F_CHUNKED) != 0;
-	if (has_len) {
-		c->body_declared = p->content_length;
-		if (p->content_length > cfg->max_body_size) {
-			char msg[120];
-			snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %llu bytes",
-				 (unsigned long long)p->content_length, (unsigned long long)cfg->max_body_size);
-			reject(c, 413, msg);
-			return -1;
-		}
-		/* Reserve once instead of growing by doubling (saves copies on large prompts). */
-		if (buf_reserve(&c->body, (size_t)p->content_length)) {
-			reject(c, 503, "out of memory for the request body");
-			return -1;
-		}
-	}
-	size_t elen;
-	const char *expect = http_hdrs_get(&c->hdrs, "expect", &elen);
-	if (expect) {
-		if (!http_name_eq(expect, elen, "100-continue")) {
-			reject(c, 417, "unsupported Expect header (only 100-continue)");
-			return -1;
-		}
-		if (!c->http10 && (chunked || (has_len && p->content_length > 0))) {
-			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-			uv_buf_t b = uv_buf_init((char *)cont, sizeof cont - 1);
-			client_write(c, &b, 1);
-		}
-	}
-	set_state(c, CL_BODY);
-	return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-	struct client *c = p->data;
-	if (buf_size(&c->body) + n > c->app->cfg.max_body_size) {
-		char msg[120];
-		snprintf(msg, sizeof msg, "request body exceeds the limit of %llu bytes",
-			 (unsigned long long)c->app->cfg.max_body_size);
-		reject(c, 413, msg);
-		return -1;
-	}
-	if (buf_append(&c->body, at, n)) {
-		reject(c, 503, "out of memory for the request body");
-		return -1;
-	}
-	arm(c, c->app->cfg.header_timeout_ms); /* idle timeout between body bytes */
-	return 0;
-}
-
-static int on_chunk_extension(llhttp_t *p, const char *at, size_t n)
-{
-	struct client *c = p->data;
-	c->chunk_ext += n;
-	if (c->chunk_ext > CHUNK_EXT_MAX) {
-		reject(c, 400, "chunk extensions too long");
-		return -1;
-	}
-	return 0;
-}
-
-static int on_chunk_header(llhttp_t *p)
-{
-	((struct client *)p->data)->chunk_ext = 0;
-	return 0;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-	(void)p;
-	return HPE_PAUSED; /* one request at a time: the rest waits in `in` */
-}
-
-static const llhttp_settings_t parser_settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_header_value_complete = on_header_value_complete,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_chunk_extension_name = on_chunk_extension,
-	.on_chunk_extension_value = on_chunk_extension,
-	.on_chunk_header = on_chunk_header,
-	.on_message_complete = on_message_complete,
-};
 
 /* ---- timers and accept ------------------------------------------------------------------------------------------ */
 
@@ -612,11 +474,7 @@ static void on_connection(uv_stream_t *l, int status)
 		uv_close((uv_handle_t *)&c->tcp, on_client_close_bare);
 		return;
 	}
-	llhttp_init(&c->parser, HTTP_REQUEST, &parser_settings);
-	c->parser.data = c;
-	http_hdrs_init(&c->hdrs, cfg->max_header_size, cfg->max_headers);
-	buf_init(&c->url, cfg->max_url_length);
-	buf_init(&c->body, (size_t)cfg->max_body_size);
+	request_init(&c->req, &s->limits);
 	buf_init(&c->in, IN_MAX);
 	proxy_exchange_init(&c->ex);
 	c->next = s->clients;
@@ -637,6 +495,12 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen)
 	const struct config *cfg = &app->cfg;
 	memset(s, 0, sizeof *s);
 	s->app = app;
+	s->limits = (struct request_limits){
+		.max_header_size = cfg->max_header_size,
+		.max_headers = cfg->max_headers,
+		.max_url_length = cfg->max_url_length,
+		.max_body_size = cfg->max_body_size,
+	};
 	struct sockaddr_storage sa;
 	const char *host = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
 	int rc = uv_ip4_addr(host, cfg->listen_port, (struct sockaddr_in *)&sa);

@@ -10,6 +10,7 @@
 #include "buf.h"
 #include "http.h"
 #include "proxy.h"
+#include "request.h"
 
 #include <llhttp.h>
 #include <stdint.h>
@@ -35,25 +36,17 @@ struct client {
 	struct client *prev;
 	enum client_state state;   /* changed by set_state only */
 	int refs;                  /* handle close callbacks still due */
-	llhttp_t parser;           /* request parser */
-	struct http_hdrs hdrs;     /* request headers */
-	struct buf url;            /* request target */
-	struct buf body;           /* request body, buffered whole (bounded by --max-body-size) */
+	struct request req;        /* the current request: parser, headers, target, body (bounded) */
 	struct buf in;             /* received bytes not yet parsed (pipelined requests) */
 	uint64_t start_ms;         /* when the current request's first byte arrived */
-	uint64_t body_declared;    /* Content-Length of the current request, if any */
-	size_t chunk_ext;          /* chunk-extension bytes in the current chunk */
 	uint32_t wq_count;         /* writes in flight */
 	size_t wq_bytes;           /* bytes in writes in flight */
 	unsigned reading : 1;      /* uv_read_start in effect */
 	unsigned keepalive : 1;    /* the connection may carry another request */
-	unsigned http10 : 1;       /* the request is HTTP/1.0 */
-	unsigned head_method : 1;  /* the request is HEAD: no body in the answer */
 	unsigned close_after : 1;  /* close once the write queue drains */
 	unsigned eof : 1;          /* the client closed its side */
 	unsigned responded : 1;    /* an early answer was sent while reading (e.g. 413): close after it */
 	unsigned in_process : 1;   /* inside process(): answers that end synchronously must not recurse */
-	uint8_t method;            /* llhttp method of the current request */
 	struct proxy_exchange ex;  /* the proxied exchange, when there is one */
 };
 
@@ -64,6 +57,7 @@ struct server {
 	uint32_t n_clients;    /* how many */
 	int listening;         /* listener open */
 	uint64_t n_rejected;   /* connections refused over --max-connections */
+	struct request_limits limits; /* from the config, shared by every connection */
 };
 
 /* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */

@@ -4,6 +4,11 @@
 int unit_failed;
 
 #define TESTS(X)                                                                                                   \
+	X(test_request_pipelined_split_at_every_byte)                                                              \
+	X(test_request_limits_answered_with_fitting_status)                                                        \
+	X(test_request_smuggling_shapes_rejected)                                                                  \
+	X(test_request_bare_lf_rejected)                                                                           \
+	X(test_request_http10_and_keepalive)                                                                       \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \
 	X(test_config_errors_are_one_clear_line)                                                                   \

@@ -32,7 +32,8 @@ TEST(test_config_flags_win_over_env)
 {
 	struct config c;
 	char err[512];
-	char *argv[] = {"p", "--listen", "0.0.0.0:9000", "--log-format=text", "--connect-timeout", "500ms", NULL};
+	char *argv[] = {"p", "--listen", "0.0.0.0:9000", "--log-format=text", "--connect-timeout", "500ms",
+			"--client-key", "k-12345678", "--client-key=k-abcdefgh", NULL};
 	char *envp[] = {"ANTHROPIC_PROXY_LISTEN=127.0.0.1:1", "ANTHROPIC_PROXY_MAX_BODY_SIZE=1k",
 			"ANTHROPIC_PROXY_UPSTREAM=https://localhost:8443/", NULL};
 	CHECK_INT(parse(&c, argv, envp, err), CONFIG_OK);
@@ -43,6 +44,16 @@ TEST(test_config_flags_win_over_env)
 	CHECK_STR(c.upstream_host, "localhost");
 	CHECK_INT(c.upstream_port, 8443);
 	CHECK_STR(c.upstream_authority, "localhost:8443");
+	CHECK_INT(c.n_client_keys, 2);
+	CHECK_STR(c.client_keys[1], "k-abcdefgh");
+	/* Beyond loopback, no keys: refused, unless explicitly allowed. */
+	char *a2[] = {"p", "--listen", "0.0.0.0:9000", NULL};
+	CHECK_INT(parse(&c, a2, envp, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "--allow-unauthenticated");
+	char *a3[] = {"p", "--listen", "0.0.0.0:9000", "--allow-unauthenticated", NULL};
+	CHECK_INT(parse(&c, a3, envp, err), CONFIG_OK);
+	char *a4[] = {"p", "--client-key", "short", NULL};
+	CHECK_INT(parse(&c, a4, envp, err), CONFIG_ERROR);
 }
 
 TEST(test_config_errors_are_one_clear_line)

@@ -1,0 +1,202 @@
+#include "request.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CHUNK_EXT_MAX 1024 /* chunk-extension bytes per chunk: nobody needs them, smugglers like them */
+
+static int fail(struct request *r, int status, const char *msg)
+{
+	r->status = status;
+	snprintf(r->error, sizeof r->error, "%s", msg);
+	return -1;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+	struct request *r = p->data;
+	http_hdrs_reset(&r->hdrs);
+	buf_reset(&r->url);
+	buf_reset(&r->body);
+	r->content_length = 0;
+	r->chunk_ext = 0;
+	r->has_length = r->chunked = r->want_continue = 0;
+	r->phase = REQ_HEAD;
+	return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+	struct request *r = p->data;
+	if (buf_append(&r->url, at, n)) {
+		char msg[80];
+		snprintf(msg, sizeof msg, "request target longer than %u bytes", r->lim->max_url_length);
+		return fail(r, 414, msg);
+	}
+	return 0;
+}
+
+static int too_big_head(struct request *r)
+{
+	char msg[120];
+	snprintf(msg, sizeof msg, "request head too large (limit %u bytes, %u header lines)", r->lim->max_header_size,
+		 r->lim->max_headers);
+	return fail(r, 431, msg);
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+	struct request *r = p->data;
+	return http_hdrs_field(&r->hdrs, at, n) ? too_big_head(r) : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+	struct request *r = p->data;
+	/* A value piece right after a line break is obs-fold (RFC 9112 §5.2), which llhttp 8 still accepts: refuse it,
+	 * since servers disagree on how to unfold it. A value proper always follows the colon. */
+	int after_lf = at > r->feed_start ? at[-1] == '\n' : r->feed_prev_lf;
+	if (n && after_lf)
+		return fail(r, 400, "obsolete header line folding is not accepted");
+	return http_hdrs_value(&r->hdrs, at, n) ? too_big_head(r) : 0;
+}
+
+static int on_header_value_complete(llhttp_t *p)
+{
+	struct request *r = p->data;
+	return http_hdrs_value_done(&r->hdrs) ? too_big_head(r) : 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+	struct request *r = p->data;
+	r->method = (uint8_t)p->method;
+	r->http10 = p->http_major == 1 && p->http_minor == 0;
+	r->keepalive = llhttp_should_keep_alive(p) != 0;
+	if (p->http_major != 1)
+		return fail(r, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	if (r->has_length) {
+		r->content_length = p->content_length;
+		if (p->content_length > r->lim->max_body_size) {
+			char msg[120];
+			snprintf(msg, sizeof msg, "request body of %llu bytes exceeds the limit of %llu bytes",
+				 (unsigned long long)p->content_length, (unsigned long long)r->lim->max_body_size);
+			return fail(r, 413, msg);
+		}
+		/* Reserve once instead of growing by doubling (saves copies on large prompts). */
+		if (buf_reserve(&r->body, (size_t)p->content_length))
+			return fail(r, 503, "out of memory for the request body");
+	}
+	size_t elen;
+	const char *expect = http_hdrs_get(&r->hdrs, "expect", &elen);
+	if (expect) {
+		if (!http_name_eq(expect, elen, "100-continue"))
+			return fail(r, 417, "unsupported Expect header (only 100-continue)");
+		r->want_continue = !r->http10 && (r->chunked || (r->has_length && r->content_length > 0));
+	}
+	r->phase = REQ_BODY;
+	return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct request *r = p->data;
+	if (buf_size(&r->body) + n > r->lim->max_body_size) {
+		char msg[120];
+		snprintf(msg, sizeof msg, "request body exceeds the limit of %llu bytes",
+			 (unsigned long long)r->lim->max_body_size);
+		return fail(r, 413, msg);
+	}
+	if (buf_append(&r->body, at, n))
+		return fail(r, 503, "out of memory for the request body");
+	return 0;
+}
+
+static int on_chunk_extension(llhttp_t *p, const char *at, size_t n)
+{
+	struct request *r = p->data;
+	r->chunk_ext += n;
+	return r->chunk_ext > CHUNK_EXT_MAX ? fail(r, 400, "chunk extensions too long") : 0;
+}
+
+static int on_chunk_header(llhttp_t *p)
+{
+	((struct request *)p->data)->chunk_ext = 0;
+	return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+	((struct request *)p->data)->phase = REQ_COMPLETE;
+	return HPE_PAUSED; /* one request at a time: the rest waits with the caller */
+}
+
+static const llhttp_settings_t settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_header_value_complete = on_header_value_complete,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_chunk_extension_name = on_chunk_extension,
+	.on_chunk_extension_value = on_chunk_extension,
+	.on_chunk_header = on_chunk_header,
+	.on_message_complete = on_message_complete,
+};
+
+void request_init(struct request *r, const struct request_limits *lim)
+{
+	memset(r, 0, sizeof *r);
+	r->lim = lim;
+	llhttp_init(&r->parser, HTTP_REQUEST, &settings);
+	r->parser.data = r;
+	http_hdrs_init(&r->hdrs, lim->max_header_size, lim->max_headers);
+	buf_init(&r->url, lim->max_url_length);
+	buf_init(&r->body, (size_t)lim->max_body_size);
+}
+
+void request_free(struct request *r)
+{
+	http_hdrs_free(&r->hdrs);
+	buf_free(&r->url);
+	buf_free(&r->body);
+}
+
+enum request_result request_feed(struct request *r, const char *p, size_t n, size_t *used)
+{
+	r->feed_start = p;
+	llhttp_errno_t e = llhttp_execute(&r->parser, p, n);
+	if (n)
+		r->feed_prev_lf = p[(e == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&r->parser) - p)) - 1] == '\n';
+	if (e == HPE_OK) {
+		*used = n;
+		return REQ_MORE;
+	}
+	*used = (size_t)(llhttp_get_error_pos(&r->parser) - p);
+	if (e == HPE_PAUSED && r->phase == REQ_COMPLETE)
+		return REQ_DONE;
+	if (r->status == 0) {
+		/* llhttp refused the syntax: malformed lines, bare LF, obs-fold, bad chunk sizes, both Content-Length
+		 * and Transfer-Encoding, conflicting lengths, codings other than chunked... never forwarded. */
+		int status = e == HPE_INVALID_VERSION ? 505 : e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+		char msg[200];
+		snprintf(msg, sizeof msg, "malformed HTTP request: %s", llhttp_get_error_reason(&r->parser));
+		fail(r, status, msg);
+	}
+	return REQ_ERROR;
+}
+
+void request_next(struct request *r)
+{
+	llhttp_resume(&r->parser);
+	r->phase = REQ_IDLE;
+}
+
+int request_has_body(const struct request *r)
+{
+	return r->has_length || r->chunked || buf_size(&r->body) > 0 || r->method == HTTP_POST ||
+	       r->method == HTTP_PUT || r->method == HTTP_PATCH;
+}

@@ -5,7 +5,7 @@
 set -eu
 
 build="gcc make pkg-config libuv1-dev libmbedtls-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
-test="python3 curl openssl"
+test="python3 curl openssl prometheus"
 bench="wrk nginx haproxy openssl valgrind"
 
 want="$build"
@@ -17,6 +17,11 @@ for set in "$@"; do
     *) echo "deps/install.sh: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
   esac
 done
+
+# The SDK tests need Node.js and npm; a machine that has them from elsewhere keeps its own.
+case " $* " in *" test "*|*" bench "*)
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm" ;;
+esac
 
 missing=""
 for p in $want; do

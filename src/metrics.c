@@ -4,6 +4,7 @@
 #include "clock.h"
 #include "http.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -191,6 +192,18 @@ static int otlp_hpoint(struct sink *s, const struct lbl *l, int nl, const struct
 
 static int otlp_done(struct sink *s) { return s->points ? buf_appends(s->out, "]}}") : 0; }
 
+static long open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return -1;
+	long n = 0;
+	for (struct dirent *e; (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n - 1; /* the directory stream's own descriptor */
+}
+
 static long rss_bytes(void)
 {
 	long pages = 0, resident = 0;
@@ -239,8 +252,7 @@ static int window_families(struct sink *S, const struct tracker *t, int64_t now)
 	FAMILY("anthropic_proxy_window_data_age_seconds", M_GAUGE, "Age of the window's utilization value.");
 	for (int i = 0; i < t->n; i++)
 		if (t->w[i].util_at_ms)
-			POINT((double)(now - t->w[i].util_at_ms) / 1000, {"window", t->w[i].name},
-			      {"source", tracker_source_name(t->w[i].util_src)});
+			POINT((double)(now - t->w[i].util_at_ms) / 1000, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_tokens", M_GAUGE,
 	       "Tokens that went through the proxy in the window's current period, by kind.");
 	for (int i = 0; i < t->n; i++) {
@@ -282,6 +294,10 @@ static int window_families(struct sink *S, const struct tracker *t, int64_t now)
 	       "Overall status of the binding claim: 0 allowed, 1 allowed_warning, 2 rejected.");
 	if (t->status >= 0)
 		POINT0(t->status);
+	FAMILY("anthropic_proxy_overage_status", M_GAUGE,
+	       "Extra-usage (overage) status: 0 allowed, 1 allowed_warning, 2 rejected.");
+	if (t->overage_status >= 0)
+		POINT0(t->overage_status);
 	FAMILY("anthropic_proxy_overage_utilization_ratio", M_GAUGE, "Extra-usage (overage) utilization.");
 	if (t->overage_utilization >= 0)
 		POINT0(t->overage_utilization);
@@ -349,7 +365,7 @@ static int traffic_families(struct sink *S, struct app *app)
 	       "Answers refusing or re-billing non-Claude-Code traffic on the subscription, by reason.");
 	for (int k = 0; k < REJECT_N; k++)
 		POINT(m->rejected[k], {"reason", reject_names[k]});
-	FAMILY("anthropic_proxy_stream_errors_total", M_COUNTER, "error events inside 200 streams, by type.");
+	FAMILY("anthropic_proxy_stream_errors_total", M_COUNTER, "Error events inside 200 streams, by type.");
 	for (int k = 0; k < METRICS_STREAM_ERRORS; k++)
 		POINT(m->stream_errors[k], {"type", stream_error_names[k]});
 	FAMILY("anthropic_proxy_oversized_events_total", M_COUNTER,
@@ -395,8 +411,12 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	POINT0(app->up.n_dials);
 	FAMILY("anthropic_proxy_build_info", M_GAUGE, "Build information.");
 	POINT(1, {"version", AP_VERSION});
-	FAMILY("anthropic_proxy_start_time_seconds", M_GAUGE, "When the proxy started (unix time).");
+	FAMILY("process_start_time_seconds", M_GAUGE, "Start time of the process since unix epoch in seconds.");
 	POINT0(app->metrics.started_ms / 1000);
+	long fds = open_fds();
+	FAMILY("process_open_fds", M_GAUGE, "Number of open file descriptors.");
+	if (fds >= 0)
+		POINT0(fds);
 	long rss = rss_bytes();
 	FAMILY("process_resident_memory_bytes", M_GAUGE, "Resident memory size in bytes.");
 	if (rss >= 0)

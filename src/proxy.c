@@ -409,6 +409,23 @@ static void classify_rejection(struct client *c)
 			: "the API bills this client's traffic as extra usage (third-party apps draw from extra usage)");
 }
 
+void proxy_fill_model(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	if (ex->model_slot != METRICS_MODEL_NONE || (ex->route != ROUTE_MESSAGES && ex->route != ROUTE_COUNT_TOKENS) ||
+	    !buf_size(&c->req.body))
+		return;
+	/* The answer named no model (an error, count_tokens): the request says which one was asked for. The reader
+	 * takes only the top-level "model", in bounded memory, whatever the body holds. */
+	struct usage_reader u;
+	usage_reader_init(&u, "application/json", 16, NULL, 0);
+	usage_reader_feed(&u, buf_ptr(&c->req.body), buf_size(&c->req.body));
+	usage_reader_finish(&u);
+	if (u.usage.model[0])
+		ex->model_slot = tracker_model_index(&c->app->tracker, u.usage.model);
+	usage_reader_free(&u);
+}
+
 void proxy_drained(struct client *c)
 {
 	c->ex.paused = 0;

@@ -53,6 +53,8 @@ void proxy_exchange_free(struct proxy_exchange *ex);
 void proxy_start(struct client *c);
 void proxy_abort(struct client *c);
 void proxy_drained(struct client *c);
+/* When the answer named no model, attributes the request to the model its body asked for (for metrics). */
+void proxy_fill_model(struct client *c);
 
 /* Builds the upstream request head from a client request (pure; exposed for unit tests).
  * Returns 0, or -1 when out of memory. */

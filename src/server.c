@@ -208,6 +208,7 @@ void client_log_request(struct client *c, const char *note)
 {
 	struct metrics *m = &c->app->metrics;
 	uint64_t now = uv_now(c->tcp.loop);
+	proxy_fill_model(c);
 	int route = c->ex.route < ROUTE_N ? c->ex.route : ROUTE_OTHER;
 	int slot = c->ex.model_slot >= 0 && c->ex.model_slot <= METRICS_MODEL_NONE ? c->ex.model_slot : METRICS_MODEL_NONE;
 	m->requests[route][metrics_class(c->ex.status)][slot]++;

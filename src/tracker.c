@@ -498,6 +498,20 @@ static struct tracker_model *model_get(struct tracker *t, const char *model)
 	return m;
 }
 
+/* A per-model weekly window ("7d_sonnet", "7d_opus") only counts its model family; every other window counts
+ * every answer. */
+static int window_counts_model(const char *window, const char *model)
+{
+	if (strncmp(window, "7d_", 3) != 0)
+		return 1;
+	const char *family = window + 3;
+	static const char *const families[] = {"sonnet", "opus", "haiku"};
+	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
+		if (strcmp(family, families[i]) == 0)
+			return model && strstr(model, family) != NULL;
+	return 1;
+}
+
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms)
 {
@@ -513,7 +527,8 @@ void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t
 			w->utilization = -1;
 			w->util_src = TRACKER_SRC_NONE;
 		}
-		add_tokens(&w->tokens, input, output, cache_creation, cache_read);
+		if (window_counts_model(w->name, model))
+			add_tokens(&w->tokens, input, output, cache_creation, cache_read);
 	}
 	add_tokens(&model_get(t, model)->tokens, input, output, cache_creation, cache_read);
 	t->tokens_total_requests++;

@@ -93,7 +93,8 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
 /* A usage-endpoint body. Returns 0, or -1 when it is not a JSON object (nothing changes then). */
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms);
 
-/* Counts one answer's tokens (values < 0 mean "not seen" and count as 0) in every window and for its model.
+/* Counts one answer's tokens (values < 0 mean "not seen" and count as 0) in every window that covers its model
+ * (7d_sonnet only Sonnet models, 7d_opus only Opus, ...) and for the model.
  * A window whose reset time has passed (now) rolls over first: the tokens belong to the new period. */
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms);

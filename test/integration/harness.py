@@ -36,6 +36,8 @@ MOCK_SCRIPT = os.path.join(ROOT, "test", "mock", "mock_api.py")
 
 TOKEN = "sk-ant-oat01-test-token"
 OAUTH_BETA = "oauth-2025-04-20"
+CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"  # Claude Code's OAuth client id (the proxy's default)
+EXPIRED_MESSAGE = "OAuth token has expired. Please obtain a new token or refresh your existing token."
 BINARY = os.path.join(ROOT, "build", "anthropic-proxy")  # run.py --binary overrides this
 
 # Sanitizer reports in the proxy's log that fail a test even when the test itself passed.
@@ -644,10 +646,19 @@ def send_until_answer(conn, head, body, piece=1000, pause=0.05, timeout=10):
     return conn.read_response(timeout=timeout)
 
 
+def wait_for_binary(timeout=15.0):
+    """Fails unless the proxy binary exists. Waits a little first: a concurrent `make` relinking it
+    makes it vanish for a moment."""
+    deadline = time.monotonic() + timeout
+    while not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)):
+        if time.monotonic() > deadline:
+            fail(f"proxy binary not found or not executable: {BINARY} (build it first, e.g. `make`)")
+        time.sleep(0.1)
+
+
 def run_binary(args, timeout=10, env=None):
     """Runs the proxy binary to completion (CLI tests). Returns CompletedProcess (text)."""
-    if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)):
-        fail(f"proxy binary not found or not executable: {BINARY} (build it first, e.g. `make`)")
+    wait_for_binary()
     p = Proxy("https://localhost:1")
     e = p.environment()
     e.update(env or {})
@@ -717,12 +728,16 @@ def _stop_process(proc, grace=5.0):
 class Mock:
     """The mock API server (test/mock/mock_api.py) on 127.0.0.1 over TLS."""
 
-    def __init__(self, cert="localhost", expect_token=TOKEN, idle_timeout=None, label="mock"):
+    def __init__(self, cert="localhost", expect_token=TOKEN, idle_timeout=None, label="mock",
+                 oauth_validate=False, refresh_token=None, access_tokens=()):
         self.cert, self.key, self.ca = pki().server(cert)
         self.server_name = "wrong.example" if cert == "wrong" else "localhost"  # what its cert is for
         self.expect_token = expect_token
         self.idle_timeout = idle_timeout
         self.label = label
+        self.oauth_validate = oauth_validate
+        self.refresh_token = refresh_token
+        self.access_tokens = list(access_tokens)
         self.proc = None
         self.port = None
 
@@ -736,6 +751,12 @@ class Mock:
             cmd += ["--expect-token", self.expect_token]
         if self.idle_timeout is not None:
             cmd += ["--idle-timeout", str(self.idle_timeout)]
+        if self.oauth_validate:
+            cmd += ["--oauth-validate"]
+        if self.refresh_token is not None:
+            cmd += ["--refresh-token", self.refresh_token]
+        for t in self.access_tokens:
+            cmd += ["--access-token", t]
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -771,12 +792,47 @@ class Mock:
         return f"https://localhost:{self.port}"
 
     # ---- control endpoints (over TLS, trusting the CA that signed this mock's cert) ----
-    def _control(self, method, path):
-        r = http_request(self.port, method, path, [("connection", "close")],
-                         body=b"" if method == "POST" else None, tls_ca=self.ca,
+    def _control(self, method, path, body=None):
+        data = b"" if body is None else json.dumps(body).encode()
+        r = http_request(self.port, method, path, [("connection", "close"), ("content-type", "application/json")],
+                         body=data if method == "POST" else None, tls_ca=self.ca,
                          server_hostname=self.server_name, timeout=5)
         if r.status != 200:
             fail(f"mock control {method} {path} -> {r.status} {_short(r.body)}")
+        return json.loads(r.body)
+
+    def oauth(self, **cfg):
+        """Configures the mock's token endpoint / token validation (see mock_api.py); returns its state."""
+        return self._control("POST", "/__mock/oauth", cfg)
+
+    def oauth_state(self):
+        return self._control("GET", "/__mock/oauth")
+
+    def usage_config(self, **cfg):
+        """Configures the mock's usage endpoint and windows; returns its state."""
+        return self._control("POST", "/__mock/usage", cfg)
+
+    def usage_state(self):
+        return self._control("GET", "/__mock/usage")
+
+    @property
+    def token_url(self):
+        return f"https://localhost:{self.port}/v1/oauth/token"
+
+    def token_calls(self):
+        """Records of the token endpoint calls."""
+        return self.requests(kind="oauth_token")
+
+    def refresh(self, refresh_token, client_id=CLIENT_ID):
+        """Performs a refresh against the mock like another process (Claude Code) would.
+        Returns the token answer (a dict); fails the test on a non-200."""
+        body = json.dumps({"grant_type": "refresh_token", "refresh_token": refresh_token,
+                           "client_id": client_id}).encode()
+        r = http_request(self.port, "POST", "/v1/oauth/token",
+                         [("content-type", "application/json"), ("connection", "close")], body=body,
+                         tls_ca=self.ca, server_hostname=self.server_name, timeout=10)
+        if r.status != 200:
+            fail(f"the test's own refresh at the mock failed: {r.status} {_short(r.body)}")
         return json.loads(r.body)
 
     def stats(self):
@@ -837,8 +893,7 @@ class Proxy:
                 "--ca-file", self.ca_file, "--log-format", "json", "--log-level", "debug"] + self.args
 
     def start(self):
-        if not (os.path.isfile(BINARY) and os.access(BINARY, os.X_OK)):
-            fail(f"proxy binary not found or not executable: {BINARY} (build it first, e.g. `make`)")
+        wait_for_binary()
         for attempt in range(3):
             self.port = free_port()
             d = CTX.tmpdir(self.label + "-")
@@ -906,6 +961,35 @@ class Proxy:
             if p in text:
                 problems.append(f"sanitizer report in the proxy log: {p!r}")
         return problems
+
+    def kill(self):
+        """SIGKILL (a crash at a random moment); no checks. Returns the exit status."""
+        if self.proc is None:
+            return None
+        try:
+            self.proc.kill()
+        except ProcessLookupError:
+            pass
+        rc = self.proc.wait(timeout=10)
+        self.log_file.close()
+        if self in CTX.live:
+            CTX.live.remove(self)
+        self.proc = None
+        return rc
+
+    def send_signal(self, sig):
+        ok(self.proc is not None and self.proc.poll() is None, f"proxy is not running (cannot send {sig})")
+        self.proc.send_signal(sig)
+
+    def get(self, path, timeout=5):
+        return http_request(self.port, "GET", path, timeout=timeout)
+
+    def usage(self):
+        """GET /usage as JSON (fails the test unless 200)."""
+        r = self.get("/usage")
+        if r.status != 200:
+            fail(f"GET /usage -> {r.status} {_short(r.body)}")
+        return r.json()
 
     @property
     def url(self):
@@ -976,3 +1060,296 @@ class Env:
             if exc is None:
                 fail(msg)
         return False
+
+
+# --------------------------------------------------------------------------------------
+# OAuth credentials files, an environment with a credentials file, secrets in logs.
+# --------------------------------------------------------------------------------------
+
+# Top-level keys of a credentials file that the proxy does not own: they must survive every write-back.
+EXTRA_CRED_KEYS = {"mcpOAuth": {"keep": "me"}, "unknownTop": [1, 2, {"x": None}]}
+DEFAULT_SCOPES = ("user:inference", "user:profile")
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def new_token_pair(tag="test"):
+    """A fresh (access, refresh) pair in the real format, long and unique (so a log search for it
+    cannot match anything else)."""
+    return (f"sk-ant-oat01-{tag}-{secrets.token_urlsafe(36)}", f"sk-ant-ort01-{tag}-{secrets.token_urlsafe(36)}")
+
+
+def credentials_doc(access, refresh, expires_at_ms, scopes=DEFAULT_SCOPES, extra=None):
+    """The Claude Code shape of ~/.claude/.credentials.json."""
+    doc = {"claudeAiOauth": {"accessToken": access, "refreshToken": refresh, "expiresAt": expires_at_ms,
+                             "scopes": list(scopes), "subscriptionType": "max",
+                             "rateLimitTier": "default_claude_max_20x"}}
+    doc.update(json.loads(json.dumps(EXTRA_CRED_KEYS if extra is None else extra)))
+    return doc
+
+
+def write_credentials(path, doc, atomic=True):
+    """Writes a credentials file the way Claude Code would: mode 0600; atomic=True writes a temp
+    file and renames it over the old one, atomic=False rewrites the file in place."""
+    data = json.dumps(doc).encode()
+    if atomic:
+        tmp = f"{path}.writer-{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    else:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    os.chmod(path, 0o600)
+
+
+def read_credentials(path, what="credentials file"):
+    """The parsed file; fails the test when it is missing, empty or not one JSON object."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        fail(f"{what} {path}: cannot read: {e}")
+    ok(data.strip(), f"{what} is empty ({len(data)} bytes)")
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        fail(f"{what} is not valid JSON ({e}); {len(data)} bytes: {_short(data, 600)}")
+    ok(isinstance(doc, dict), f"{what} is not a JSON object: {_short(doc)}")
+    return doc
+
+
+def file_mode(path):
+    return os.stat(path).st_mode & 0o777
+
+
+def find_secrets(text, tokens):
+    """The tokens (full strings) that occur in text as whole tokens (so sk-...-mock-1 does not
+    match inside sk-...-mock-12)."""
+    found = []
+    for t in tokens:
+        if t and re.search(re.escape(t) + r"(?![A-Za-z0-9_-])", text):
+            found.append(t)
+    return found
+
+
+def assert_no_secrets(text, tokens, what):
+    leaked = find_secrets(text, tokens)
+    if leaked:
+        # Never print the whole token in the failure either: a prefix is enough to identify it.
+        fail(f"{what} contains {len(leaked)} full token(s): {[t[:22] + '...' for t in leaked]}")
+
+
+def bearer_of(rec):
+    for k, v in rec.get("headers", []):
+        if k.lower() == "authorization" and v.lower().startswith("bearer "):
+            return v[7:].strip()
+    return None
+
+
+def parallel(fn, n, timeout=30):
+    """Runs fn(i) for i in range(n) on n threads at once; returns the results (an exception
+    object in place of a result that raised)."""
+    import threading
+    results = [None] * n
+    start = threading.Event()
+
+    def run(i):
+        start.wait()
+        try:
+            results[i] = fn(i)
+        except BaseException as e:  # noqa: BLE001 - reported by the caller
+            results[i] = e
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    start.set()
+    deadline = time.monotonic() + timeout
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+    alive = sum(t.is_alive() for t in threads)
+    if alive:
+        fail(f"{alive} of {n} parallel calls still running after {timeout}s")
+    return results
+
+
+class OAuthEnv:
+    """A mock in OAuth mode and a proxy that reads a Claude Code credentials file.
+
+    The mock validates bearers (validate=True) and knows the file's tokens: access token
+    `self.access0` (valid for `expires_in_s`, expired when negative) and refresh token
+    `self.refresh0` (the valid one unless refresh_valid=False). The file (mode 0600, in its own
+    temp dir) has the Claude Code shape plus the keys of EXTRA_CRED_KEYS. The proxy gets
+    --credentials FILE --token-url <mock> --poll-interval <poll>, no CLAUDE_CODE_OAUTH_TOKEN and
+    an empty HOME. The mock is NOT reset after start-up (what the proxy did at start counts).
+    On exit: the proxy is stopped (a crash fails the test) and every proxy log is searched for
+    every token the test or the mock ever used."""
+
+    def __init__(self, expires_in_s=8 * 3600, validate=True, refresh_valid=True, proxy_args=(),
+                 poll="off", token_urls=None, scopes=DEFAULT_SCOPES, start_proxy=True, mock_oauth=None,
+                 mock_usage=None, credentials=True):
+        self.expires_in_s = expires_in_s
+        self.validate = validate
+        self.refresh_valid = refresh_valid
+        self.proxy_args = list(proxy_args)
+        self.poll = poll
+        self.token_urls = token_urls
+        self.scopes = scopes
+        self.start_proxy_now = start_proxy
+        self.mock_oauth = mock_oauth or {}
+        self.mock_usage = mock_usage
+        self.credentials = credentials
+        self.mock = None
+        self.proxy = None
+        self.proxies = []
+        self.secrets = []            # extra tokens the test made up (checked in the logs too)
+        self.access0, self.refresh0 = new_token_pair("file")
+        self.secrets += [self.access0, self.refresh0]
+        self.dir = None
+        self.path = None
+        self.doc = None
+
+    def __enter__(self):
+        try:
+            self.mock = Mock(expect_token=None, oauth_validate=self.validate,
+                             refresh_token=self.refresh0 if self.refresh_valid else None).start()
+            self.mock.oauth(access_tokens=[{"token": self.access0, "expires_in": self.expires_in_s}],
+                            **self.mock_oauth)
+            if self.mock_usage:
+                self.mock.usage_config(**self.mock_usage)
+            self.dir = CTX.tmpdir("creds-")
+            self.path = os.path.join(self.dir, ".credentials.json")
+            self.doc = credentials_doc(self.access0, self.refresh0, now_ms() + int(self.expires_in_s * 1000),
+                                       scopes=self.scopes)
+            if self.credentials:
+                write_credentials(self.path, self.doc)
+            if self.start_proxy_now:
+                self.start_proxy()
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def args(self, extra=()):
+        urls = self.token_urls if self.token_urls is not None else [self.mock.token_url]
+        a = ["--credentials", self.path] if self.credentials else []
+        for u in urls:
+            a += ["--token-url", u]
+        if self.poll is not None:
+            a += ["--poll-interval", self.poll]
+        return a + self.proxy_args + list(extra)
+
+    def start_proxy(self, extra_args=(), wait_ready=True):
+        """Starts a(nother) proxy with the same arguments (the previous one must be stopped)."""
+        self.proxy = Proxy(self.mock.url, self.args(extra_args), token=None, wait_ready=wait_ready,
+                           label=f"proxy{len(self.proxies) + 1}" if self.proxies else "proxy")
+        self.proxies.append(self.proxy)
+        return self.proxy.start()
+
+    def stop_proxy(self):
+        """SIGTERM; fails the test if it crashed or a sanitizer spoke."""
+        problems = self.proxy.stop()
+        if problems:
+            fail("; ".join(problems))
+
+    def all_tokens(self):
+        toks = list(self.secrets)
+        try:
+            st = self.mock.oauth_state()
+            for i in st.get("issued", []):
+                toks += [i["access_token"], i["refresh_token"]]
+            toks += list(st.get("access_tokens", {}).keys())
+        except BaseException:
+            pass
+        return sorted(set(toks))
+
+    def check_logs(self):
+        toks = self.all_tokens()
+        for p in self.proxies:
+            assert_no_secrets(p.log_text(), toks, f"{p.label} log ({p.log_path})")
+
+    def api_records(self):
+        return self.mock.requests()
+
+    def refreshes(self):
+        return self.mock.stats()["refreshes"]
+
+    def _stop(self):
+        problems = []
+        for p in self.proxies:
+            problems += p.stop()
+        leak = None
+        if self.mock and self.mock.proc is not None:
+            try:
+                self.check_logs()
+            except AssertionError as e:
+                leak = str(e)
+        if self.mock:
+            self.mock.stop()
+        if leak:
+            problems.append(leak)
+        return problems
+
+    def __exit__(self, exc_type, exc, tb):
+        problems = self._stop()
+        if problems:
+            msg = "; ".join(problems)
+            if exc is not None and not isinstance(exc, TestTimeout):
+                raise AssertionError(f"{exc} -- and: {msg}") from exc
+            if exc is None:
+                fail(msg)
+        return False
+
+
+# --------------------------------------------------------------------------------------
+# The official TypeScript SDK (npm), installed once into test/integration/node/.
+# --------------------------------------------------------------------------------------
+
+NODE_DIR = os.path.join(HERE, "node")
+
+
+def ensure_node_sdk():
+    """Installs test/integration/node/ (package.json pins @anthropic-ai/sdk) with npm, once; later
+    runs reuse node_modules. Fails (never skips silently) when node/npm are missing or npm fails."""
+    import fcntl
+    with open(os.path.join(NODE_DIR, "package.json")) as f:
+        want = json.load(f)["dependencies"]["@anthropic-ai/sdk"]
+    installed = os.path.join(NODE_DIR, "node_modules", "@anthropic-ai", "sdk", "package.json")
+
+    def have():
+        try:
+            with open(installed) as f:
+                return json.load(f).get("version") == want
+        except (OSError, ValueError):
+            return False
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if not node:
+        fail("node is not installed: the official-SDK test cannot run (needs Node 18+ and npm)")
+    if have():
+        return node
+    if not npm:
+        fail("npm is not installed: cannot install @anthropic-ai/sdk for the official-SDK test")
+    with open(os.path.join(NODE_DIR, ".install.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # concurrent runs: one installs, the others wait
+        if have():
+            return node
+        try:
+            p = subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=NODE_DIR, capture_output=True,
+                               timeout=240, text=True, errors="replace")
+        except subprocess.TimeoutExpired:
+            fail("npm install (test/integration/node) did not finish within 240s")
+        if p.returncode != 0 or not have():
+            fail(f"npm install (test/integration/node) failed with {p.returncode}: "
+                 f"{_short((p.stderr or p.stdout)[-1500:], 1500)}")
+    return node

@@ -1,11 +1,15 @@
 """Self-checks of the mock API (no proxy involved): if these fail, fix the mock before
 believing any proxy test. They drive the mock with curl and with raw TLS sockets."""
 
+import datetime
 import gzip
+import json
 import os
+import re
+import time
 
-from harness import (CTX, MSG_BODY, OAUTH_BETA, STREAM_BODY, TOKEN, Conn, Mock, api_error, build_request,
-                     contains, curl, eq, ok, parse_sse, pki, sha256, wait_until)
+from harness import (CLIENT_ID, CTX, EXPIRED_MESSAGE, MSG_BODY, OAUTH_BETA, STREAM_BODY, TOKEN, Conn, Mock, api_error,
+                     build_request, contains, curl, eq, http_request, ok, parse_sse, pki, sha256, wait_until)
 
 AUTH = [("authorization", f"Bearer {TOKEN}"), ("anthropic-beta", OAUTH_BETA),
         ("anthropic-version", "2023-06-01"), ("content-type", "application/json")]
@@ -148,3 +152,119 @@ def test_mock_request_framing_and_stats():
         st = m.stats()
         eq((st["connections"], st["requests"], len(m.requests())), (0, 0, 0), "stats after reset")
         ok(os.path.exists(pki().ca_pem), "pki present")
+
+
+def token_call(mock, payload):
+    """POST /v1/oauth/token at the mock; returns (status, parsed body)."""
+    r = http_request(mock.port, "POST", "/v1/oauth/token", [("content-type", "application/json")],
+                     body=json.dumps(payload).encode(), tls_ca=mock.ca, timeout=10)
+    return r.status, json.loads(r.body)
+
+
+def grant(rt, client_id=CLIENT_ID):
+    return {"grant_type": "refresh_token", "refresh_token": rt, "client_id": client_id}
+
+
+def bearer(token):
+    return [("authorization", f"Bearer {token}")] + AUTH[1:]
+
+
+def test_mock_oauth_token_endpoint_and_validation():
+    a0, r0 = "sk-ant-oat01-selfcheck-a0", "sk-ant-ort01-selfcheck-r0"
+    with Mock(expect_token=None, oauth_validate=True, refresh_token=r0, access_tokens=[a0]) as m:
+        eq(mcurl(m, "/v1/messages", headers=bearer(a0)).status, 200, "valid access token")
+        r = mcurl(m, "/v1/messages", headers=bearer("sk-ant-oat01-unknown"))
+        eq((r.status, api_error(r)), (401, ("authentication_error", "Invalid bearer token")), "unknown token")
+
+        st, ans = token_call(m, grant(r0))
+        eq((st, ans["access_token"], ans["refresh_token"], ans["expires_in"], ans["token_type"], ans["scope"]),
+           (200, "sk-ant-oat01-mock-1", "sk-ant-ort01-mock-1", 28800, "Bearer", "user:inference user:profile"),
+           "refresh answer")
+        eq(token_call(m, grant(r0)), (400, {"error": "invalid_grant",
+                                            "error_description": "Refresh token not found or invalid"}),
+           "reused (rotated-away) refresh token")
+        st, ans = token_call(m, grant("sk-ant-ort01-mock-1", client_id="someone-else"))
+        eq((st, ans["error"]), (400, "invalid_request"), "wrong client_id")
+        eq(mcurl(m, "/v1/messages", headers=bearer("sk-ant-oat01-mock-1")).status, 200, "issued token is valid")
+        eq(mcurl(m, "/v1/messages", headers=bearer(a0)).status, 200, "old access token still valid until expiry")
+
+        m.oauth(expire_now=True)
+        for t in (a0, "sk-ant-oat01-mock-1"):
+            r = mcurl(m, "/v1/messages", headers=bearer(t))
+            eq((r.status, api_error(r)), (401, ("authentication_error", EXPIRED_MESSAGE)), f"expired {t}")
+            ok(r.json()["request_id"].startswith("req_"), "request_id in the 401 body")
+        r = mcurl(m, "/api/oauth/usage", headers=bearer(a0), data=None)
+        eq(r.status, 401, "usage endpoint with an expired token")
+
+        m.oauth(fail_status=500, fail_count=1, expires_in=60, delay_ms=300)
+        st, ans = token_call(m, grant("sk-ant-ort01-mock-1"))
+        eq((st, ans["error"]), (500, "server_error"), "injected failure")
+        t0 = time.monotonic()
+        st, ans = token_call(m, grant("sk-ant-ort01-mock-1"))  # the failure did not consume the token
+        ok(time.monotonic() - t0 >= 0.3, "delay_ms holds the answer")
+        eq((st, ans["access_token"], ans["expires_in"]), (200, "sk-ant-oat01-mock-2", 60), "after the failure")
+        m.oauth(issue_expired=True, delay_ms=0)
+        st, ans = token_call(m, grant("sk-ant-ort01-mock-2"))
+        r = mcurl(m, "/v1/messages", headers=bearer(ans["access_token"]))
+        eq((r.status, api_error(r)[1]), (401, EXPIRED_MESSAGE), "issue_expired: a new token that is already dead")
+
+        stats = m.stats()
+        eq(stats["refreshes"], 6, "token endpoint calls")
+        eq(stats["refresh_tokens_received"], [r0, r0] + ["sk-ant-ort01-mock-1"] * 3 + ["sk-ant-ort01-mock-2"],
+           "refresh tokens received")
+        eq([(x["status"], x["error"]) for x in stats["refresh_results"]],
+           [(200, None), (400, "invalid_grant"), (400, "invalid_request"), (500, "server_error"), (200, None),
+            (200, None)], "refresh results")
+        eq(stats["invalid_grants"], 1, "invalid_grant answers")
+        eq(stats["requests"], 7, "API requests (token calls and usage polls not counted)")
+        eq(len(m.requests(kind="oauth_token")), 6, "token call records")
+        eq(m.oauth_state()["refresh_token"], "sk-ant-ort01-mock-3", "the one valid refresh token")
+
+
+def test_mock_usage_matches_headers():
+    with Mock() as m:
+        r = mcurl(m, "/v1/messages")
+        eq((r.header("anthropic-ratelimit-unified-5h-utilization"),
+            r.header("anthropic-ratelimit-unified-7d-utilization")), ("0.42", "0.17"), "header fractions")
+        p = mcurl(m, "/api/oauth/usage", data=None)
+        eq(p.status, 200, "usage poll")
+        u = p.json()
+        eq((u["five_hour"]["utilization"], u["seven_day"]["utilization"]), (42.0, 17.0), "poll percent")
+        for key, h in (("five_hour", "5h"), ("seven_day", "7d")):
+            ra = u[key]["resets_at"]
+            ok(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", ra), f"{key}.resets_at format: {ra}")
+            unix = datetime.datetime.fromisoformat(ra).timestamp()
+            eq(int(unix), int(r.header(f"anthropic-ratelimit-unified-{h}-reset")), f"{key} reset = header reset")
+            ok(unix > time.time(), f"{key} resets in the future")
+        eq([(x["kind"], x["percent"]) for x in u["limits"]], [("session", 42.0), ("weekly_all", 17.0)], "limits[]")
+
+        m.usage_config(status=429, retry_after=2, count=1)
+        p = mcurl(m, "/api/oauth/usage", data=None)
+        eq((p.status, p.header("retry-after")), (429, "2"), "injected 429")
+        eq(mcurl(m, "/api/oauth/usage", data=None).status, 200, "next poll")
+        m.usage_config(shape="limits")
+        eq(sorted(mcurl(m, "/api/oauth/usage", data=None).json()), ["limits"], "limits-only shape")
+        m.usage_config(body={"five_hour": None, "odd": [1]})
+        eq(mcurl(m, "/api/oauth/usage", data=None).json(), {"five_hour": None, "odd": [1]}, "literal body")
+        eq(len(m.stats()["usage_poll_times"]), 5, "usage_poll_times")
+
+        m.usage_config(windows={"five_hour": {"utilization": 12.5}})
+        eq(mcurl(m, "/v1/messages").header("anthropic-ratelimit-unified-5h-utilization"), "0.125", "configured")
+
+
+def test_mock_usage_served():
+    with Mock() as m:
+        m.reset()
+        mcurl(m, "/v1/messages", scenario="usage:1/2/3/4")
+        mcurl(m, "/v1/messages", data=STREAM_BODY, scenario="sse-split,usage:5/6/7/8")
+        r = mcurl(m, "/v1/messages", data=STREAM_BODY, scenario="usage-split,usage:9/10/11/12")
+        delta = [json.loads(d) for e, d in parse_sse(r.body.decode()) if e == "message_delta"][0]
+        eq(delta["usage"], {"output_tokens": 10}, "usage-split: message_delta has output only")
+        mcurl(m, "/v1/messages/count_tokens")
+        mcurl(m, "/v1/messages", data=STREAM_BODY, scenario="cut-midstream,usage:13/14/15/16")
+        got = [(x["input"], x["output"], x["cache_creation"], x["cache_read"], x["stream"], x["complete"])
+               for x in m.stats()["usage_served"]]
+        eq(got, [(1, 2, 3, 4, False, True), (5, 6, 7, 8, True, True), (9, 10, 11, 12, True, True),
+                 (13, 1, 15, 16, True, False)], "usage served")
+        recs = m.requests()
+        eq([r.get("usage_served", {}).get("input") for r in recs], [1, 5, 9, None, 13], "usage_served in records")

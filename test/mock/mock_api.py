@@ -40,8 +40,61 @@ Behaviour:
       gzip           gzip the JSON answer when the request accepts gzip
       delay:MS       wait MS milliseconds before the head
       echo           200 JSON describing the request as received (skips the auth checks)
+      usage:I/O/C/R  the answer's usage: input I, output O, cache_creation C, cache_read R
+                     (default 25/12/1024/2048 for JSON, 25/15/1024/2048 for SSE)
+      usage-split    SSE: message_start carries input/cache counts (output 1), message_delta
+                     only {"output_tokens": O} (the classic real shape)
   * Keep-alive by default; honours connection: close; closes connections idle for
     --idle-timeout seconds (default 30).
+  * Token usage served: every /v1/messages answer that carried usage has `usage_served`
+    ({"model","input","output","cache_creation","cache_read","stream","complete"}) in its
+    record, and the same objects are listed in stats `usage_served`. For streams the values are
+    what was actually written so far (a stream cut after message_start shows its counts only).
+
+OAuth (upstream-api.md §6):
+  * POST /v1/oauth/token with JSON {"grant_type":"refresh_token","refresh_token","client_id"}.
+    ONE refresh token is valid at a time (initially --refresh-token). A valid refresh issues
+    access token sk-ant-oat01-mock-<n> and refresh token sk-ant-ort01-mock-<n> (rotation: the
+    old refresh token stops working) and answers {"access_token","refresh_token","expires_in",
+    "token_type":"Bearer","scope":"user:inference user:profile"}. An old or unknown refresh
+    token -> 400 invalid_grant; a wrong client_id (--client-id, default Claude Code's) -> 400
+    invalid_request; another grant_type -> 400 unsupported_grant_type. Recorded with kind
+    "oauth_token" (not counted in `requests`).
+  * Validation mode (--oauth-validate or POST /__mock/oauth {"validate": true}): /v1/messages,
+    count_tokens, /v1/models and /api/oauth/usage need a currently valid access token; a known
+    but expired one gets 401 "OAuth token has expired. Please obtain a new token or refresh your
+    existing token."; an unknown one 401 "Invalid bearer token". Off by default (then
+    --expect-token applies as before).
+  * POST /__mock/oauth (JSON, every key optional; GET /__mock/oauth shows the state):
+      validate        bool: validation mode on/off
+      refresh_token   the one valid refresh token (null: none)
+      access_tokens   list of tokens (or {"token", "expires_in"}) accepted as valid from now on
+      expire_now      true: every currently valid access token is expired (still known)
+      expire_tokens   list: expire just these
+      expires_in      seconds, for tokens issued from now on (default 28800)
+      issue_expired   bool: tokens issued from now on are already expired at the mock
+      delay_ms        hold each token answer this long (the refresh is decided on arrival)
+      fail_status     answer this status (a server_error body) instead of refreshing...
+      fail_count      ...for the next K token calls (omitted or null: until fail_status is
+                      cleared with null/0)
+      client_id       the client_id the endpoint accepts
+    Stats gain `refreshes` (token endpoint calls), `refresh_tokens_received` (in order),
+    `refresh_results` ([{"refresh_token","status","error","access_token","new_refresh_token",
+    "time","mono"}]) and `invalid_grants`.
+
+Usage endpoint (upstream-api.md §3-§5):
+  * The windows (five_hour, seven_day: utilization in percent and a reset time fixed at start,
+    in the future) feed both the poll body and the anthropic-ratelimit-unified-* headers on
+    /v1/messages (fraction there), so both sources agree.
+  * POST /__mock/usage (JSON; GET shows the state):
+      {"status": 429, "retry_after": 2, "count": K}   fail the next K polls (count omitted: 1)
+      {"shape": "full" | "classic" | "limits"}        five_hour/seven_day + limits[] (default),
+                                                      without limits[], or limits[] only
+      {"body": {...}}                                 a literal body (null: back to generated)
+      {"windows": {"five_hour": {"utilization": P, "resets_at": UNIX}, "seven_day": {...}}}
+      {"jitter": S}                                   poll resets_at jitters by up to +-S s
+    Stats `usage_poll_times`: arrival time (time.monotonic()) of each poll.
+  * /__mock/reset clears records and counters (stats), not the OAuth or usage configuration.
 
 Standard library only.
 """
@@ -49,6 +102,7 @@ Standard library only.
 import argparse
 import asyncio
 import base64
+import datetime
 import gzip
 import hashlib
 import http
@@ -177,6 +231,12 @@ class Stats:
         self.usage_polls = 0          # GET /api/oauth/usage
         self.closed_by_peer_midstream = 0
         self.records = []
+        self.refreshes = 0            # POST /v1/oauth/token calls
+        self.refresh_tokens_received = []
+        self.refresh_results = []
+        self.invalid_grants = 0
+        self.usage_poll_times = []    # time.monotonic() at each poll's arrival
+        self.usage_served = []        # usage of every /v1/messages answer (live dicts)
 
     def snapshot(self):
         return {
@@ -189,6 +249,12 @@ class Stats:
             "handshake_failures": self.handshake_failures,
             "control_connections": self.control_connections,
             "usage_polls": self.usage_polls,
+            "refreshes": self.refreshes,
+            "refresh_tokens_received": self.refresh_tokens_received,
+            "refresh_results": self.refresh_results,
+            "invalid_grants": self.invalid_grants,
+            "usage_poll_times": self.usage_poll_times,
+            "usage_served": self.usage_served,
         }
 
 
@@ -480,6 +546,269 @@ def api_error_body(status, message, request_id=None, err_type=None):
     })
 
 
+
+CLAUDE_CODE_CLIENT_ID = "9d1c250a-e61b-44d9-88ed-5944d1962f5e"
+EXPIRED_MESSAGE = "OAuth token has expired. Please obtain a new token or refresh your existing token."
+FAR_FUTURE = 4102444800.0  # 2100-01-01: "valid until told otherwise"
+
+
+class OAuthState:
+    """The token endpoint's view of the login: one valid refresh token, a set of access tokens
+    with expiry times (unix seconds), and the failure/timing knobs set by /__mock/oauth."""
+
+    def __init__(self, args):
+        self.validate = bool(args.oauth_validate)
+        self.refresh_token = args.refresh_token
+        self.access = {}                 # access token -> expiry (unix seconds)
+        for t in args.access_token or []:
+            self.access[t] = FAR_FUTURE
+        self.client_id = args.client_id
+        self.expires_in = 28800
+        self.issue_expired = False
+        self.delay_ms = 0
+        self.fail_status = None
+        self.fail_count = None           # None: until cleared
+        self.n = 0
+        self.issued = []                 # every token pair issued, in order
+
+    def configure(self, cfg):
+        if not isinstance(cfg, dict):
+            raise ValueError("body must be a JSON object")
+        now = time.time()
+        if "validate" in cfg:
+            self.validate = bool(cfg["validate"])
+        if "refresh_token" in cfg:
+            self.refresh_token = cfg["refresh_token"]
+        if "client_id" in cfg:
+            self.client_id = cfg["client_id"]
+        if "expires_in" in cfg:
+            self.expires_in = int(cfg["expires_in"])
+        if "issue_expired" in cfg:
+            self.issue_expired = bool(cfg["issue_expired"])
+        if "delay_ms" in cfg:
+            self.delay_ms = int(cfg["delay_ms"] or 0)
+        if "fail_status" in cfg:
+            self.fail_status = int(cfg["fail_status"]) if cfg["fail_status"] else None
+            self.fail_count = cfg.get("fail_count")
+        elif "fail_count" in cfg:
+            self.fail_count = cfg["fail_count"]
+        if cfg.get("expire_now"):
+            for t in self.access:
+                self.access[t] = min(self.access[t], now - 1)
+        for t in cfg.get("expire_tokens") or []:
+            if t in self.access:
+                self.access[t] = min(self.access[t], now - 1)
+        for t in cfg.get("access_tokens") or []:
+            if isinstance(t, dict):
+                ttl = t.get("expires_in")
+                self.access[t["token"]] = FAR_FUTURE if ttl is None else now + float(ttl)
+            else:
+                self.access[str(t)] = FAR_FUTURE
+
+    def snapshot(self):
+        now = time.time()
+        return {
+            "validate": self.validate,
+            "refresh_token": self.refresh_token,
+            "access_tokens": {t: {"expires_at": e, "valid": e > now} for t, e in self.access.items()},
+            "client_id": self.client_id,
+            "expires_in": self.expires_in,
+            "issue_expired": self.issue_expired,
+            "delay_ms": self.delay_ms,
+            "fail_status": self.fail_status,
+            "fail_count": self.fail_count,
+            "issued": self.issued,
+        }
+
+    def check_access(self, token):
+        """None when the token is usable now, else the 401 message."""
+        exp = self.access.get(token)
+        if exp is None:
+            return "Invalid bearer token"
+        if exp <= time.time():
+            return EXPIRED_MESSAGE
+        return None
+
+    def take_failure(self):
+        """The status to fail this token call with, or None."""
+        if not self.fail_status:
+            return None
+        if self.fail_count is not None:
+            if self.fail_count <= 0:
+                self.fail_status = None
+                return None
+            self.fail_count -= 1
+        return self.fail_status
+
+    def refresh(self, payload):
+        """Decides a token call. Returns (status, body object, error code or None)."""
+        if not isinstance(payload, dict):
+            return 400, {"error": "invalid_request", "error_description": "body must be a JSON object"}, \
+                "invalid_request"
+        if payload.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type",
+                         "error_description": f"grant_type {payload.get('grant_type')!r} is not supported"}, \
+                "unsupported_grant_type"
+        if payload.get("client_id") != self.client_id:
+            return 400, {"error": "invalid_request", "error_description": "Invalid client_id"}, "invalid_request"
+        rt = payload.get("refresh_token")
+        if not isinstance(rt, str) or not rt or rt != self.refresh_token:
+            return 400, {"error": "invalid_grant",
+                         "error_description": "Refresh token not found or invalid"}, "invalid_grant"
+        self.n += 1
+        access = f"sk-ant-oat01-mock-{self.n}"
+        refresh = f"sk-ant-ort01-mock-{self.n}"
+        now = time.time()
+        self.access[access] = now - 1 if self.issue_expired else now + self.expires_in
+        self.refresh_token = refresh
+        self.issued.append({"access_token": access, "refresh_token": refresh, "expires_in": self.expires_in,
+                            "time": now})
+        return 200, {"access_token": access, "refresh_token": refresh, "expires_in": self.expires_in,
+                     "token_type": "Bearer", "scope": "user:inference user:profile"}, None
+
+
+def rfc3339(unix):
+    """2026-01-02T19:59:59.600956+00:00 (microseconds, +00:00), as the usage endpoint writes it."""
+    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+class UsageState:
+    """The subscription's windows as the mock reports them, in the usage poll (percent, RFC 3339)
+    and in the rate-limit headers of /v1/messages answers (fraction, unix seconds)."""
+
+    def __init__(self):
+        start = int(time.time())
+        self.windows = {
+            "five_hour": {"utilization": 42.0, "resets_at": start + 3600 + 0.600956},
+            "seven_day": {"utilization": 17.0, "resets_at": start + 5 * 86400 + 0.250123},
+        }
+        self.shape = "full"
+        self.body = None
+        self.jitter = 0.0
+        self.fail_status = None
+        self.fail_retry_after = None
+        self.fail_count = 0
+
+    def configure(self, cfg):
+        if not isinstance(cfg, dict):
+            raise ValueError("body must be a JSON object")
+        if "status" in cfg:
+            self.fail_status = int(cfg["status"]) if cfg["status"] else None
+            self.fail_retry_after = cfg.get("retry_after")
+            self.fail_count = int(cfg.get("count", 1)) if self.fail_status else 0
+        if "shape" in cfg:
+            if cfg["shape"] not in ("full", "classic", "limits"):
+                raise ValueError(f"unknown shape {cfg['shape']!r}")
+            self.shape = cfg["shape"]
+        if "body" in cfg:
+            self.body = cfg["body"]
+        if "jitter" in cfg:
+            self.jitter = float(cfg["jitter"] or 0)
+        for name, w in (cfg.get("windows") or {}).items():
+            cur = self.windows.setdefault(name, {"utilization": 0.0, "resets_at": time.time() + 3600})
+            for k in ("utilization", "resets_at"):
+                if k in w:
+                    cur[k] = float(w[k])
+
+    def snapshot(self):
+        return {"windows": self.windows, "shape": self.shape, "body": self.body, "jitter": self.jitter,
+                "fail_status": self.fail_status, "fail_retry_after": self.fail_retry_after,
+                "fail_count": self.fail_count}
+
+    def take_failure(self):
+        if self.fail_status and self.fail_count > 0:
+            self.fail_count -= 1
+            return self.fail_status, self.fail_retry_after
+        return None, None
+
+    def util(self, name):
+        return self.windows[name]["utilization"]
+
+    def reset(self, name):
+        return self.windows[name]["resets_at"]
+
+    def poll_body(self):
+        if self.body is not None:
+            return to_json(self.body)
+
+        def when(name):
+            r = self.reset(name)
+            if self.jitter:
+                r += random.uniform(-self.jitter, self.jitter)
+            return rfc3339(r)
+
+        out = {}
+        if self.shape in ("full", "classic"):
+            for name in self.windows:
+                out[name] = {"utilization": self.util(name), "resets_at": when(name)}
+            out.setdefault("seven_day_oauth_apps", None)
+            out.setdefault("seven_day_opus", None)
+            out["extra_usage"] = {"is_enabled": False, "monthly_limit": None, "used_credits": None,
+                                  "utilization": None, "currency": "USD"}
+        if self.shape in ("full", "limits"):
+            limits = []
+            kinds = {"five_hour": ("session", "session"), "seven_day": ("weekly_all", "weekly")}
+            for name, (kind, group) in kinds.items():
+                if name in self.windows:
+                    u = self.util(name)
+                    limits.append({"kind": kind, "group": group, "percent": u, "resets_at": when(name),
+                                   "severity": "critical" if u >= 90 else "warning" if u >= 75 else "normal",
+                                   "scope": None, "is_active": True})
+            out["limits"] = limits
+        return to_json(out)
+
+    def headers(self, rl_status):
+        five, seven = self.windows.get("five_hour"), self.windows.get("seven_day")
+        h = [("anthropic-ratelimit-unified-status", rl_status)]
+        if five:
+            h.append(("anthropic-ratelimit-unified-reset", str(int(five["resets_at"]))))
+            h += [
+                ("anthropic-ratelimit-unified-5h-status", rl_status),
+                ("anthropic-ratelimit-unified-5h-utilization",
+                 format(five["utilization"] / 100, ".6g") if rl_status == "allowed" else "1.0"),
+                ("anthropic-ratelimit-unified-5h-reset", str(int(five["resets_at"]))),
+            ]
+        if seven:
+            h += [
+                ("anthropic-ratelimit-unified-7d-status", "allowed"),
+                ("anthropic-ratelimit-unified-7d-utilization", format(seven["utilization"] / 100, ".6g")),
+                ("anthropic-ratelimit-unified-7d-reset", str(int(seven["resets_at"]))),
+            ]
+        return h
+
+
+class ServedUsage:
+    """The usage of one /v1/messages answer as far as it was written (merged like a client would:
+    field by field, last value wins). Lives in the request's record and in stats.usage_served."""
+
+    def __init__(self, stats, rec, model, stream):
+        self.stats, self.rec = stats, rec
+        self.d = {"seq": rec["seq"], "model": model, "input": None, "output": None, "cache_creation": None,
+                  "cache_read": None, "stream": stream, "complete": False}
+
+    def note(self, usage):
+        if not isinstance(usage, dict):
+            return
+        for src, dst in (("input_tokens", "input"), ("output_tokens", "output"),
+                         ("cache_creation_input_tokens", "cache_creation"),
+                         ("cache_read_input_tokens", "cache_read")):
+            if isinstance(usage.get(src), int):
+                self.d[dst] = usage[src]
+        if "usage_served" not in self.rec:
+            self.rec["usage_served"] = self.d
+            self.stats.usage_served.append(self.d)
+
+    def note_event(self, ev):
+        name, data = ev
+        if name == "message_start":
+            self.note(data.get("message", {}).get("usage"))
+        elif name == "message_delta":
+            self.note(data.get("usage"))
+
+    def done(self):
+        self.d["complete"] = True
+
+
 class MockAPI:
     def __init__(self, args):
         self.args = args
@@ -487,6 +816,8 @@ class MockAPI:
         self.next_conn_id = 0
         self.next_req_id = 0
         self.idle_timeout = args.idle_timeout
+        self.oauth = OAuthState(args)
+        self.usage = UsageState()
         self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_ctx.load_cert_chain(args.cert, args.key)
         self.ssl_ctx.set_alpn_protocols(["http/1.1"])
@@ -543,6 +874,17 @@ class MockAPI:
         elif req.method == "POST" and req.path == "/__mock/reset":
             self.stats.reset()
             body = b'{"reset":true}'
+        elif req.path in ("/__mock/oauth", "/__mock/usage") and req.method in ("GET", "POST"):
+            state = self.oauth if req.path == "/__mock/oauth" else self.usage
+            if req.method == "POST" and req.body.strip():
+                try:
+                    state.configure(json.loads(req.body))
+                except (ValueError, TypeError, KeyError) as e:
+                    await r.full(400, [("content-type", "application/json")],
+                                 api_error_body(400, f"mock: bad {req.path} body: {e}"), keep_alive)
+                    return keep_alive
+                log(f"{req.path} configured: {req.body[:300].decode('utf-8', 'replace')}")
+            body = json.dumps(state.snapshot()).encode()
         else:
             await r.full(404, [("content-type", "application/json")],
                          api_error_body(404, f"mock: no control endpoint {req.method} {req.path}"), keep_alive)
@@ -570,7 +912,10 @@ class MockAPI:
             rec["body_b64"] = base64.b64encode(req.body).decode()
         if req.path == "/api/oauth/usage":
             self.stats.usage_polls += 1
+            self.stats.usage_poll_times.append(time.monotonic())
             rec["kind"] = "usage_poll"
+        elif req.path == "/v1/oauth/token":
+            rec["kind"] = "oauth_token"
         else:
             self.stats.requests += 1
             rec["kind"] = "api"
@@ -578,7 +923,6 @@ class MockAPI:
         return rec
 
     def common_headers(self, request_id, ratelimit=True, rl_status="allowed"):
-        now = int(time.time())
         h = [
             ("date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())),
             ("request-id", request_id),
@@ -589,15 +933,9 @@ class MockAPI:
             ("server", "cloudflare"),
         ]
         if ratelimit:
+            # The same windows as the usage poll reports (fractions here, percent there).
+            h += self.usage.headers(rl_status)
             h += [
-                ("anthropic-ratelimit-unified-status", rl_status),
-                ("anthropic-ratelimit-unified-reset", str(now + 3600)),
-                ("anthropic-ratelimit-unified-5h-status", rl_status),
-                ("anthropic-ratelimit-unified-5h-utilization", "0.42" if rl_status == "allowed" else "1.0"),
-                ("anthropic-ratelimit-unified-5h-reset", str(now + 3600)),
-                ("anthropic-ratelimit-unified-7d-status", "allowed"),
-                ("anthropic-ratelimit-unified-7d-utilization", "0.17"),
-                ("anthropic-ratelimit-unified-7d-reset", str(now + 5 * 86400)),
                 ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
                 ("anthropic-ratelimit-unified-fallback-percentage", "0.5"),
                 ("anthropic-ratelimit-unified-overage-status", "rejected"),
@@ -618,7 +956,11 @@ class MockAPI:
         if OAUTH_BETA not in h.tokens("anthropic-beta"):
             return 401, "OAuth authentication is currently not supported."
         token = auths[0][7:].strip()
-        if self.args.expect_token is not None and token != self.args.expect_token:
+        if self.oauth.validate:
+            problem = self.oauth.check_access(token)
+            if problem:
+                return 401, problem
+        elif self.args.expect_token is not None and token != self.args.expect_token:
             return 401, "Invalid bearer token"
         if len(h.get_all("host")) != 1:
             return 400, "mock: exactly one host header is required"
@@ -635,8 +977,11 @@ class MockAPI:
         names = [s.split(":", 1)[0] for s in scenarios]
         log(f"conn={conn.id} {req.method} {req.target} scenario={raw or '-'} body={len(req.body)}B")
 
+        if req.path == "/v1/oauth/token":
+            return await self.token_endpoint(r, req, rec, keep_alive)
+
         known = {"sse-split", "sse-slow", "sse-endless", "status", "cut-midbody", "cut-midstream",
-                 "close-after", "gzip", "delay", "echo"}
+                 "close-after", "gzip", "delay", "echo", "usage", "usage-split"}
         unknown = [n for n in names if n not in known]
         if unknown:
             await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
@@ -694,8 +1039,17 @@ class MockAPI:
                          + [("content-type", "application/json")], models_body(), keep_alive)
             return keep_alive
         if req.path == "/api/oauth/usage":
+            status, retry_after = self.usage.take_failure()
+            if status:
+                extra = [("retry-after", str(retry_after))] if retry_after is not None else []
+                msg = "Rate limited. Please try again later." if status == 429 else ERROR_MESSAGES.get(
+                    status, f"mock: status {status}")
+                await r.full(status, self.common_headers(request_id, ratelimit=False) + extra
+                             + [("content-type", "application/json")],
+                             api_error_body(status, msg, request_id), keep_alive)
+                return keep_alive
             await r.full(200, self.common_headers(request_id, ratelimit=False)
-                         + [("content-type", "application/json")], usage_body(), keep_alive)
+                         + [("content-type", "application/json")], self.usage.poll_body(), keep_alive)
             return keep_alive
 
         # POST /v1/messages
@@ -708,6 +1062,18 @@ class MockAPI:
                          api_error_body(400, f"mock: body is not a JSON object: {e}", request_id), keep_alive)
             return keep_alive
         model = payload.get("model") if isinstance(payload.get("model"), str) else "claude-sonnet-4-5-20250929"
+        usage = None
+        for s in scenarios:
+            if s.startswith("usage:"):
+                try:
+                    usage = [int(x) for x in s.split(":", 1)[1].split("/")]
+                    if len(usage) != 4 or min(usage) < 0:
+                        raise ValueError
+                except ValueError:
+                    await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
+                                 api_error_body(400, f"mock: bad usage scenario {s!r} (usage:I/O/C/R)",
+                                                request_id), keep_alive)
+                    return keep_alive
 
         if "cut-midbody" in names:
             await r.head(200, self.common_headers(request_id) + [("content-type", "application/json"),
@@ -721,15 +1087,55 @@ class MockAPI:
         streaming = payload.get("stream") is True or any(n.startswith("sse-") for n in names) \
             or "cut-midstream" in names
         if streaming:
-            return await self.answer_stream(conn, r, req, names, model, request_id, keep_alive)
+            return await self.answer_stream(conn, r, req, names, model, request_id, keep_alive, usage)
 
-        body = to_json(message_json(model))
+        msg = message_json(model, usage)
+        served = ServedUsage(self.stats, rec, model, stream=False)
+        body = to_json(msg)
         headers = self.common_headers(request_id) + [("content-type", "application/json")]
         if "gzip" in names and "gzip" in accepted_codings(req.headers):
             body = gzip.compress(body)
             headers.append(("content-encoding", "gzip"))
             headers.append(("vary", "accept-encoding"))
         await r.full(200, headers, body, keep_alive)
+        served.note(msg["usage"])
+        served.done()
+        return keep_alive
+
+    async def token_endpoint(self, r, req, rec, keep_alive):
+        """POST /v1/oauth/token: the refresh grant with rotation (see the module doc)."""
+        st, o = self.stats, self.oauth
+        headers = [("date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())),
+                   ("content-type", "application/json"), ("cache-control", "no-store"),
+                   ("server", "cloudflare")]
+        if req.method != "POST":
+            await r.full(405, headers + [("allow", "POST")],
+                         to_json({"error": "invalid_request", "error_description": "method not allowed"}),
+                         keep_alive)
+            return keep_alive
+        st.refreshes += 1
+        try:
+            payload = json.loads(req.body or b"null")
+        except ValueError:
+            payload = None
+        rt = payload.get("refresh_token") if isinstance(payload, dict) else None
+        st.refresh_tokens_received.append(rt)
+        fail = o.take_failure()
+        if fail:
+            status, answer, code = fail, {"error": "server_error",
+                                          "error_description": f"mock: token endpoint failing ({fail})"}, "server_error"
+        else:
+            status, answer, code = o.refresh(payload)
+        if code == "invalid_grant":
+            st.invalid_grants += 1
+        result = {"refresh_token": rt, "status": status, "error": code, "time": time.time(),
+                  "mono": time.monotonic(), "access_token": answer.get("access_token"),
+                  "new_refresh_token": answer.get("refresh_token")}
+        st.refresh_results.append(result)
+        log(f"token endpoint: refresh_token={rt!r} -> {status} {code or answer.get('access_token')}")
+        if o.delay_ms:
+            await asyncio.sleep(o.delay_ms / 1000.0)
+        await r.full(status, headers, to_json(answer), keep_alive)
         return keep_alive
 
     async def answer_status(self, r, scenario, request_id, keep_alive):
@@ -758,24 +1164,27 @@ class MockAPI:
         await asyncio.sleep(0.05)
         conn.abort()
 
-    async def answer_stream(self, conn, r, req, names, model, request_id, keep_alive):
+    async def answer_stream(self, conn, r, req, names, model, request_id, keep_alive, usage=None):
         crlf = "sse-split" in names
-        events = sse_events(model)
+        events = sse_events(model, usage, split="usage-split" in names)
+        served = ServedUsage(self.stats, r.record, model, stream=True)
         headers = self.common_headers(request_id) + [("content-type", "text/event-stream; charset=utf-8"),
                                                      ("cache-control", "no-cache")]
         await r.head(200, headers, chunked=True, keep_alive=keep_alive)
 
         if "cut-midstream" in names:
             await r.chunk(encode_event(events[0], crlf))
+            served.note_event(events[0])
             r.finish(complete=False)
             await self.abort_after_flush(conn)
             return False
 
         if "sse-endless" in names:
-            return await self.stream_endless(conn, r, model, keep_alive)
+            return await self.stream_endless(conn, r, events, served, keep_alive)
 
         if "sse-slow" in names:
             await r.chunk(encode_event(events[0], crlf))
+            served.note_event(events[0])
             gate = req.headers.get("x-mock-gate")
             deadline = time.monotonic() + 10
             while gate and not os.path.exists(gate) and time.monotonic() < deadline:
@@ -785,21 +1194,32 @@ class MockAPI:
             events = events[1:]
 
         if "sse-split" in names:
-            data = b"".join(encode_event(e, crlf=True) for e in events)
+            encoded = [encode_event(e, crlf=True) for e in events]
+            ends, total = [], 0
+            for e in encoded:
+                total += len(e)
+                ends.append(total)
+            data, written, k = b"".join(encoded), 0, 0
             for i, piece in enumerate(awkward_pieces(data)):
                 # Vary the framing too: upper-case hex sizes and the odd chunk extension.
                 await r.chunk(piece, ext=";mock=split" if i % 17 == 5 else "", upper=(i % 3 == 0))
+                written += len(piece)
+                while k < len(events) and ends[k] <= written:
+                    served.note_event(events[k])
+                    k += 1
                 await asyncio.sleep(0.001)
         else:
             for e in events:
                 await r.chunk(encode_event(e, crlf))
+                served.note_event(e)
         await r.end()
+        served.done()
         return keep_alive
 
-    async def stream_endless(self, conn, r, model, keep_alive):
+    async def stream_endless(self, conn, r, events, served, keep_alive):
         """ping/delta events every 50 ms for up to 30 s; notices the peer going away."""
-        events = sse_events(model)
-        await r.chunk(encode_event(events[0], False))   # message_start
+        await r.chunk(encode_event(events[0], False))   # message_start (with its usage)
+        served.note_event(events[0])
         await r.chunk(encode_event(events[2], False))   # content_block_start
         # The request is fully read, so any read now returns only at EOF / reset.
         eof = asyncio.ensure_future(conn.reader.read(1))
@@ -825,7 +1245,9 @@ class MockAPI:
         eof.cancel()
         for ev in events[-3:]:  # content_block_stop, message_delta, message_stop
             await r.chunk(encode_event(ev, False))
+            served.note_event(ev)
         await r.end()
+        served.done()
         return keep_alive
 
 
@@ -840,7 +1262,8 @@ def accepted_codings(headers):
     return out
 
 
-def message_json(model):
+def message_json(model, usage=None):
+    i, o, c, cr = usage or (25, 12, 1024, 2048)
     return {
         "id": rand_id("msg_01"),
         "type": "message",
@@ -850,22 +1273,24 @@ def message_json(model):
         "stop_reason": "end_turn",
         "stop_sequence": None,
         "usage": {
-            "input_tokens": 25,
-            "cache_creation_input_tokens": 1024,
-            "cache_read_input_tokens": 2048,
-            "cache_creation": {"ephemeral_5m_input_tokens": 1024, "ephemeral_1h_input_tokens": 0},
-            "output_tokens": 12,
+            "input_tokens": i,
+            "cache_creation_input_tokens": c,
+            "cache_read_input_tokens": cr,
+            "cache_creation": {"ephemeral_5m_input_tokens": c, "ephemeral_1h_input_tokens": 0},
+            "output_tokens": o,
             "service_tier": "standard",
         },
     }
 
 
-def sse_events(model):
-    """A realistic event sequence as (event name, data object) pairs."""
-    msg = message_json(model)
+def sse_events(model, usage=None, split=False):
+    """A realistic event sequence as (event name, data object) pairs. usage = (input, output,
+    cache_creation, cache_read); split: message_delta carries output_tokens only."""
+    i, o, c, cr = usage or (25, 15, 1024, 2048)
+    msg = message_json(model, (i, o, c, cr))
     msg["content"] = []
     msg["stop_reason"] = None
-    msg["usage"]["output_tokens"] = 1
+    msg["usage"]["output_tokens"] = min(1, o)
     texts = ["Hello", " from the", " mock —", " Ünïcödé", " ✓ 🦀", " and a \"quoted\" \\ bit", "."]
     events = [
         ("message_start", {"type": "message_start", "message": msg}),
@@ -880,8 +1305,9 @@ def sse_events(model):
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ("message_delta", {"type": "message_delta",
                            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                           "usage": {"input_tokens": 25, "cache_creation_input_tokens": 1024,
-                                     "cache_read_input_tokens": 2048, "output_tokens": 15}}),
+                           "usage": {"output_tokens": o} if split else
+                           {"input_tokens": i, "cache_creation_input_tokens": c,
+                            "cache_read_input_tokens": cr, "output_tokens": o}}),
         ("message_stop", {"type": "message_stop"}),
     ]
     return events
@@ -919,16 +1345,6 @@ def models_body():
                     "last_id": models[-1]["id"]})
 
 
-def usage_body():
-    return json.dumps({
-        "five_hour": {"utilization": 42.0, "resets_at": "2026-01-02T19:59:59.600956+00:00"},
-        "seven_day": {"utilization": 17.0, "resets_at": "2026-01-07T09:00:00.000000+00:00"},
-        "seven_day_opus": None,
-        "extra_usage": {"is_enabled": False, "monthly_limit": None, "used_credits": None,
-                        "utilization": None, "currency": "USD"},
-    }).encode()
-
-
 async def main_async(args):
     api = MockAPI(args)
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -964,6 +1380,12 @@ def main():
     p.add_argument("--expect-token")
     p.add_argument("--idle-timeout", type=float, default=30.0,
                    help="close connections idle for this many seconds (default 30)")
+    p.add_argument("--refresh-token", help="the valid OAuth refresh token at start")
+    p.add_argument("--access-token", action="append", default=[],
+                   help="an access token valid at start (repeatable; for --oauth-validate)")
+    p.add_argument("--oauth-validate", action="store_true",
+                   help="API endpoints accept only currently valid access tokens")
+    p.add_argument("--client-id", default=CLAUDE_CODE_CLIENT_ID, help="client_id the token endpoint accepts")
     args = p.parse_args()
     try:
         asyncio.run(main_async(args))

@@ -160,6 +160,13 @@ TEST(test_tracker_record_splits_and_models)
 	CHECK_INT(w->tokens.requests, 3);
 	CHECK_INT(t.n_models, 2);
 	CHECK_STR(t.models[1].name, "evilmodel");
+	/* Per-model weekly windows count their family only. */
+	H(&t, "anthropic-ratelimit-unified-7d_sonnet-utilization", "0.1", 5);
+	H(&t, "anthropic-ratelimit-unified-7d_opus-utilization", "0.1", 5);
+	tracker_record(&t, "claude-opus-4-1", 100, 0, 0, 0, 6);
+	CHECK_INT(tracker_window(&t, "7d_opus")->tokens.input, 100);
+	CHECK_INT(tracker_window(&t, "7d_sonnet")->tokens.input, 0);
+	CHECK_INT(tracker_window(&t, "7d")->tokens.input, 126);
 	for (int i = 0; i < 40; i++) {
 		char m[16];
 		snprintf(m, sizeof m, "m%d", i);

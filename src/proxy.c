@@ -33,6 +33,7 @@ void proxy_exchange_init(struct proxy_exchange *ex)
 	buf_init(&ex->head, 0);
 	buf_init(&ex->hold, HOLD_MAX);
 	buf_init(&ex->hold_body, HOLD_MAX);
+	buf_init(&ex->resp_head, 0);
 }
 
 void proxy_exchange_free(struct proxy_exchange *ex)
@@ -43,6 +44,7 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	buf_free(&ex->head);
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
+	buf_free(&ex->resp_head);
 	usage_reader_free(&ex->usage);
 }
 
@@ -484,9 +486,10 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 			ex->chunked = 1;
 	}
 
-	struct buf out;
-	buf_init(&out, 0);
-	int err = buf_printf(&out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	/* The answer's head is built in the exchange's reusable buffer: no allocation per answer once warm. */
+	struct buf *out = &ex->resp_head;
+	buf_reset(out);
+	int err = buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
 	int sse = 0;
 	for (uint32_t i = 0; i < h->n && !err; i++) {
 		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
@@ -497,23 +500,21 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 			continue;
 		if (http_name_eq(name, nl, "content-type") && has_prefix_ci(val, vl, "text/event-stream"))
 			sse = 1;
-		err = buf_append(&out, name, nl) || buf_append(&out, ": ", 2) || buf_append(&out, val, vl) ||
-		      buf_append(&out, "\r\n", 2);
+		err = buf_append(out, name, nl) || buf_append(out, ": ", 2) || buf_append(out, val, vl) ||
+		      buf_append(out, "\r\n", 2);
 	}
 	if (!err && ex->chunked)
-		err = buf_appends(&out, "transfer-encoding: chunked\r\n");
+		err = buf_appends(out, "transfer-encoding: chunked\r\n");
 	if (!err && sse)
-		err = buf_appends(&out, "x-accel-buffering: no\r\n");
+		err = buf_appends(out, "x-accel-buffering: no\r\n");
 	if (!err && !c->keepalive)
-		err = buf_appends(&out, "connection: close\r\n");
+		err = buf_appends(out, "connection: close\r\n");
 	else if (!err && c->req.http10)
-		err = buf_appends(&out, "connection: keep-alive\r\n");
+		err = buf_appends(out, "connection: keep-alive\r\n");
 	if (!err)
-		err = buf_append(&out, "\r\n", 2);
-	if (err) {
-		buf_free(&out);
+		err = buf_append(out, "\r\n", 2);
+	if (err)
 		return -1;
-	}
 	/* A 401 may be "OAuth token has expired": keep it back until the body says, so a refresh and one replay can
 	 * spare the client from ever seeing it. */
 	const struct oauth *oa = &c->app->oauth;
@@ -523,10 +524,8 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	} else {
 		ex->status = status;
 	}
-	uv_buf_t b = uv_buf_init(buf_ptr(&out), (unsigned)buf_size(&out));
-	int rc = ex_write(c, &b, 1);
-	buf_free(&out);
-	return rc;
+	uv_buf_t b = uv_buf_init(buf_ptr(out), (unsigned)buf_size(out));
+	return ex_write(c, &b, 1);
 }
 
 static int on_body(struct upstream_req *r, const char *p, size_t n)

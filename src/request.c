@@ -21,6 +21,8 @@ static int on_message_begin(llhttp_t *p)
 	r->content_length = 0;
 	r->chunk_ext = 0;
 	r->has_length = r->chunked = r->want_continue = 0;
+	r->field_seen = 0;
+	r->trailer_size = 0;
 	r->phase = REQ_HEAD;
 	return 0;
 }
@@ -28,12 +30,23 @@ static int on_message_begin(llhttp_t *p)
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
 	struct request *r = p->data;
+	/* llhttp lets some control bytes (TAB, FF) and raw non-ASCII into a target; the upstream might split or read them
+	 * otherwise than we do, so only visible ASCII passes (RFC 9112 §3.2: anything else is percent-encoded). */
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)at[i] <= 0x20 || (unsigned char)at[i] >= 0x7f)
+			return fail(r, 400, "invalid character in the request target");
 	if (buf_append(&r->url, at, n)) {
 		char msg[80];
 		snprintf(msg, sizeof msg, "request target longer than %u bytes", r->lim->max_url_length);
 		return fail(r, 414, msg);
 	}
 	return 0;
+}
+
+static int trailer_bytes(struct request *r, size_t n)
+{
+	r->trailer_size += n;
+	return r->trailer_size > r->lim->max_header_size ? fail(r, 431, "chunked trailer too large") : 0;
 }
 
 static int too_big_head(struct request *r)
@@ -55,15 +68,33 @@ static int tchar(unsigned char c)
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct request *r = p->data;
+	if (r->phase == REQ_BODY)
+		return trailer_bytes(r, n); /* trailer fields never become headers: they are dropped */
+	r->field_seen = 1;
 	for (size_t i = 0; i < n; i++)
 		if (!tchar((unsigned char)at[i]))
 			return fail(r, 400, "invalid character in a header name");
 	return http_hdrs_field(&r->hdrs, at, n) ? too_big_head(r) : 0;
 }
 
+static int on_header_field_complete(llhttp_t *p)
+{
+	struct request *r = p->data;
+	if (r->phase == REQ_BODY)
+		return 0;
+	/* ": value" arrives as an empty name; llhttp takes it, a server downstream might glue it to the line before. */
+	if (r->hdrs.n == 0 || r->hdrs.v[r->hdrs.n - 1].name_len == 0)
+		return fail(r, 400, "header line without a name");
+	return 0;
+}
+
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
 	struct request *r = p->data;
+	if (r->phase == REQ_BODY)
+		return trailer_bytes(r, n);
+	if (!r->field_seen) /* ": value" — a line with no name; llhttp would glue it to the previous header */
+		return fail(r, 400, "header line without a name");
 	/* A value piece right after a line break is obs-fold (RFC 9112 §5.2), which llhttp 8 still accepts: refuse it,
 	 * since servers disagree on how to unfold it. A value proper always follows the colon. */
 	int after_lf = at > r->feed_start ? at[-1] == '\n' : r->feed_prev_lf;
@@ -75,6 +106,11 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct request *r = p->data;
+	if (r->phase == REQ_BODY)
+		return 0;
+	if (!r->field_seen)
+		return fail(r, 400, "header line without a name");
+	r->field_seen = 0;
 	return http_hdrs_value_done(&r->hdrs) ? too_big_head(r) : 0;
 }
 
@@ -88,6 +124,14 @@ static int on_headers_complete(llhttp_t *p)
 		return fail(r, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
 	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
+	/* The body is forwarded de-chunked with a Content-Length, so "chunked" must be the only coding: "gzip, chunked"
+	 * would turn compressed bytes into a body the upstream reads as plain. */
+	for (uint32_t i = 0; i < r->hdrs.n; i++) {
+		if (!http_name_eq(http_hdr_name(&r->hdrs, i), r->hdrs.v[i].name_len, "transfer-encoding"))
+			continue;
+		if (!http_name_eq(http_hdr_value(&r->hdrs, i), r->hdrs.v[i].value_len, "chunked"))
+			return fail(r, r->hdrs.v[i].value_len ? 501 : 400, "unsupported transfer coding (only chunked)");
+	}
 	if (r->has_length) {
 		r->content_length = p->content_length;
 		if (p->content_length > r->lim->max_body_size) {
@@ -148,6 +192,7 @@ static const llhttp_settings_t settings = {
 	.on_message_begin = on_message_begin,
 	.on_url = on_url,
 	.on_header_field = on_header_field,
+	.on_header_field_complete = on_header_field_complete,
 	.on_header_value = on_header_value,
 	.on_header_value_complete = on_header_value_complete,
 	.on_headers_complete = on_headers_complete,
@@ -162,6 +207,7 @@ void request_init(struct request *r, const struct request_limits *lim)
 {
 	memset(r, 0, sizeof *r);
 	r->lim = lim;
+	r->lf.line_empty = 1;
 	llhttp_init(&r->parser, HTTP_REQUEST, &settings);
 	r->parser.data = r;
 	http_hdrs_init(&r->hdrs, lim->max_header_size, lim->max_headers);
@@ -176,8 +222,36 @@ void request_free(struct request *r)
 	buf_free(&r->body);
 }
 
+/* llhttp 8 takes a bare LF as a line end in the head; servers that do not would see a different request. Every LF
+ * of the head must follow a CR. Scans from the first byte of a message to its blank line, across feeds. */
+static int head_line_ends_ok(struct request *r, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n && !r->lf.done; i++) {
+		char c = p[i];
+		if (c == '\n') {
+			if (!r->lf.cr)
+				return 0;
+			if (r->lf.line_empty && r->lf.started)
+				r->lf.done = 1; /* the blank line: the head ends here */
+			r->lf.line_empty = 1;
+		} else if (c != '\r') {
+			if (r->lf.cr)
+				return 0; /* a CR not followed by LF */
+			r->lf.line_empty = 0;
+			r->lf.started = 1;
+		}
+		r->lf.cr = c == '\r';
+	}
+	return 1;
+}
+
 enum request_result request_feed(struct request *r, const char *p, size_t n, size_t *used)
 {
+	if (!head_line_ends_ok(r, p, n)) {
+		*used = n;
+		fail(r, 400, "malformed HTTP request: a line in the head does not end with CRLF");
+		return REQ_ERROR;
+	}
 	r->feed_start = p;
 	llhttp_errno_t e = llhttp_execute(&r->parser, p, n);
 	if (n)
@@ -204,6 +278,8 @@ void request_next(struct request *r)
 {
 	llhttp_resume(&r->parser);
 	r->phase = REQ_IDLE;
+	memset(&r->lf, 0, sizeof r->lf);
+	r->lf.line_empty = 1;
 }
 
 int request_has_body(const struct request *r)

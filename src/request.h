@@ -39,6 +39,14 @@ struct request {
 	unsigned keepalive : 1;           /* the request allows another one on the connection */
 	unsigned want_continue : 1;       /* Expect: 100-continue with a body to come: answer 100 before reading it */
 	const char *feed_start;           /* the buffer being parsed (to look one byte back) */
+	unsigned field_seen : 1;          /* a header name was seen since the last value ended */
+	size_t trailer_size;              /* bytes of chunked trailer fields (dropped, but bounded) */
+	struct {
+		uint8_t cr;                   /* the last byte was CR */
+		uint8_t line_empty;           /* nothing but the line end so far on this line */
+		uint8_t started;              /* the request line has begun (leading empty lines are allowed) */
+		uint8_t done;                 /* the head's blank line was seen */
+	} lf;                             /* head line-end scanner */
 	int feed_prev_lf;                 /* the last byte of the previous feed was a line feed */
 	int status;                       /* REQ_ERROR: the status to answer with (400, 413, 414, 431, 501, 505...) */
 	char error[200];                  /* REQ_ERROR: what was wrong, for the client and the log */

@@ -101,6 +101,13 @@ TEST(test_request_smuggling_shapes_rejected)
 		"GET / HTTP/9.9\r\nHost: x\r\n\r\n",
 		"GARBAGE\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n: evil\r\n\r\n",
+		"GET /a\tb HTTP/1.1\r\nHost: x\r\n\r\n",
+		"GET /a\x0cb HTTP/1.1\r\nHost: x\r\n\r\n",
+		"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+		"GET / HTTP/1.1\nHost: x\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\n",
+		"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct request r;
@@ -129,6 +136,19 @@ TEST(test_request_bare_lf_rejected)
 	request_free(&r);
 	CHECK(status_of("GET / HTTP/1.1\nHost: x\n\n") >= 400);
 	CHECK(status_of("GET / HTTP/1.1\r\nHost: x\n\r\n") >= 400);
+}
+
+TEST(test_request_trailers_are_dropped)
+{
+	struct request r;
+	request_init(&r, &lim);
+	size_t used;
+	const char *in = "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n"
+			 "X-Trailer-Smuggled: 1\r\n\r\n";
+	CHECK_INT(request_feed(&r, in, strlen(in), &used), REQ_DONE);
+	CHECK(http_hdrs_get(&r.hdrs, "x-trailer-smuggled", NULL) == NULL);
+	CHECK_INT(r.hdrs.n, 2);
+	request_free(&r);
 }
 
 TEST(test_request_http10_and_keepalive)

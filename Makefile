@@ -48,7 +48,7 @@ $(BIN): $(OBJ) $(LLHTTP_LIB)
 STATIC_LIBS := -l:libuv_a.a -lmbedtls -lmbedx509 -lmbedcrypto -l:libyajl_s.a -l:libz.a -lpthread -ldl
 static: $(BUILD)/anthropic-proxy-static
 $(BUILD)/anthropic-proxy-static: $(OBJ) $(LLHTTP_LIB)
-	$(CC) $(CFLAGS) -static $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>&1 | grep -v -e 'statically linked applications requires' -e ': in function' >&2 || true
+	$(CC) $(CFLAGS) -static -s $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>&1 | grep -v -e 'statically linked applications requires' -e ': in function' >&2 || true
 	@test -x $@
 
 $(UNIT): $(UNIT_OBJ) $(LIB_OBJ) $(LLHTTP_LIB)

@@ -220,7 +220,7 @@ static void env_name(const struct opt *o, char *out, size_t len)
 	out[n] = 0;
 }
 
-static const char *env_get(char **envp, const char *name)
+const char *config_env_get(char **envp, const char *name)
 {
 	size_t n = strlen(name);
 	for (char **e = envp; e && *e; e++)
@@ -419,7 +419,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		char ename[64];
 		env_name(&opts[k], ename, sizeof ename);
 		if (!val)
-			val = env_get(envp, ename);
+			val = config_env_get(envp, ename);
 		if (val && !*val && !given[k])
 			val = NULL; /* an empty variable counts as unset */
 		if (!val)

@@ -64,6 +64,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port);
 /* Parses "https://host[:port][/]" into host, port and Host-header authority. Returns 0 or -1. */
 int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen);
+/* The value of an environment variable in envp, or NULL. */
+const char *config_env_get(char **envp, const char *name);
 /* Adds a client key (kept as a pointer: the string must outlive cfg). Returns 0, or -1 when invalid or full. */
 int config_add_client_key(struct config *cfg, const char *key);
 /* Whether a listen host is a loopback address. */

@@ -1,5 +1,7 @@
 #include "credfile.h"
 
+#include "json.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,32 +48,11 @@ int cred_token_ok(const char *t)
 
 static yajl_val parse(const char *json, size_t len, char *err, size_t errlen)
 {
-	char *copy = malloc(len + 1);
-	if (!copy) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	memcpy(copy, json, len);
-	copy[len] = 0;
-	yajl_val root = yajl_tree_parse(copy, NULL, 0); /* no error text: yajl's quotes the input */
-	memset(copy, 0, len);
-	free(copy);
+	yajl_val root = json_parse(json, len);
 	if (!root)
 		snprintf(err, errlen, "not valid JSON");
 	return root;
 }
-
-static yajl_val get(yajl_val obj, const char *key)
-{
-	if (!obj || !YAJL_IS_OBJECT(obj))
-		return NULL;
-	for (size_t i = 0; i < obj->u.object.len; i++)
-		if (strcmp(obj->u.object.keys[i], key) == 0)
-			return obj->u.object.values[i];
-	return NULL;
-}
-
-static const char *str(yajl_val v) { return v && YAJL_IS_STRING(v) ? v->u.string : NULL; }
 
 int credfile_parse(const char *json, size_t len, struct cred *out, char *err, size_t errlen)
 {
@@ -79,9 +60,9 @@ int credfile_parse(const char *json, size_t len, struct cred *out, char *err, si
 	if (!root)
 		return -1;
 	int rc = -1;
-	yajl_val oauth = get(root, "claudeAiOauth");
-	const char *at = str(get(oauth, "accessToken")), *rt = str(get(oauth, "refreshToken"));
-	yajl_val exp = get(oauth, "expiresAt"), scopes = get(oauth, "scopes");
+	yajl_val oauth = json_get(root, "claudeAiOauth");
+	const char *at = json_str(json_get(oauth, "accessToken")), *rt = json_str(json_get(oauth, "refreshToken"));
+	yajl_val exp = json_get(oauth, "expiresAt"), scopes = json_get(oauth, "scopes");
 	if (!at) {
 		snprintf(err, errlen, "no claudeAiOauth.accessToken in it");
 		goto out;
@@ -102,7 +83,7 @@ int credfile_parse(const char *json, size_t len, struct cred *out, char *err, si
 	if (scopes && YAJL_IS_ARRAY(scopes)) {
 		c.profile_scope = 0;
 		for (size_t i = 0; i < scopes->u.array.len; i++) {
-			const char *s = str(scopes->u.array.values[i]);
+			const char *s = json_str(scopes->u.array.values[i]);
 			if (s && strcmp(s, "user:profile") == 0)
 				c.profile_scope = 1;
 		}
@@ -161,7 +142,7 @@ static int gen_tokens(yajl_gen g, const struct cred *c, const char *old_refresh)
 
 static int gen_oauth(yajl_gen g, yajl_val oauth, const struct cred *c)
 {
-	const char *old_refresh = str(get(oauth, "refreshToken"));
+	const char *old_refresh = json_str(json_get(oauth, "refreshToken"));
 	int e = yajl_gen_map_open(g), wrote = 0;
 	for (size_t i = 0; oauth && YAJL_IS_OBJECT(oauth) && i < oauth->u.object.len && !e; i++) {
 		const char *k = oauth->u.object.keys[i];
@@ -226,15 +207,15 @@ int credfile_parse_token_answer(const char *json, size_t len, int64_t now_ms, st
 	if (!root)
 		return -1;
 	int rc = -1;
-	const char *e = str(get(root, "error"));
+	const char *e = json_str(json_get(root, "error"));
 	if (e) {
-		const char *desc = str(get(root, "error_description"));
+		const char *desc = json_str(json_get(root, "error_description"));
 		snprintf(code, codelen, "%.40s", e);
 		snprintf(err, errlen, "%.40s: %.150s", e, desc ? desc : "(no description)");
 		goto out;
 	}
-	const char *at = str(get(root, "access_token")), *rt = str(get(root, "refresh_token"));
-	yajl_val exp = get(root, "expires_in");
+	const char *at = json_str(json_get(root, "access_token")), *rt = json_str(json_get(root, "refresh_token"));
+	yajl_val exp = json_get(root, "expires_in");
 	if (!cred_token_ok(at)) {
 		snprintf(err, errlen, "the answer has no usable access_token");
 		goto out;
@@ -246,7 +227,7 @@ int credfile_parse_token_answer(const char *json, size_t len, int64_t now_ms, st
 		c.refresh_token = strdup(rt);
 	int64_t secs = exp && YAJL_IS_INTEGER(exp) && YAJL_GET_INTEGER(exp) > 0 ? YAJL_GET_INTEGER(exp) : 3600;
 	c.expires_at_ms = now_ms + secs * 1000;
-	const char *scope = str(get(root, "scope"));
+	const char *scope = json_str(json_get(root, "scope"));
 	if (scope)
 		c.profile_scope = strstr(scope, "user:profile") != NULL;
 	if (!c.access_token) {

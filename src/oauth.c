@@ -148,14 +148,6 @@ static int load_file(struct oauth *o, const char *path, char *err, size_t errlen
 	return 0;
 }
 
-static const char *env_get(char **envp, const char *name)
-{
-	size_t n = strlen(name);
-	for (char **e = envp; e && *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
 
 int oauth_load(struct oauth *o, char **envp)
 {
@@ -168,7 +160,7 @@ int oauth_load(struct oauth *o, char **envp)
 		snprintf(o->problem, sizeof o->problem, "%s", err);
 		return -1; /* an explicit file that does not work is a problem to report, not to paper over */
 	}
-	const char *env = env_get(envp, "CLAUDE_CODE_OAUTH_TOKEN");
+	const char *env = config_env_get(envp, "CLAUDE_CODE_OAUTH_TOKEN");
 	if (env && *env) {
 		if (!cred_token_ok(env)) {
 			snprintf(o->problem, sizeof o->problem, "CLAUDE_CODE_OAUTH_TOKEN holds invalid characters");
@@ -183,7 +175,7 @@ int oauth_load(struct oauth *o, char **envp)
 		goto found;
 	}
 	char path[4096];
-	const char *dir = env_get(envp, "CLAUDE_CONFIG_DIR"), *home = env_get(envp, "HOME");
+	const char *dir = config_env_get(envp, "CLAUDE_CONFIG_DIR"), *home = config_env_get(envp, "HOME");
 	if (dir && *dir)
 		snprintf(path, sizeof path, "%s/.credentials.json", dir);
 	else if (home && *home)

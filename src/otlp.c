@@ -13,13 +13,11 @@
 
 static const struct upstream_cbs export_cbs;
 
+/* An unset and an empty variable mean the same (the OTel spec's rule). */
 static const char *env_get(char **envp, const char *name)
 {
-	size_t n = strlen(name);
-	for (char **e = envp; e && *e; e++)
-		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=' && (*e)[n + 1])
-			return *e + n + 1;
-	return NULL;
+	const char *v = config_env_get(envp, name);
+	return v && *v ? v : NULL;
 }
 
 /* Percent-decodes s[0..n) into out; refuses control characters (they would break a header or JSON). */

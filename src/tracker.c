@@ -1,6 +1,7 @@
 #include "tracker.h"
 
 #include "http.h"
+#include "json.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -368,15 +369,6 @@ static int json_num(yajl_val v, double *out)
 	return isfinite(*out) ? 0 : -1;
 }
 
-static yajl_val obj_get(yajl_val obj, const char *key)
-{
-	if (!YAJL_IS_OBJECT(obj))
-		return NULL;
-	for (size_t i = 0; i < obj->u.object.len; i++)
-		if (strcmp(obj->u.object.keys[i], key) == 0)
-			return obj->u.object.values[i];
-	return NULL;
-}
 
 static void apply_poll_window(struct tracker *t, const char *name, double percent, int has_percent,
 			      yajl_val resets, int64_t now_ms)
@@ -395,13 +387,7 @@ static void apply_poll_window(struct tracker *t, const char *name, double percen
 
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms)
 {
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return -1;
-	memcpy(copy, json, len);
-	copy[len] = 0;
-	yajl_val root = yajl_tree_parse(copy, NULL, 0);
-	free(copy);
+	yajl_val root = json_parse(json, len);
 	if (!root || !YAJL_IS_OBJECT(root)) {
 		yajl_tree_free(root);
 		return -1;
@@ -414,21 +400,21 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 		if (!YAJL_IS_OBJECT(v))
 			continue; /* nulls and non-objects: unknown, not zero */
 		if (strcmp(key, "extra_usage") == 0) {
-			yajl_val en = obj_get(v, "is_enabled");
+			yajl_val en = json_get(v, "is_enabled");
 			if (en && (YAJL_IS_TRUE(en) || YAJL_IS_FALSE(en)))
 				t->extra_enabled = YAJL_IS_TRUE(en);
-			if (json_num(obj_get(v, "monthly_limit"), &d) == 0)
+			if (json_num(json_get(v, "monthly_limit"), &d) == 0)
 				t->extra_monthly_limit = d;
-			if (json_num(obj_get(v, "used_credits"), &d) == 0)
+			if (json_num(json_get(v, "used_credits"), &d) == 0)
 				t->extra_used_credits = d;
-			if (json_num(obj_get(v, "utilization"), &d) == 0)
+			if (json_num(json_get(v, "utilization"), &d) == 0)
 				t->extra_utilization = d / 100.0;
-			yajl_val cur = obj_get(v, "currency");
+			yajl_val cur = json_get(v, "currency");
 			if (cur && YAJL_IS_STRING(cur))
 				snprintf(t->extra_currency, sizeof t->extra_currency, "%s", cur->u.string);
 			continue;
 		}
-		yajl_val util = obj_get(v, "utilization"), resets = obj_get(v, "resets_at");
+		yajl_val util = json_get(v, "utilization"), resets = json_get(v, "resets_at");
 		if (!util && !resets)
 			continue;
 		char name[24];
@@ -440,19 +426,19 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 		have_7d |= strcmp(name, "7d") == 0;
 	}
 	/* Newer answers may carry only limits[]: session is the 5h window, weekly_all the 7d one. */
-	yajl_val limits = obj_get(root, "limits");
+	yajl_val limits = json_get(root, "limits");
 	if (limits && YAJL_IS_ARRAY(limits)) {
 		for (size_t i = 0; i < limits->u.array.len; i++) {
 			yajl_val l = limits->u.array.values[i];
-			yajl_val kind = obj_get(l, "kind");
+			yajl_val kind = json_get(l, "kind");
 			if (!kind || !YAJL_IS_STRING(kind))
 				continue;
 			const char *k = kind->u.string;
 			const char *name = strcmp(k, "session") == 0 ? "5h" : strcmp(k, "weekly_all") == 0 ? "7d" : NULL;
 			if (!name || (name[0] == '5' && have_5h) || (name[0] == '7' && have_7d))
 				continue;
-			int has = json_num(obj_get(l, "percent"), &d) == 0;
-			apply_poll_window(t, name, has ? d : -1, has, obj_get(l, "resets_at"), now_ms);
+			int has = json_num(json_get(l, "percent"), &d) == 0;
+			apply_poll_window(t, name, has ? d : -1, has, json_get(l, "resets_at"), now_ms);
 		}
 	}
 	t->poll_at_ms = now_ms;
@@ -629,28 +615,22 @@ int tracker_save_json(const struct tracker *t, struct buf *out)
 
 static uint64_t json_u64(yajl_val obj, const char *key)
 {
-	yajl_val v = obj_get(obj, key);
+	yajl_val v = json_get(obj, key);
 	return v && YAJL_IS_INTEGER(v) && YAJL_GET_INTEGER(v) > 0 ? (uint64_t)YAJL_GET_INTEGER(v) : 0;
 }
 
 int tracker_load_json(struct tracker *t, const char *json, size_t len, int64_t now_ms)
 {
-	char *copy = malloc(len + 1);
-	if (!copy)
-		return -1;
-	memcpy(copy, json, len);
-	copy[len] = 0;
-	yajl_val root = yajl_tree_parse(copy, NULL, 0);
-	free(copy);
-	yajl_val ws = obj_get(root, "windows");
+	yajl_val root = json_parse(json, len);
+	yajl_val ws = json_get(root, "windows");
 	if (!ws || !YAJL_IS_ARRAY(ws)) {
 		yajl_tree_free(root);
 		return -1;
 	}
 	for (size_t i = 0; i < ws->u.array.len; i++) {
 		yajl_val o = ws->u.array.values[i];
-		yajl_val name = obj_get(o, "name"), tok = obj_get(o, "tokens");
-		yajl_val reset = obj_get(o, "resets_at");
+		yajl_val name = json_get(o, "name"), tok = json_get(o, "tokens");
+		yajl_val reset = json_get(o, "resets_at");
 		char wname[24];
 		if (!name || !YAJL_IS_STRING(name) || !reset || !YAJL_IS_INTEGER(reset) ||
 		    canonical_name(name->u.string, strlen(name->u.string), wname, sizeof wname))

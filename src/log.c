@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <math.h>
 #include <mbedtls/sha256.h>
 #include <stdio.h>
 #include <string.h>
@@ -137,7 +138,7 @@ void log_int(struct log_line *l, const char *key, long long val)
 	char num[32];
 	int n = snprintf(num, sizeof num, "%lld", val);
 	put_key(l, key);
-	put(l, num, (size_t)n);
+	put(l, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
 }
 
 void log_num(struct log_line *l, const char *key, double val)
@@ -145,9 +146,12 @@ void log_num(struct log_line *l, const char *key, double val)
 	if (!l->on)
 		return;
 	char num[32];
-	int n = snprintf(num, sizeof num, "%.3f", val);
+	/* %g keeps any double short; a non-finite value is not valid JSON, so it goes out as null. */
+	int n = isfinite(val) ? snprintf(num, sizeof num, "%.6g", val) : snprintf(num, sizeof num, "null");
+	if (n < 0)
+		return;
 	put_key(l, key);
-	put(l, num, (size_t)n);
+	put(l, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
 }
 
 void log_end(struct log_line *l)

@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "server.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -140,13 +141,17 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		       const struct http_hdrs *h, const char *authority, const char *token, int has_body,
 		       uint64_t body_len)
 {
-	/* Absolute-form targets (RFC 9112 §3.2.2) are reduced to origin-form: the upstream is fixed. */
-	if (url_len > 8 && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0)) {
-		const char *p = memchr(url + 8, '/', url_len - 8);
-		size_t skip = p ? (size_t)(p - url) : url_len;
-		url += skip;
-		url_len -= skip;
-		if (url_len == 0) {
+	/* Absolute-form targets (RFC 9112 §3.2.2) are reduced to origin-form: the upstream is fixed, and the authority a
+	 * client names must never reach it as a path. */
+	size_t scheme = url_len >= 7 && strncasecmp(url, "http://", 7) == 0	  ? 7
+			: url_len >= 8 && strncasecmp(url, "https://", 8) == 0 ? 8
+									   : 0;
+	if (scheme) {
+		const char *p = memchr(url + scheme, '/', url_len - scheme);
+		if (p) {
+			url_len -= (size_t)(p - url);
+			url = p;
+		} else {
 			url = "/";
 			url_len = 1;
 		}
@@ -450,8 +455,11 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	ex->upstream_answered = 1;
 	size_t n;
 	const char *rid = http_hdrs_get(h, "request-id", &n);
-	if (rid)
-		snprintf(ex->request_id, sizeof ex->request_id, "%.*s", (int)(n < 64 ? n : 64), rid);
+	size_t k = 0;
+	for (size_t i = 0; rid && i < n && k + 1 < sizeof ex->request_id; i++) /* it goes into log lines: keep it a token */
+		if (isalnum((unsigned char)rid[i]) || rid[i] == '_' || rid[i] == '-')
+			ex->request_id[k++] = rid[i];
+	ex->request_id[k] = 0;
 
 	if (ex->messages) {
 		/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s included. */

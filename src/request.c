@@ -237,6 +237,8 @@ static int head_line_ends_ok(struct request *r, const char *p, size_t n)
 		} else if (c != '\r') {
 			if (r->lf.cr)
 				return 0; /* a CR not followed by LF */
+			if (r->lf.line_empty && r->lf.started && (c == ' ' || c == '\t'))
+				return 0; /* a header line starting with white space: obs-fold, however empty */
 			r->lf.line_empty = 0;
 			r->lf.started = 1;
 		}
@@ -249,7 +251,7 @@ enum request_result request_feed(struct request *r, const char *p, size_t n, siz
 {
 	if (!head_line_ends_ok(r, p, n)) {
 		*used = n;
-		fail(r, 400, "malformed HTTP request: a line in the head does not end with CRLF");
+		fail(r, 400, "malformed HTTP request: a head line does not end with CRLF, or is folded");
 		return REQ_ERROR;
 	}
 	r->feed_start = p;

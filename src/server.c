@@ -16,6 +16,7 @@
 static const char *const state_names[] = {"idle", "head", "body", "busy", "linger", "closing"};
 
 static void process(struct client *c);
+static void after_feed(struct client *c);
 static void client_close(struct client *c);
 static void client_finish(struct client *c);
 
@@ -289,12 +290,16 @@ void client_exchange_end(struct client *c, int complete)
 
 /* ---- reading ----------------------------------------------------------------------------------------------- */
 
+/* Reads land in one buffer shared by every connection (one loop: one read at a time) and are parsed in place; a
+ * connection keeps bytes of its own only when some are left over (a pipelined request behind a busy one, or the
+ * rest of a read while the parser waits). An idle keep-alive connection thus holds no read buffer. */
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct client *c = h->data;
-	if (c->state == CL_LINGER) {
-		/* Draining: reuse the buffer, the bytes are dropped. */
-		buf_reset(&c->in);
+	struct server *s = &c->app->srv;
+	if (c->state == CL_LINGER || buf_size(&c->in) == 0) {
+		*b = uv_buf_init(s->rbuf, sizeof s->rbuf);
+		return;
 	}
 	if (buf_reserve(&c->in, 16 * 1024)) {
 		*b = uv_buf_init(NULL, 0);
@@ -303,9 +308,11 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	*b = uv_buf_init(buf_tail(&c->in), (unsigned)buf_room(&c->in));
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+static size_t feed(struct client *c, const char *p, size_t n);
+
+static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 {
-	struct client *c = s->data;
+	struct client *c = st->data;
 	if (c->state == CL_CLOSING || n == 0)
 		return;
 	if (n < 0) {
@@ -315,11 +322,21 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	}
 	if (c->state == CL_LINGER) {
-		buf_reset(&c->in);
+		buf_reset(&c->in); /* draining: the bytes are dropped */
 		return;
 	}
-	c->in.len += (size_t)n;
-	process(c);
+	if (b->base != c->app->srv.rbuf) {
+		c->in.len += (size_t)n;
+		process(c);
+		return;
+	}
+	size_t used = feed(c, b->base, (size_t)n);
+	if (used < (size_t)n && c->state != CL_CLOSING && c->state != CL_LINGER &&
+	    buf_append(&c->in, b->base + used, (size_t)n - used)) {
+		client_close(c); /* more unparsed bytes than a connection may hold */
+		return;
+	}
+	after_feed(c);
 }
 
 /* A request's first byte arrived: its clock starts and the exchange state is fresh. */
@@ -354,15 +371,17 @@ static void dispatch(struct client *c)
 	}
 }
 
-static void process(struct client *c)
+/* Parses what it can of p[0..n): requests are dispatched one at a time; returns the bytes consumed. */
+static size_t feed(struct client *c, const char *p, size_t n)
 {
 	struct request *r = &c->req;
+	size_t off = 0;
 	c->in_process = 1;
-	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && buf_size(&c->in)) {
+	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n) {
 		size_t used;
 		enum request_phase before = r->phase;
-		enum request_result rr = request_feed(r, buf_ptr(&c->in), buf_size(&c->in), &used);
-		buf_consume(&c->in, used);
+		enum request_result rr = request_feed(r, p + off, n - off, &used);
+		off += used;
 		if (before == REQ_IDLE && used)
 			begin_request(c);
 		if (r->phase >= REQ_BODY && c->state == CL_HEAD) {
@@ -389,12 +408,30 @@ static void process(struct client *c)
 		dispatch(c);
 	}
 	c->in_process = 0;
+	return off;
+}
+
+/* Reading follows the state: stop while an answer is produced and enough is queued, resume for the next request. */
+static void after_feed(struct client *c)
+{
 	if (c->state == CL_BUSY && buf_size(&c->in) > IN_PAUSE && c->reading) {
 		uv_read_stop((uv_stream_t *)&c->tcp);
 		c->reading = 0;
 	}
 	if ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && !c->reading)
 		start_reading(c);
+}
+
+/* Parses the bytes the connection kept (pipelined requests, leftovers). */
+static void process(struct client *c)
+{
+	size_t used = feed(c, buf_ptr(&c->in), buf_size(&c->in));
+	if (c->state == CL_CLOSING)
+		return;
+	buf_consume(&c->in, used);
+	if (buf_size(&c->in) == 0)
+		buf_free(&c->in); /* idle connections keep no buffer */
+	after_feed(c);
 }
 
 static void start_reading(struct client *c)

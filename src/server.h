@@ -58,6 +58,7 @@ struct server {
 	int listening;         /* listener open */
 	uint64_t n_rejected;   /* connections refused over --max-connections */
 	struct request_limits limits; /* from the config, shared by every connection */
+	char rbuf[64 * 1024];  /* the read buffer every connection reads into (parsed in place) */
 };
 
 /* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */

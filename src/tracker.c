@@ -53,7 +53,9 @@ static int parse_status(const char *v, size_t n)
 	return TRACKER_STATUS_UNKNOWN;
 }
 
-/* Strict number parse of a counted string; returns 0 and the value, or -1. */
+/* Strict number parse of a counted string; returns 0 and the value, or -1. Values come from the network: anything
+ * outside [0, 1e12] (fractions, percentages, unix seconds all fit) is refused, so no infinity or absurd magnitude
+ * reaches a JSON document, a log line or a metric. */
 static int parse_num(const char *v, size_t n, double *out)
 {
 	char tmp[48];
@@ -63,10 +65,22 @@ static int parse_num(const char *v, size_t n, double *out)
 	tmp[n] = 0;
 	char *end;
 	double d = strtod(tmp, &end);
-	if (*end || !isfinite(d))
+	if (*end || !isfinite(d) || d < 0 || d > 1e12)
 		return -1;
 	*out = d;
 	return 0;
+}
+
+/* Keeps a token-like header value (a reason code) as [A-Za-z0-9_.:-] only: it goes into JSON and logs. */
+static void copy_token(char *dst, size_t len, const char *v, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		char c = v[i];
+		if (isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':' || c == '-')
+			dst[o++] = c;
+	}
+	dst[o] = 0;
 }
 
 int64_t tracker_parse_time(const char *s)
@@ -322,8 +336,7 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
 		else if (strcmp(f, "reset") == 0 && parse_num(v, vl, &d) == 0)
 			t->overage_reset = (int64_t)d;
 		else if (strcmp(f, "disabled-reason") == 0)
-			snprintf(t->overage_disabled_reason, sizeof t->overage_disabled_reason, "%.*s",
-				 (int)(vl < 47 ? vl : 47), v);
+			copy_token(t->overage_disabled_reason, sizeof t->overage_disabled_reason, v, vl);
 		else if (strcmp(f, "in-use") == 0)
 			t->overage_in_use = http_name_eq(v, vl, "true") ? 1 : http_name_eq(v, vl, "false") ? 0 : -1;
 	} else {
@@ -366,7 +379,7 @@ static int json_num(yajl_val v, double *out)
 	if (!v || !YAJL_IS_NUMBER(v))
 		return -1;
 	*out = YAJL_IS_INTEGER(v) ? (double)YAJL_GET_INTEGER(v) : YAJL_GET_DOUBLE(v);
-	return isfinite(*out) ? 0 : -1;
+	return isfinite(*out) && *out >= 0 && *out <= 1e12 ? 0 : -1; /* same sanity bound as headers */
 }
 
 
@@ -411,7 +424,7 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 				t->extra_utilization = d / 100.0;
 			yajl_val cur = json_get(v, "currency");
 			if (cur && YAJL_IS_STRING(cur))
-				snprintf(t->extra_currency, sizeof t->extra_currency, "%s", cur->u.string);
+				copy_token(t->extra_currency, sizeof t->extra_currency, cur->u.string, strlen(cur->u.string));
 			continue;
 		}
 		yajl_val util = json_get(v, "utilization"), resets = json_get(v, "resets_at");
@@ -542,7 +555,7 @@ static int put_str_or_null(struct buf *out, const char *s)
 
 static int put_num_or_null(struct buf *out, double v, double scale)
 {
-	return v < 0 ? buf_appends(out, "null") : buf_printf(out, "%.4g", v * scale);
+	return v < 0 || !isfinite(v * scale) ? buf_appends(out, "null") : buf_printf(out, "%.4g", v * scale);
 }
 
 static int put_time(struct buf *out, int64_t unix_s)

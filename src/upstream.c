@@ -488,6 +488,10 @@ static void complete(struct upstream_conn *c, int clean_tail)
 				u->idle->prev = c;
 			u->idle = c;
 			u->n_idle++;
+			/* Idle connections keep no buffers: only mbedTLS's own record buffers stay. */
+			buf_free(&c->tls.in);
+			if (!c->writing)
+				buf_free(&c->wout);
 			start_reading(c);
 			arm(c, u->pool_idle_ms);
 		} else {

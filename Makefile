@@ -81,8 +81,10 @@ bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	test/bench/run.sh $(BIN)
 
+# Formats the files given, e.g. `make format FILES=src/proxy.c` (.clang-format holds the style).
 format:
-	clang-format -i src/*.c src/*.h test/unit/*.c
+	@test -n "$(FILES)" || { echo 'usage: make format FILES="src/a.c src/a.h"' >&2; exit 2; }
+	clang-format -i $(FILES)
 
 clean:
 	rm -rf build

@@ -242,6 +242,14 @@ static int client_allowed(const struct client *c)
 	return ok;
 }
 
+/* Answers the request with the proxy's own error (API shape) instead of going upstream. */
+static void refuse(struct client *c, const char *kind, int status, const char *msg)
+{
+	c->ex.error = kind;
+	client_respond_error(c, status, msg);
+	client_exchange_end(c, 1);
+}
+
 void proxy_start(struct client *c)
 {
 	struct app *app = c->app;
@@ -250,22 +258,17 @@ void proxy_start(struct client *c)
 	size_t url_len = buf_size(&c->req.url);
 
 	if (c->req.method == HTTP_CONNECT || c->req.method > HTTP_TRACE) {
-		ex->error = "method";
-		client_respond_error(c, 405, "method not supported by the proxy");
-		client_exchange_end(c, 1);
+		refuse(c, "method", 405, "method not supported by the proxy");
 		return;
 	}
 	if (url_len == 0 || (url[0] != '/' && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
-		ex->error = "target";
-		client_respond_error(c, 400, "invalid request target: expected a path such as /v1/messages");
-		client_exchange_end(c, 1);
+		refuse(c, "target", 400, "invalid request target: expected a path such as /v1/messages");
 		return;
 	}
 	if (!client_allowed(c)) {
-		ex->error = "client_key";
-		client_respond_error(c, 401, "anthropic-proxy: missing or invalid client key; send one of the proxy's "
-					     "client keys in x-api-key or Authorization: Bearer");
-		client_exchange_end(c, 1);
+		refuse(c, "client_key", 401,
+		       "anthropic-proxy: missing or invalid client key; send one of the proxy's client keys in x-api-key or "
+		       "Authorization: Bearer");
 		return;
 	}
 	ex->replayed = 0;
@@ -308,17 +311,13 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		if (app->oauth.cur.access_token) /* credentials exist but are not usable now */
 			snprintf(msg, sizeof msg, "anthropic-proxy has no usable access token: %s",
 				 why ? why : app->oauth.problem[0] ? app->oauth.problem : "unknown reason");
-		ex->error = "no_credentials";
-		client_respond_error(c, 503, msg);
-		client_exchange_end(c, 1);
+		refuse(c, "no_credentials", 503, msg);
 		return;
 	}
 	int has_body = request_has_body(&c->req);
 	if (proxy_rewrite_head(&ex->head, llhttp_method_name(c->req.method), url, url_len, &c->req.hdrs,
 			       app->cfg.upstream_authority, token, has_body, buf_size(&c->req.body))) {
-		ex->error = "nomem";
-		client_respond_error(c, 503, "out of memory");
-		client_exchange_end(c, 1);
+		refuse(c, "nomem", 503, "out of memory");
 		return;
 	}
 	ex->ureq = (struct upstream_req){

@@ -213,6 +213,15 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 	return -1;
 }
 
+static int bool_word(const char *s)
+{
+	static const char *const words[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strcmp(s, words[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void env_name(const struct opt *o, char *out, size_t len)
 {
 	int n = snprintf(out, len, "ANTHROPIC_PROXY_");
@@ -389,7 +398,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		if (eq) {
 			v = eq + 1;
 		} else if (opts[k].kind == OPT_BOOL) {
-			v = "true"; /* a bare boolean flag turns it on */
+			/* A bare boolean flag turns it on; `--flag false` works too. */
+			v = "true";
+			if (i + 1 < argc && bool_word(argv[i + 1]))
+				v = argv[++i];
 		} else if (i + 1 < argc) {
 			v = argv[++i];
 		} else {

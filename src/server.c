@@ -6,6 +6,7 @@
 #include "metrics.h"
 
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,10 +47,14 @@ static void on_client_close(uv_handle_t *h)
 	struct client *c = h->data;
 	if (--c->refs)
 		return;
+	struct server *s = &c->app->srv;
 	request_free(&c->req);
 	buf_free(&c->in);
 	proxy_exchange_free(&c->ex);
 	free(c);
+	/* After a burst the heap holds freed write buffers; hand them back to the system once the last client left. */
+	if (s->n_clients == 0)
+		malloc_trim(64 * 1024);
 }
 
 /* Close callback for a connection refused before it was set up (nothing but the struct to free). */

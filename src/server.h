@@ -81,7 +81,9 @@ void client_exchange_end(struct client *c, int complete);
 /* Logs the request as one line and records it in the metrics (once per request). */
 void client_log_request(struct client *c, const char *note);
 /* Write-queue watermarks for backpressure. */
-#define CLIENT_WQ_HIGH (256 * 1024)
-#define CLIENT_WQ_LOW (64 * 1024)
+/* Bytes queued in userspace for a client: only a slow reader ever queues (the kernel's socket buffer takes the rest
+ * first), so a small mark costs fast clients nothing and keeps a slow one's footprint small. */
+#define CLIENT_WQ_HIGH (32 * 1024)
+#define CLIENT_WQ_LOW (8 * 1024)
 
 #endif

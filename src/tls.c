@@ -6,6 +6,18 @@
 
 static const char pers[] = "anthropic-proxy";
 
+/* Preference order: AES-GCM first (AES-NI makes it several times cheaper than ChaCha20 in mbedTLS on x86), ECDHE only
+ * (forward secrecy), and the fast curves first: mbedTLS's default would pick ChaCha20 over P-521, which costs a
+ * third of the instructions of a small proxied request and 50M instructions per full handshake. */
+static const int ciphersuites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	0};
+static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
+					      MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+static const int sig_hashes[] = {MBEDTLS_MD_SHA256, MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA512, MBEDTLS_MD_NONE};
+
 int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t errlen)
 {
 	mbedtls_ssl_config_init(&ctx->conf);
@@ -39,6 +51,9 @@ int tls_ctx_init(struct tls_ctx *ctx, const char *ca_file, char *err, size_t err
 	mbedtls_ssl_conf_ca_chain(&ctx->conf, &ctx->ca, NULL);
 	mbedtls_ssl_conf_rng(&ctx->conf, mbedtls_ctr_drbg_random, &ctx->drbg);
 	mbedtls_ssl_conf_session_tickets(&ctx->conf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
+	mbedtls_ssl_conf_ciphersuites(&ctx->conf, ciphersuites);
+	mbedtls_ssl_conf_curves(&ctx->conf, curves);
+	mbedtls_ssl_conf_sig_hashes(&ctx->conf, sig_hashes);
 	return 0;
 }
 

@@ -15,6 +15,7 @@ int unit_failed;
 	X(test_config_errors_are_one_clear_line)                                                                   \
 	X(test_config_upstream_forms)                                                                              \
 	X(test_config_help_and_version)                                                                            \
+	X(test_config_booleans)                                                                            \
 	X(test_http_hdrs_split_and_lookup)                                                                         \
 	X(test_http_hdrs_limits)                                                                                   \
 	X(test_http_lists_and_hop_by_hop)                                                                          \

@@ -113,3 +113,20 @@ TEST(test_config_help_and_version)
 	CHECK_CONTAINS(err, "--upstream");
 	CHECK_CONTAINS(err, "ANTHROPIC_PROXY_");
 }
+
+TEST(test_config_booleans)
+{
+	struct config c;
+	char err[512];
+	char *envp[] = {NULL};
+	char *a1[] = {"p", "--access-log", "false", "--follow-credentials", NULL};
+	CHECK_INT(parse(&c, a1, envp, err), CONFIG_OK);
+	CHECK_INT(c.access_log, 0);
+	CHECK_INT(c.follow_credentials, 1);
+	char *a2[] = {"p", "--access-log=maybe", NULL};
+	CHECK_INT(parse(&c, a2, envp, err), CONFIG_ERROR);
+	char *e3[] = {"ANTHROPIC_PROXY_ACCESS_LOG=off", NULL};
+	char *a3[] = {"p", NULL};
+	CHECK_INT(parse(&c, a3, e3, err), CONFIG_OK);
+	CHECK_INT(c.access_log, 0);
+}

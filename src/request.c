@@ -234,7 +234,10 @@ static int head_line_ends_ok(struct request *r, const char *p, size_t n)
 			if (r->lf.line_empty && r->lf.started)
 				r->lf.done = 1; /* the blank line: the head ends here */
 			r->lf.line_empty = 1;
-		} else if (c != '\r') {
+		} else if (c == '\r') {
+			if (r->lf.cr)
+				return 0; /* CR CR: the first is bare */
+		} else {
 			if (r->lf.cr)
 				return 0; /* a CR not followed by LF */
 			if (r->lf.line_empty && r->lf.started && (c == ' ' || c == '\t'))

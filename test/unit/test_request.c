@@ -108,6 +108,8 @@ TEST(test_request_smuggling_shapes_rejected)
 		"GET / HTTP/1.1\nHost: x\r\n\r\n",
 		"GET / HTTP/1.1\r\nHost: x\r\n\n",
 		"GET / HTTP/1.1\r\nHost: x\rY: z\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\r\n",
+		"\r\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		struct request r;

@@ -17,7 +17,7 @@ CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(sh
 LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lmbedtls -lmbedx509 -lmbedcrypto -lyajl -lz
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 
-.PHONY: all deps deps-test run test unit integration clean format static bench
+.PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind
 all: $(BUILD)/anthropic-proxy
 
 include deps/llhttp.mk
@@ -80,6 +80,42 @@ integration: $(BIN)
 bench: deps
 	@$(MAKE) --no-print-directory $(BIN)
 	test/bench/run.sh $(BIN)
+
+# libFuzzer targets (clang, test/fuzz/): each runs FUZZ_SECONDS on its corpus; exit 1 on a crash (reproducer printed).
+FUZZ_SECONDS ?= 60
+fuzz:
+	test/fuzz/run.sh $(FUZZ_SECONDS)
+
+# valgrind memcheck: the unit tests; every fuzz corpus (seeds + what `make fuzz` found) through test/fuzz/replay.c;
+# the integration tests that measure neither time nor memory, with the proxy run under valgrind. Any report fails.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect \
+	--errors-for-leak-kinds=definite,indirect
+VALGRIND_K ?= test_forwarding test_streaming test_errors hardening_limits hardening_413 hardening_max_connections \
+	hardening_request_line hardening_error_at hardening_bare_lf hardening_control_bytes hardening_header_syntax \
+	hardening_body_framing hardening_transfer_codings hardening_trailers hardening_absolute_form hardening_absurd \
+	hardening_odd_usage hardening_pipelining hardening_http10 hardening_upstream_connect hardening_upstream_silence \
+	hardening_sigterm hardening_second_sigterm
+FUZZ_TARGETS := fuzz_request fuzz_usage fuzz_json
+REPLAY := $(patsubst %,$(BUILD)/replay/%,$(FUZZ_TARGETS))
+
+$(BUILD)/replay/%: test/fuzz/%.c test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -std=c11 $(CFLAGS) $(SAN_FLAGS) -o $@ $< test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB) $(LDLIBS)
+
+valgrind: $(BIN) $(UNIT) $(REPLAY)
+	$(VALGRIND) $(UNIT) >/dev/null
+	@for t in $(FUZZ_TARGETS); do \
+		$(VALGRIND) $(BUILD)/replay/$$t test/fuzz/corpus/$$t $$(test -d build/fuzz/corpus/$$t && echo build/fuzz/corpus/$$t) \
+			|| exit 1; \
+	done
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind/logs
+	@printf '#!/bin/sh\nexec $(VALGRIND) --log-file=$(CURDIR)/$(BUILD)/valgrind/logs/%%p.log $(CURDIR)/$(BIN) "$$@"\n' \
+		>$(BUILD)/valgrind/anthropic-proxy && chmod +x $(BUILD)/valgrind/anthropic-proxy
+	@python3 test/integration/run.py --binary $(BUILD)/valgrind/anthropic-proxy --timeout 180 \
+		$(foreach k,$(VALGRIND_K),-k $(k)); rc=$$?; \
+	if grep -q . $(BUILD)/valgrind/logs/*.log 2>/dev/null; then \
+		echo "valgrind reports (full logs in $(BUILD)/valgrind/logs/):"; grep -H -m 40 . $(BUILD)/valgrind/logs/*.log; exit 1; \
+	fi; exit $$rc
 
 # Formats the files given, e.g. `make format FILES=src/proxy.c` (.clang-format holds the style).
 format:

@@ -1,12 +1,13 @@
 #!/bin/sh
 # Installs the Debian packages anthropic-proxy needs, and only those that are missing.
-# Usage: deps/install.sh [build|test|bench|static]   (default: build)
+# Usage: deps/install.sh [build] [test] [bench] [fuzz]   (default: build)
 # Used by the Makefile's run/test/bench targets and by .ci/run.
 set -eu
 
 build="gcc make pkg-config libuv1-dev libmbedtls-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
 test="python3 curl openssl prometheus"
 bench="wrk nginx haproxy openssl valgrind"
+fuzz="clang libclang-rt-14-dev valgrind"
 
 want="$build"
 for set in "$@"; do
@@ -14,7 +15,8 @@ for set in "$@"; do
     build) ;;
     test) want="$want $test" ;;
     bench) want="$want $test $bench" ;;
-    *) echo "deps/install.sh: unknown set '$set' (build, test, bench)" >&2; exit 2 ;;
+    fuzz) want="$want $fuzz" ;;
+    *) echo "deps/install.sh: unknown set '$set' (build, test, bench, fuzz)" >&2; exit 2 ;;
   esac
 done
 

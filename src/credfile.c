@@ -76,10 +76,11 @@ int credfile_parse(const char *json, size_t len, struct cred *out, char *err, si
 	c.access_token = strdup(at);
 	if (rt && cred_token_ok(rt))
 		c.refresh_token = strdup(rt);
+	/* Expiry comes from a file others write: anything outside (0, 1e15) ms is "unknown", never arithmetic fodder. */
 	if (exp && YAJL_IS_INTEGER(exp))
-		c.expires_at_ms = YAJL_GET_INTEGER(exp);
+		c.expires_at_ms = YAJL_GET_INTEGER(exp) > 0 && YAJL_GET_INTEGER(exp) < 1000000000000000LL ? YAJL_GET_INTEGER(exp) : 0;
 	else if (exp && YAJL_IS_DOUBLE(exp))
-		c.expires_at_ms = (int64_t)exp->u.number.d;
+		c.expires_at_ms = exp->u.number.d > 0 && exp->u.number.d < 1e15 ? (int64_t)exp->u.number.d : 0;
 	if (scopes && YAJL_IS_ARRAY(scopes)) {
 		c.profile_scope = 0;
 		for (size_t i = 0; i < scopes->u.array.len; i++) {
@@ -226,6 +227,8 @@ int credfile_parse_token_answer(const char *json, size_t len, int64_t now_ms, st
 	if (rt && cred_token_ok(rt))
 		c.refresh_token = strdup(rt);
 	int64_t secs = exp && YAJL_IS_INTEGER(exp) && YAJL_GET_INTEGER(exp) > 0 ? YAJL_GET_INTEGER(exp) : 3600;
+	if (secs > 10LL * 365 * 24 * 3600) /* from the network: no overflow, no token "valid" for centuries */
+		secs = 10LL * 365 * 24 * 3600;
 	c.expires_at_ms = now_ms + secs * 1000;
 	const char *scope = json_str(json_get(root, "scope"));
 	if (scope)

@@ -259,8 +259,9 @@ enum request_result request_feed(struct request *r, const char *p, size_t n, siz
 	}
 	r->feed_start = p;
 	llhttp_errno_t e = llhttp_execute(&r->parser, p, n);
-	if (n)
-		r->feed_prev_lf = p[(e == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&r->parser) - p)) - 1] == '\n';
+	size_t consumed = e == HPE_OK ? n : (size_t)(llhttp_get_error_pos(&r->parser) - p);
+	if (consumed) /* llhttp may stop at the very first byte: then there is no byte before */
+		r->feed_prev_lf = p[consumed - 1] == '\n';
 	if (e == HPE_OK) {
 		*used = n;
 		return REQ_MORE;

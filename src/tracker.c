@@ -97,8 +97,12 @@ int64_t tracker_parse_time(const char *s)
 	if (*p == 'Z' || *p == 'z') {
 		p++;
 	} else if (*p == '+' || *p == '-') {
-		int oh, om;
-		if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+		/* Exactly "+HH:MM": anything shorter must not be skipped over blindly. */
+		for (int i = 1; i <= 5; i++)
+			if (i == 3 ? p[i] != ':' : !isdigit((unsigned char)p[i]))
+				return -1;
+		int oh = (p[1] - '0') * 10 + (p[2] - '0'), om = (p[4] - '0') * 10 + (p[5] - '0');
+		if (oh > 23 || om > 59)
 			return -1;
 		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
 		p += 6;

@@ -36,6 +36,10 @@ Behaviour:
       status:NNN     that status with an API error body (429: retry-after 17, x-should-retry)
       cut-midbody    head with Content-Length 1000, 100 bytes, then TCP close without close_notify
       cut-midstream  SSE head + message_start, then TCP close (no terminating chunk)
+      reset-midhead  half a status line ("HTTP/1.1 20"), then a TCP reset (SO_LINGER 0, no close_notify)
+      close-midhead  a status line and part of a header line, then a clean close (close_notify + FIN)
+      header:NAME=VALUE  add this header to the answer (after the usual ones, so it wins where the last
+                     value counts); VALUE as sent, bytes >= 0x80 included (latin-1); no commas
       close-after    normal answer with connection: close, then close
       gzip           gzip the JSON answer when the request accepts gzip
       delay:MS       wait MS milliseconds before the head
@@ -113,6 +117,7 @@ import signal
 import socket
 import ssl
 import string
+import struct
 import sys
 import time
 
@@ -267,10 +272,11 @@ class Responder:
         self.body = bytearray()
         self.chunked = False
         self.resp = None
+        self.extra_headers = []   # scenario header:NAME=VALUE
 
     async def head(self, status, headers, chunked=False, keep_alive=True):
         self.chunked = chunked
-        hdrs = list(headers)
+        hdrs = list(headers) + list(self.extra_headers)
         if chunked:
             hdrs.append(("transfer-encoding", "chunked"))
         hdrs.append(("connection", "keep-alive" if keep_alive else "close"))
@@ -339,6 +345,16 @@ class Connection:
 
     def abort(self):
         """Close the TCP connection without TLS close_notify (a truncation, as on a network cut)."""
+        self.writer.transport.abort()
+
+    def reset(self):
+        """A TCP reset: SO_LINGER with a zero timeout, then close (no close_notify, no FIN)."""
+        sock = self.writer.get_extra_info("socket")
+        try:
+            if sock is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
         self.writer.transport.abort()
 
     async def close(self):
@@ -981,13 +997,18 @@ class MockAPI:
             return await self.token_endpoint(r, req, rec, keep_alive)
 
         known = {"sse-split", "sse-slow", "sse-endless", "status", "cut-midbody", "cut-midstream",
-                 "close-after", "gzip", "delay", "echo", "usage", "usage-split"}
+                 "close-after", "gzip", "delay", "echo", "usage", "usage-split", "reset-midhead",
+                 "close-midhead", "header"}
         unknown = [n for n in names if n not in known]
         if unknown:
             await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
                          api_error_body(400, f"mock: unknown scenario {unknown}", request_id), keep_alive)
             return keep_alive
 
+        for s in scenarios:
+            if s.startswith("header:") and "=" in s:
+                name, _, value = s[len("header:"):].partition("=")
+                r.extra_headers.append((name.strip(), value))
         for s in scenarios:
             if s.startswith("delay:"):
                 await asyncio.sleep(int(s.split(":", 1)[1]) / 1000.0)
@@ -1075,6 +1096,9 @@ class MockAPI:
                                                 request_id), keep_alive)
                     return keep_alive
 
+        if "reset-midhead" in names or "close-midhead" in names:
+            return await self.answer_cut_head(conn, rec, reset="reset-midhead" in names)
+
         if "cut-midbody" in names:
             await r.head(200, self.common_headers(request_id) + [("content-type", "application/json"),
                                                                  ("content-length", "1000")])
@@ -1157,6 +1181,20 @@ class MockAPI:
         await r.full(status, headers + extra + [("content-type", "application/json")],
                      api_error_body(status, msg, request_id), keep_alive)
         return keep_alive
+
+    async def answer_cut_head(self, conn, rec, reset):
+        """reset-midhead / close-midhead: part of an answer head, then the connection ends."""
+        head = b"HTTP/1.1 20" if reset else b"HTTP/1.1 200 OK\r\ncontent-type: application/js"
+        rec["response"] = {"status": None, "headers": [], "complete": False, "body_length": 0,
+                           "cut": "reset mid-head" if reset else "closed mid-head"}
+        await conn.write(head)
+        await asyncio.sleep(0.05)  # let the bytes reach the kernel (and the peer) first
+        if reset:
+            conn.reset()
+        else:
+            await conn.close()
+        log(f"conn={conn.id} {rec['response']['cut']} after {len(head)} bytes")
+        return False
 
     async def abort_after_flush(self, conn):
         # Give the event loop a moment to hand the bytes to the kernel, then cut the TCP

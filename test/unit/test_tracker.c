@@ -228,6 +228,9 @@ TEST(test_tracker_parse_time)
 	CHECK_INT(tracker_parse_time("2026-01-02"), -1);
 	CHECK_INT(tracker_parse_time("2026-13-02T19:59:59Z"), -1);
 	CHECK_INT(tracker_parse_time("2026-01-02T19:59:59+0"), -1);
+	CHECK_INT(tracker_parse_time("2026-01-02T19:59:59+0:00"), -1);
+	CHECK_INT(tracker_parse_time("2026-01-02T19:59:59+00:0"), -1);
+	CHECK_INT(tracker_parse_time("2026-01-02T19:59:59+99:00"), -1);
 }
 
 TEST(test_tracker_burn_rate_and_projection)

@@ -488,10 +488,8 @@ static void complete(struct upstream_conn *c, int clean_tail)
 				u->idle->prev = c;
 			u->idle = c;
 			u->n_idle++;
-			/* Idle connections keep no buffers: only mbedTLS's own record buffers stay. */
-			buf_free(&c->tls.in);
-			if (!c->writing)
-				buf_free(&c->wout);
+			/* The connection keeps its buffers: the next request on it allocates nothing. The pool holds only as
+			 * many connections as were busy at once, and each closes after --pool-idle-timeout. */
 			start_reading(c);
 			arm(c, u->pool_idle_ms);
 		} else {

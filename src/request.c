@@ -122,6 +122,12 @@ static int on_headers_complete(llhttp_t *p)
 	r->keepalive = llhttp_should_keep_alive(p) != 0;
 	if (p->http_major != 1)
 		return fail(r, 505, "only HTTP/1.0 and HTTP/1.1 are supported");
+	/* llhttp ends a CONNECT or an Upgrade request at its head and leaves the rest of the stream to the caller: any
+	 * body would then be read as the next request. Neither has a place in this API: refuse and close. */
+	if (p->method == HTTP_CONNECT)
+		return fail(r, 405, "CONNECT is not supported");
+	if (p->upgrade || (p->flags & F_CONNECTION_UPGRADE))
+		return fail(r, 400, "protocol upgrades are not supported");
 	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	/* The body is forwarded de-chunked with a Content-Length, so "chunked" must be the only coding: "gzip, chunked"

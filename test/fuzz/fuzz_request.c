@@ -95,7 +95,7 @@ static long client_head_lines(const uint8_t *p, size_t n)
 
 static void check_error(const struct request *r)
 {
-	static const int known[] = {400, 408, 413, 414, 417, 431, 501, 503, 505};
+	static const int known[] = {400, 405, 408, 413, 414, 417, 431, 501, 503, 505};
 	int found = 0;
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		found |= r->status == known[i];

@@ -123,6 +123,9 @@ TEST(test_request_smuggling_shapes_rejected)
 	}
 	CHECK_INT(status_of("GET / HTTP/9.9\r\nHost: x\r\n\r\n"), 505);
 	CHECK_INT(status_of("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n"), 501);
+	/* CONNECT and upgrades end at the head in llhttp: their body would become the next request. */
+	CHECK_INT(status_of("CONNECT a:443 HTTP/1.1\r\nHost: x\r\nContent-Length: 18\r\n\r\nGET /x HTTP/1.1\r\n\r\n"), 405);
+	CHECK_INT(status_of("GET / HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n"), 400);
 }
 
 TEST(test_request_bare_lf_rejected)

@@ -216,7 +216,7 @@ int main(int argc, char **argv)
 		log_begin(&l, LOG_WARN, "no_credentials");
 		log_str(&l, "reason", app.oauth.problem);
 		log_str(&l, "msg", "serving /healthz; proxied requests get 503 until credentials are provided "
-				   "(claude /login, --credentials PATH or CLAUDE_CODE_OAUTH_TOKEN) and the proxy restarts");
+				   "(claude /login, --credentials PATH or CLAUDE_CODE_OAUTH_TOKEN), then SIGHUP or a restart");
 		log_end(&l);
 	}
 

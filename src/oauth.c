@@ -152,6 +152,7 @@ static int load_file(struct oauth *o, const char *path, char *err, size_t errlen
 int oauth_load(struct oauth *o, char **envp)
 {
 	char err[512];
+	o->envp = envp;
 	o->problem[0] = 0;
 	o->dead = 0;
 	if (o->cfg->credentials) {
@@ -657,6 +658,14 @@ void oauth_start(struct oauth *o) { schedule(o); }
 
 void oauth_reload(struct oauth *o)
 {
+	if (o->source == OAUTH_NONE) {
+		/* Started without credentials: look for them again (claude /login may have run since). */
+		if (oauth_load(o, o->envp) == 0)
+			schedule(o);
+		else
+			log_msg(LOG_WARN, "credentials_reload_failed", o->problem);
+		return;
+	}
 	if (o->source == OAUTH_FILE && !o->refreshing) {
 		struct cred c;
 		cred_init(&c);

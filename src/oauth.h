@@ -45,6 +45,7 @@ struct oauth {
 	uv_loop_t *loop;               /* the loop (not owned) */
 	const struct config *cfg;      /* margins, token URLs, client id, follow mode (not owned) */
 	enum oauth_source source;      /* where the token came from */
+	char **envp;                   /* the environment the sources are looked up in (not owned) */
 	char path[4096];               /* credentials file (OAUTH_FILE) */
 	struct cred cur;               /* tokens in use */
 	uint64_t generation;           /* bumps whenever the access token changes */

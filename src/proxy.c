@@ -306,7 +306,7 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		snprintf(msg, sizeof msg,
 			 "anthropic-proxy has no Claude credentials (%s). Log in with Claude Code (`claude /login`) so "
 			 "~/.claude/.credentials.json exists, pass --credentials PATH, or set CLAUDE_CODE_OAUTH_TOKEN "
-			 "(from `claude setup-token`), then restart the proxy.",
+			 "(from `claude setup-token`), then send the proxy SIGHUP or restart it.",
 			 why ? why : app->oauth.problem[0] ? app->oauth.problem : "none found");
 		if (app->oauth.cur.access_token) /* credentials exist but are not usable now */
 			snprintf(msg, sizeof msg, "anthropic-proxy has no usable access token: %s",

@@ -14,7 +14,7 @@ import re
 import signal
 import time
 
-from harness import (CTX, EXPIRED_MESSAGE, EXTRA_CRED_KEYS, MSG_BODY, STREAM_BODY, Env, OAuthEnv, api_error,
+from harness import (CTX, TOKEN, EXPIRED_MESSAGE, EXTRA_CRED_KEYS, MSG_BODY, STREAM_BODY, Env, OAuthEnv, api_error,
                      api_request, assert_no_secrets, bearer_of, contains, credentials_doc, eq, fail, file_mode,
                      free_port, new_token_pair, now_ms, ok, parallel, parse_sse, read_credentials, sha256,
                      wait_until, write_credentials)
@@ -420,3 +420,23 @@ def test_invalid_grant_marks_login_dead_and_keeps_file():
         wait_until(lambda: readyz(env).status == 200, 5, "/readyz 200 after a new login + SIGHUP")
         eq(bearer_now(env), access, "bearer after the new login")
         contains(read_credentials(env.path)["claudeAiOauth"]["accessToken"], "relogin", "file keeps the new login")
+
+
+def test_sighup_picks_up_a_login_made_after_start():
+    """Started with no credentials at all; `claude /login` writes the file later; SIGHUP makes it usable."""
+    import signal
+    with Env(token=None) as env:
+        r = api_request(env.proxy.port)
+        eq(r.status, 503, "no credentials yet")
+        eq(env.proxy.get("/readyz").status, 503, "/readyz without credentials")
+        d = os.path.join(env.proxy.home, ".claude")
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, ".credentials.json")
+        with open(path, "w") as f:
+            json.dump({"claudeAiOauth": {"accessToken": TOKEN, "refreshToken": "sk-ant-ort01-later",
+                                         "expiresAt": int(time.time() * 1000) + 3600 * 1000}}, f)
+        os.chmod(path, 0o600)
+        env.proxy.send_signal(signal.SIGHUP)
+        wait_until(lambda: env.proxy.get("/readyz").status == 200, 3, "/readyz after SIGHUP")
+        r = api_request(env.proxy.port)
+        eq(r.status, 200, "proxied after SIGHUP")

@@ -95,7 +95,7 @@ const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *l
 	return NULL;
 }
 
-int http_list_has(const char *list, size_t n, const char *token)
+static int list_has(const char *list, size_t n, const char *token, int ci)
 {
 	size_t tl = strlen(token);
 	size_t i = 0;
@@ -108,11 +108,15 @@ int http_list_has(const char *list, size_t n, const char *token)
 		size_t end = i;
 		while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t'))
 			end--;
-		if (end - start == tl && strncasecmp(list + start, token, tl) == 0)
+		if (end - start == tl && (ci ? strncasecmp(list + start, token, tl) : strncmp(list + start, token, tl)) == 0)
 			return 1;
 	}
 	return 0;
 }
+
+int http_list_has(const char *list, size_t n, const char *token) { return list_has(list, n, token, 1); }
+
+int http_list_has_exact(const char *list, size_t n, const char *token) { return list_has(list, n, token, 0); }
 
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len)
 {

@@ -47,6 +47,8 @@ const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *l
 int http_name_eq(const char *p, size_t n, const char *name);
 /* Whether a comma-separated list (e.g. Connection, anthropic-beta) contains a token, case-insensitively. */
 int http_list_has(const char *list, size_t n, const char *token);
+/* The same, case-sensitively (for values that are case-sensitive, such as beta names). */
+int http_list_has_exact(const char *list, size_t n, const char *token);
 /* Hop-by-hop headers (RFC 9110 §7.6.1) and any header named in `connection` (a Connection value, may be NULL). */
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len);
 

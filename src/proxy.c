@@ -189,7 +189,7 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		    buf_append(out, http_hdr_value(h, i), h->v[i].value_len))
 			return -1;
 		beta_seen = 1;
-		beta_has_oauth |= http_list_has(http_hdr_value(h, i), h->v[i].value_len, OAUTH_BETA);
+		beta_has_oauth |= http_list_has_exact(http_hdr_value(h, i), h->v[i].value_len, OAUTH_BETA);
 	}
 	if (!beta_seen) {
 		if (buf_appends(out, "anthropic-beta: " OAUTH_BETA "\r\n"))

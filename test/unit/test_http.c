@@ -58,6 +58,8 @@ TEST(test_http_lists_and_hop_by_hop)
 {
 	CHECK(http_list_has("a, oauth-2025-04-20 ,b", 22, "oauth-2025-04-20"));
 	CHECK(!http_list_has("oauth-2025-04-200", 17, "oauth-2025-04-20"));
+	CHECK(!http_list_has_exact("a, oautH-2025-04-20", 19, "oauth-2025-04-20")); /* beta names are case-sensitive */
+	CHECK(http_list_has_exact("a, oauth-2025-04-20", 19, "oauth-2025-04-20"));
 	CHECK(http_list_has("Keep-Alive, X-Foo", 17, "x-foo"));
 	CHECK(http_is_hop_by_hop("Transfer-Encoding", 17, NULL, 0));
 	CHECK(http_is_hop_by_hop("proxy-connection", 16, NULL, 0));

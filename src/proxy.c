@@ -35,6 +35,7 @@ void proxy_exchange_init(struct proxy_exchange *ex)
 	buf_init(&ex->hold, HOLD_MAX);
 	buf_init(&ex->hold_body, HOLD_MAX);
 	buf_init(&ex->resp_head, 0);
+	buf_init(&ex->out, 0);
 }
 
 void proxy_exchange_free(struct proxy_exchange *ex)
@@ -46,15 +47,39 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
 	buf_free(&ex->resp_head);
+	buf_free(&ex->out);
 	usage_reader_free(&ex->usage);
 }
 
-/* Every answer byte for the client goes through here, so a held 401 can be kept back whole. */
+#define OUT_FLUSH (64 * 1024) /* gathered answer bytes past this go out at once (bounds the buffer) */
+
+/* Writes the gathered answer bytes to the client in one write, then applies backpressure. */
+static int flush_out(struct client *c)
+{
+	struct proxy_exchange *ex = &c->ex;
+	if (!buf_size(&ex->out))
+		return 0;
+	uv_buf_t b = uv_buf_init(buf_ptr(&ex->out), (unsigned)buf_size(&ex->out));
+	int rc = client_write(c, &b, 1);
+	buf_reset(&ex->out);
+	if (rc == 0 && ex->active && c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
+		ex->paused = 1;
+		upstream_pause(&ex->ureq);
+	}
+	return rc;
+}
+
+/* Every answer byte for the client goes through here: gathered until the upstream read pass ends (one write per
+ * pass instead of one per head, chunk and terminator), and kept back whole while a 401 is held. */
 static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
 {
 	struct proxy_exchange *ex = &c->ex;
-	if (!ex->holding)
-		return client_write(c, b, n);
+	if (!ex->holding) {
+		for (unsigned i = 0; i < n; i++)
+			if (buf_append(&ex->out, b[i].base, b[i].len))
+				return -1;
+		return buf_size(&ex->out) >= OUT_FLUSH ? flush_out(c) : 0;
+	}
 	for (unsigned i = 0; i < n; i++)
 		if (buf_append(&ex->hold, b[i].base, b[i].len)) {
 			/* Too big to be the expiry message: stop holding and pass everything through. */
@@ -333,6 +358,7 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	while (path_len < url_len && url[path_len] != '?')
 		path_len++;
 	ex->generation = app->oauth.generation;
+	buf_reset(&ex->out);
 	ex->reading = 0;
 	ex->accounted = 0;
 	ex->sniff = 0;
@@ -557,10 +583,6 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	if (rc)
 		return -1;
 	ex->bytes_out += n;
-	if (c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
-		ex->paused = 1;
-		upstream_pause(r);
-	}
 	return 0;
 }
 
@@ -577,6 +599,8 @@ static void on_end(struct upstream_req *r)
 		if (ex_write(c, &b, 1))
 			return;
 	}
+	if (flush_out(c))
+		return;
 	if (ex->holding) {
 		if (body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "OAuth token has expired")) {
 			c->app->metrics.replays++;
@@ -615,14 +639,18 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 		client_respond_error(c, kind == UPSTREAM_ETIMEOUT ? 504 : 502, text);
 		client_exchange_end(c, 1);
 	} else {
-		/* The head is out: the only honest signal left is to cut the stream too. */
-		client_exchange_end(c, 0);
+		/* The head is out: what arrived goes out, then the only honest signal left is to cut the stream too. */
+		if (flush_out(c) == 0)
+			client_exchange_end(c, 0);
 	}
 }
+
+static void on_flush(struct upstream_req *r) { (void)flush_out(r->data); }
 
 static const struct upstream_cbs proxy_cbs = {
 	.on_head = on_head,
 	.on_body = on_body,
 	.on_end = on_end,
 	.on_error = on_error,
+	.on_flush = on_flush,
 };

@@ -569,8 +569,11 @@ static void read_pass(struct upstream_conn *c)
 		c->resp_bytes += (uint64_t)n;
 		feed(c, u->plain, (size_t)n);
 	}
-	if (c->state != C_CLOSING)
-		flush(c);
+	if (c->state == C_CLOSING)
+		return;
+	flush(c);
+	if (c->req && !c->done && c->req->cbs->on_flush)
+		c->req->cbs->on_flush(c->req);
 }
 
 static void drive(struct upstream_conn *c)

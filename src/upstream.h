@@ -44,6 +44,9 @@ struct upstream_cbs {
 	/* The request failed (before or after the head). `kind` is one of UPSTREAM_E*, `msg` a sentence for people.
 	 * The request is detached, as after on_end. */
 	void (*on_error)(struct upstream_req *r, const char *kind, const char *msg);
+	/* Optional: the bytes that arrived together have all been handed over (end of a read pass, answer not ended):
+	 * a consumer that gathers output can write it out now, in one piece, with nothing still to come at once. */
+	void (*on_flush)(struct upstream_req *r);
 };
 
 struct upstream_req {

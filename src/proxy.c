@@ -51,7 +51,9 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	usage_reader_free(&ex->usage);
 }
 
-#define OUT_FLUSH (64 * 1024) /* gathered answer bytes past this go out at once (bounds the buffer) */
+#define OUT_FLUSH (8 * 1024)  /* gathered answer bytes past this go out at once: small answers coalesce, big ones
+				* stream on */
+#define OUT_KEEP (16 * 1024)  /* a gather buffer grown past this is released after its flush (slow streams hold none) */
 
 /* Writes the gathered answer bytes to the client in one write, then applies backpressure. */
 static int flush_out(struct client *c)
@@ -61,7 +63,10 @@ static int flush_out(struct client *c)
 		return 0;
 	uv_buf_t b = uv_buf_init(buf_ptr(&ex->out), (unsigned)buf_size(&ex->out));
 	int rc = client_write(c, &b, 1);
-	buf_reset(&ex->out);
+	if (ex->out.cap > OUT_KEEP)
+		buf_free(&ex->out);
+	else
+		buf_reset(&ex->out);
 	if (rc == 0 && ex->active && c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
 		ex->paused = 1;
 		upstream_pause(&ex->ureq);

@@ -83,7 +83,7 @@ void client_log_request(struct client *c, const char *note);
 /* Write-queue watermarks for backpressure. */
 /* Bytes queued in userspace for a client: only a slow reader ever queues (the kernel's socket buffer takes the rest
  * first), so a small mark costs fast clients nothing and keeps a slow one's footprint small. */
-#define CLIENT_WQ_HIGH (32 * 1024)
-#define CLIENT_WQ_LOW (8 * 1024)
+#define CLIENT_WQ_HIGH (16 * 1024)
+#define CLIENT_WQ_LOW (4 * 1024)
 
 #endif

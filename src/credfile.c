@@ -54,6 +54,20 @@ static yajl_val parse(const char *json, size_t len, char *err, size_t errlen)
 	return root;
 }
 
+/* A fresh cred holding copies of an access token (already checked) and of a refresh token when it is usable. */
+static int take_tokens(struct cred *c, const char *at, const char *rt)
+{
+	cred_init(c);
+	c->access_token = strdup(at);
+	if (rt && cred_token_ok(rt))
+		c->refresh_token = strdup(rt);
+	if (!c->access_token || (rt && cred_token_ok(rt) && !c->refresh_token)) {
+		cred_free(c);
+		return -1;
+	}
+	return 0;
+}
+
 int credfile_parse(const char *json, size_t len, struct cred *out, char *err, size_t errlen)
 {
 	yajl_val root = parse(json, len, err, errlen);
@@ -72,10 +86,10 @@ int credfile_parse(const char *json, size_t len, struct cred *out, char *err, si
 		goto out;
 	}
 	struct cred c;
-	cred_init(&c);
-	c.access_token = strdup(at);
-	if (rt && cred_token_ok(rt))
-		c.refresh_token = strdup(rt);
+	if (take_tokens(&c, at, rt)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	/* Expiry comes from a file others write: anything outside (0, 1e15) ms is "unknown", never arithmetic fodder. */
 	if (exp && YAJL_IS_INTEGER(exp))
 		c.expires_at_ms = YAJL_GET_INTEGER(exp) > 0 && YAJL_GET_INTEGER(exp) < 1000000000000000LL ? YAJL_GET_INTEGER(exp) : 0;
@@ -88,11 +102,6 @@ int credfile_parse(const char *json, size_t len, struct cred *out, char *err, si
 			if (s && strcmp(s, "user:profile") == 0)
 				c.profile_scope = 1;
 		}
-	}
-	if (!c.access_token || (rt && cred_token_ok(rt) && !c.refresh_token)) {
-		cred_free(&c);
-		snprintf(err, errlen, "out of memory");
-		goto out;
 	}
 	cred_move(out, &c);
 	rc = 0;
@@ -222,10 +231,10 @@ int credfile_parse_token_answer(const char *json, size_t len, int64_t now_ms, st
 		goto out;
 	}
 	struct cred c;
-	cred_init(&c);
-	c.access_token = strdup(at);
-	if (rt && cred_token_ok(rt))
-		c.refresh_token = strdup(rt);
+	if (take_tokens(&c, at, rt)) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
 	int64_t secs = exp && YAJL_IS_INTEGER(exp) && YAJL_GET_INTEGER(exp) > 0 ? YAJL_GET_INTEGER(exp) : 3600;
 	if (secs > 10LL * 365 * 24 * 3600) /* from the network: no overflow, no token "valid" for centuries */
 		secs = 10LL * 365 * 24 * 3600;
@@ -233,11 +242,6 @@ int credfile_parse_token_answer(const char *json, size_t len, int64_t now_ms, st
 	const char *scope = json_str(json_get(root, "scope"));
 	if (scope)
 		c.profile_scope = strstr(scope, "user:profile") != NULL;
-	if (!c.access_token) {
-		cred_free(&c);
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
 	cred_move(out, &c);
 	rc = 0;
 out:

@@ -1,5 +1,6 @@
 #include "tracker.h"
 
+#include "clock.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -173,22 +174,14 @@ static struct tracker_window *window_get(struct tracker *t, const char *name)
 	return w;
 }
 
-static void format_time(int64_t unix_s, char *out, size_t len)
-{
-	time_t tt = (time_t)unix_s;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void rollover(struct tracker_window *w, const char *why, int64_t new_reset)
 {
 	struct log_line l;
 	char old[32] = "", next[32] = "";
 	if (w->resets_at)
-		format_time(w->resets_at, old, sizeof old);
+		clock_format_utc(w->resets_at, old, sizeof old);
 	if (new_reset)
-		format_time(new_reset, next, sizeof next);
+		clock_format_utc(new_reset, next, sizeof next);
 	log_begin(&l, LOG_INFO, "window_rollover");
 	log_str(&l, "window", w->name);
 	log_str(&l, "why", why);
@@ -286,7 +279,7 @@ static void set_util(struct tracker *t, struct tracker_window *w, double frac, e
 	w->warned = 1;
 	char when[32] = "";
 	if (w->resets_at)
-		format_time(w->resets_at, when, sizeof when);
+		clock_format_utc(w->resets_at, when, sizeof when);
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "window_utilization_high");
 	log_str(&l, "window", w->name);
@@ -567,7 +560,7 @@ static int put_time(struct buf *out, int64_t unix_s)
 	char when[32];
 	if (unix_s <= 0)
 		return buf_appends(out, "null");
-	format_time(unix_s, when, sizeof when);
+	clock_format_utc(unix_s, when, sizeof when);
 	return buf_printf(out, "\"%s\"", when);
 }
 

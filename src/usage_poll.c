@@ -229,11 +229,8 @@ static int put_time_ms(struct buf *out, const char *key, int64_t ms)
 {
 	if (!ms)
 		return buf_printf(out, ",\"%s\":null", key);
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
 	char when[32];
-	gmtime_r(&s, &tm);
-	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	clock_format_utc(ms / 1000, when, sizeof when);
 	return buf_printf(out, ",\"%s\":\"%s\"", key, when);
 }
 

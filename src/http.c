@@ -73,21 +73,47 @@ int http_hdrs_value_done(struct http_hdrs *h)
 	const char *v = h->raw.data ? h->raw.data + e->value : "";
 	while (e->value_len && (v[e->value_len - 1] == ' ' || v[e->value_len - 1] == '\t'))
 		e->value_len--;
+	e->id = h->raw.data ? (uint32_t)http_hdr_id(h->raw.data + e->name, e->name_len) : HH_OTHER;
 	/* NUL-terminate in place so values can be used as C strings; the next name overwrites nothing we need. */
 	if (buf_append(&h->raw, "", 1))
 		return -1;
 	return 0;
 }
 
-int http_name_eq(const char *p, size_t n, const char *name)
+#define RATELIMIT_PREFIX "anthropic-ratelimit-unified-"
+
+enum http_hdr_id http_hdr_id(const char *p, size_t n)
 {
-	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+#define IS(s, id)                                                                                                      \
+	if (strncasecmp(p, s, n) == 0)                                                                                 \
+		return id;
+	switch (n) {
+	case 2: IS("te", HH_TE) break;
+	case 4: IS("host", HH_HOST) break;
+	case 6: IS("expect", HH_EXPECT) break;
+	case 7: IS("trailer", HH_TRAILER) IS("upgrade", HH_UPGRADE) break;
+	case 9: IS("x-api-key", HH_X_API_KEY) break;
+	case 10: IS("connection", HH_CONNECTION) IS("keep-alive", HH_KEEP_ALIVE) IS("request-id", HH_REQUEST_ID) break;
+	case 11: IS("retry-after", HH_RETRY_AFTER) break;
+	case 12: IS("content-type", HH_CONTENT_TYPE) break;
+	case 13: IS("authorization", HH_AUTHORIZATION) break;
+	case 14: IS("content-length", HH_CONTENT_LENGTH) IS("anthropic-beta", HH_ANTHROPIC_BETA) break;
+	case 15: IS("accept-encoding", HH_ACCEPT_ENCODING) break;
+	case 16: IS("proxy-connection", HH_PROXY_CONNECTION) IS("content-encoding", HH_CONTENT_ENCODING) break;
+	case 17: IS("transfer-encoding", HH_TRANSFER_ENCODING) IS("anthropic-version", HH_ANTHROPIC_VERSION) break;
+	case 18: IS("proxy-authenticate", HH_PROXY_AUTHENTICATE) break;
+	case 19: IS("proxy-authorization", HH_PROXY_AUTHORIZATION) break;
+	}
+#undef IS
+	if (n > sizeof RATELIMIT_PREFIX - 1 && strncasecmp(p, RATELIMIT_PREFIX, sizeof RATELIMIT_PREFIX - 1) == 0)
+		return HH_RATELIMIT;
+	return HH_OTHER;
 }
 
-const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *len)
+const char *http_hdrs_find(const struct http_hdrs *h, enum http_hdr_id id, size_t *len)
 {
 	for (uint32_t i = h->n; i-- > 0;)
-		if (http_name_eq(http_hdr_name(h, i), h->v[i].name_len, name)) {
+		if (h->v[i].id == (uint32_t)id) {
 			if (len)
 				*len = h->v[i].value_len;
 			return http_hdr_value(h, i);
@@ -95,9 +121,23 @@ const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *l
 	return NULL;
 }
 
-static int list_has(const char *list, size_t n, const char *token, int ci)
+const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *len)
 {
-	size_t tl = strlen(token);
+	size_t nl = strlen(name);
+	enum http_hdr_id id = http_hdr_id(name, nl);
+	if (id != HH_OTHER && id != HH_RATELIMIT)
+		return http_hdrs_find(h, id, len);
+	for (uint32_t i = h->n; i-- > 0;)
+		if (h->v[i].name_len == nl && strncasecmp(http_hdr_name(h, i), name, nl) == 0) {
+			if (len)
+				*len = h->v[i].value_len;
+			return http_hdr_value(h, i);
+		}
+	return NULL;
+}
+
+static int list_has(const char *list, size_t n, const char *token, size_t tl, int ci)
+{
 	size_t i = 0;
 	while (i < n) {
 		while (i < n && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
@@ -114,26 +154,28 @@ static int list_has(const char *list, size_t n, const char *token, int ci)
 	return 0;
 }
 
-int http_list_has(const char *list, size_t n, const char *token) { return list_has(list, n, token, 1); }
+int http_list_has(const char *list, size_t n, const char *token) { return list_has(list, n, token, strlen(token), 1); }
 
-int http_list_has_exact(const char *list, size_t n, const char *token) { return list_has(list, n, token, 0); }
+int http_list_has_exact(const char *list, size_t n, const char *token)
+{
+	return list_has(list, n, token, strlen(token), 0);
+}
+
+static int hop(enum http_hdr_id id, const char *name, size_t n, const char *connection, size_t connection_len)
+{
+	if (id != HH_OTHER && id <= HH_HOP_LAST)
+		return 1;
+	return connection && connection_len && n && list_has(connection, connection_len, name, n, 1);
+}
 
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len)
 {
-	static const char *const hop[] = {"connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-					  "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade"};
-	for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
-		if (http_name_eq(name, n, hop[i]))
-			return 1;
-	if (connection && connection_len) {
-		char tok[64];
-		if (n < sizeof tok) {
-			memcpy(tok, name, n);
-			tok[n] = 0;
-			return http_list_has(connection, connection_len, tok);
-		}
-	}
-	return 0;
+	return hop(http_hdr_id(name, n), name, n, connection, connection_len);
+}
+
+int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i, const char *connection, size_t connection_len)
+{
+	return hop((enum http_hdr_id)h->v[i].id, http_hdr_name(h, i), h->v[i].name_len, connection, connection_len);
 }
 
 const char *http_error_type(int status)

@@ -11,11 +11,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <string.h>
+#include <strings.h>
+
+/* Header names the proxy acts on, recognised once, when a header is complete, so that later look-ups compare a
+ * number instead of a name. The hop-by-hop ones (RFC 9110 §7.6.1) come first. */
+enum http_hdr_id {
+	HH_OTHER,
+	HH_CONNECTION,
+	HH_KEEP_ALIVE,
+	HH_PROXY_CONNECTION,
+	HH_PROXY_AUTHENTICATE,
+	HH_PROXY_AUTHORIZATION,
+	HH_TE,
+	HH_TRAILER,
+	HH_TRANSFER_ENCODING,
+	HH_UPGRADE,
+	HH_HOP_LAST = HH_UPGRADE,
+	HH_HOST,
+	HH_AUTHORIZATION,
+	HH_X_API_KEY,
+	HH_CONTENT_LENGTH,
+	HH_CONTENT_TYPE,
+	HH_CONTENT_ENCODING,
+	HH_EXPECT,
+	HH_ACCEPT_ENCODING,
+	HH_ANTHROPIC_BETA,
+	HH_ANTHROPIC_VERSION,
+	HH_REQUEST_ID,
+	HH_RETRY_AFTER,
+	HH_RATELIMIT, /* anthropic-ratelimit-unified-* */
+};
+
 struct http_hdr {
 	uint32_t name;      /* offset of the name in raw */
 	uint32_t name_len;  /* length of the name */
 	uint32_t value;     /* offset of the value in raw */
 	uint32_t value_len; /* length of the value, trailing white space trimmed */
+	uint32_t id;        /* enum http_hdr_id of the name */
 };
 
 struct http_hdrs {
@@ -42,15 +75,24 @@ static inline const char *http_hdr_value(const struct http_hdrs *h, uint32_t i)
 }
 /* The last value of a header (case-insensitive name), or NULL. */
 const char *http_hdrs_get(const struct http_hdrs *h, const char *name, size_t *len);
+/* The same by id (not HH_OTHER or HH_RATELIMIT, which name many headers). */
+const char *http_hdrs_find(const struct http_hdrs *h, enum http_hdr_id id, size_t *len);
+/* The id of a header name (HH_OTHER for names the proxy does not act on). */
+enum http_hdr_id http_hdr_id(const char *name, size_t n);
 
-/* Case-insensitive comparison of a counted string with a C string. */
-int http_name_eq(const char *p, size_t n, const char *name);
+/* Case-insensitive comparison of a counted string with a C string (inline: a literal's length is folded). */
+static inline int http_name_eq(const char *p, size_t n, const char *name)
+{
+	return strlen(name) == n && strncasecmp(p, name, n) == 0;
+}
 /* Whether a comma-separated list (e.g. Connection, anthropic-beta) contains a token, case-insensitively. */
 int http_list_has(const char *list, size_t n, const char *token);
 /* The same, case-sensitively (for values that are case-sensitive, such as beta names). */
 int http_list_has_exact(const char *list, size_t n, const char *token);
 /* Hop-by-hop headers (RFC 9110 §7.6.1) and any header named in `connection` (a Connection value, may be NULL). */
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len);
+/* The same for entry i of a list, by its id. */
+int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i, const char *connection, size_t connection_len);
 
 /* The error type the API uses for a status. */
 const char *http_error_type(int status);

@@ -187,22 +187,27 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		}
 	}
 	size_t conn_len = 0;
-	const char *conn = http_hdrs_get(h, "connection", &conn_len);
+	const char *conn = http_hdrs_find(h, HH_CONNECTION, &conn_len);
 	buf_reset(out);
-	if (buf_printf(out, "%s ", method) || buf_append(out, url, url_len) ||
-	    buf_printf(out, " HTTP/1.1\r\nhost: %s\r\n", authority))
+	if (buf_appends(out, method) || buf_append(out, " ", 1) || buf_append(out, url, url_len) ||
+	    buf_appends(out, " HTTP/1.1\r\nhost: ") || buf_appends(out, authority) || buf_append(out, "\r\n", 2))
 		return -1;
 
 	int beta_seen = 0, beta_has_oauth = 0;
 	for (uint32_t i = 0; i < h->n; i++) {
 		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
 		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
-		if (http_is_hop_by_hop(name, nl, conn, conn_len) || http_name_eq(name, nl, "host") ||
-		    http_name_eq(name, nl, "authorization") || http_name_eq(name, nl, "x-api-key") ||
-		    http_name_eq(name, nl, "content-length") || http_name_eq(name, nl, "expect") ||
-		    http_name_eq(name, nl, "anthropic-beta"))
+		switch (h->v[i].id) {
+		case HH_HOST:
+		case HH_AUTHORIZATION:
+		case HH_X_API_KEY:
+		case HH_CONTENT_LENGTH:
+		case HH_EXPECT:
+		case HH_ANTHROPIC_BETA: continue;
+		}
+		if (http_hdr_is_hop(h, i, conn, conn_len))
 			continue;
-		if (http_name_eq(name, nl, "accept-encoding")) {
+		if (h->v[i].id == HH_ACCEPT_ENCODING) {
 			if (append_narrowed_encoding(out, val, vl))
 				return -1;
 			continue;
@@ -213,7 +218,7 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 	}
 	/* anthropic-beta: every value the client sent, in order (repeated headers joined), plus the OAuth beta. */
 	for (uint32_t i = 0; i < h->n; i++) {
-		if (!http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-beta") || h->v[i].value_len == 0)
+		if (h->v[i].id != HH_ANTHROPIC_BETA || h->v[i].value_len == 0)
 			continue;
 		if (buf_appends(out, beta_seen ? "," : "anthropic-beta: ") ||
 		    buf_append(out, http_hdr_value(h, i), h->v[i].value_len))
@@ -228,11 +233,12 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		return -1;
 	}
 	/* The API requires a version; clients that omit it get the one every SDK sends. */
-	if (!http_hdrs_get(h, "anthropic-version", NULL) && buf_appends(out, "anthropic-version: 2023-06-01\r\n"))
+	if (!http_hdrs_find(h, HH_ANTHROPIC_VERSION, NULL) && buf_appends(out, "anthropic-version: 2023-06-01\r\n"))
 		return -1;
-	if (buf_printf(out, "authorization: Bearer %s\r\n", token))
+	if (buf_appends(out, "authorization: Bearer ") || buf_appends(out, token) || buf_append(out, "\r\n", 2))
 		return -1;
-	if (has_body && buf_printf(out, "content-length: %llu\r\n", (unsigned long long)body_len))
+	if (has_body && (buf_appends(out, "content-length: ") || buf_append_dec(out, body_len) ||
+			 buf_append(out, "\r\n", 2)))
 		return -1;
 	return buf_append(out, "\r\n", 2);
 }
@@ -254,9 +260,9 @@ static int client_allowed(const struct client *c)
 	if (cfg->n_client_keys == 0)
 		return 1;
 	size_t n = 0;
-	const char *k = http_hdrs_get(&c->req.hdrs, "x-api-key", &n);
+	const char *k = http_hdrs_find(&c->req.hdrs, HH_X_API_KEY, &n);
 	if (!k) {
-		k = http_hdrs_get(&c->req.hdrs, "authorization", &n);
+		k = http_hdrs_find(&c->req.hdrs, HH_AUTHORIZATION, &n);
 		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
 			k += 7;
 			n -= 7;
@@ -483,37 +489,47 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	struct proxy_exchange *ex = &c->ex;
 	ex->ttfb_ms = uv_now(c->tcp.loop) - c->start_ms;
 	ex->upstream_answered = 1;
-	size_t n;
-	const char *rid = http_hdrs_get(h, "request-id", &n);
+
+	/* One pass over the headers picks out what the proxy acts on (ids were set as they were parsed). */
+	const char *rid = NULL, *ct = NULL, *ce = NULL, *conn = NULL, *rl_status = NULL;
+	size_t rid_len = 0, ctl = 0, cel = 0, conn_len = 0, rl_status_len = 0;
+	int has_te = 0, has_len = 0;
+	int64_t now = ex->messages ? app_wall_ms() : 0;
+	for (uint32_t i = 0; i < h->n; i++) {
+		const char *v = http_hdr_value(h, i);
+		size_t vl = h->v[i].value_len;
+		switch (h->v[i].id) {
+		case HH_REQUEST_ID: rid = v, rid_len = vl; break;
+		case HH_CONTENT_TYPE: ct = v, ctl = vl; break;
+		case HH_CONTENT_ENCODING: ce = v, cel = vl; break;
+		case HH_CONNECTION: conn = v, conn_len = vl; break;
+		case HH_TRANSFER_ENCODING: has_te = 1; break;
+		case HH_CONTENT_LENGTH: has_len = 1; break;
+		case HH_RATELIMIT:
+			/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s too. */
+			if (ex->messages)
+				tracker_apply_header(&c->app->tracker, http_hdr_name(h, i), h->v[i].name_len, v, vl, now);
+			if (http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-ratelimit-unified-status"))
+				rl_status = v, rl_status_len = vl;
+			break;
+		}
+	}
 	size_t k = 0;
-	for (size_t i = 0; rid && i < n && k + 1 < sizeof ex->request_id; i++) /* it goes into log lines: keep it a token */
+	for (size_t i = 0; rid && i < rid_len && k + 1 < sizeof ex->request_id; i++) /* it goes into log lines */
 		if (isalnum((unsigned char)rid[i]) || rid[i] == '_' || rid[i] == '-')
 			ex->request_id[k++] = rid[i];
 	ex->request_id[k] = 0;
 
 	if (ex->messages) {
-		/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s included. */
-		int64_t now = app_wall_ms();
-		for (uint32_t i = 0; i < h->n; i++)
-			tracker_apply_header(&c->app->tracker, http_hdr_name(h, i), h->v[i].name_len, http_hdr_value(h, i),
-					     h->v[i].value_len, now);
-		size_t ctl = 0, cel = 0;
-		const char *ct = http_hdrs_get(h, "content-type", &ctl), *ce = http_hdrs_get(h, "content-encoding", &cel);
 		usage_reader_init(&ex->usage, ct, ctl, ce, cel);
 		ex->reading = 1;
 	}
-	if (status == 429) {
-		size_t sl;
-		const char *st = http_hdrs_get(h, "anthropic-ratelimit-unified-status", &sl);
-		c->app->metrics.rate_limited[st && http_name_eq(st, sl, "rejected") ? RL_WINDOW : RL_BARE]++;
-	}
+	if (status == 429)
+		c->app->metrics.rate_limited[rl_status && http_name_eq(rl_status, rl_status_len, "rejected") ? RL_WINDOW
+													: RL_BARE]++;
 	ex->sniff = status == 400 || status == 403;
-	ex->hold_coded = http_hdrs_get(h, "content-encoding", NULL) != NULL;
+	ex->hold_coded = ce != NULL;
 
-	size_t conn_len = 0;
-	const char *conn = http_hdrs_get(h, "connection", &conn_len);
-	int has_te = http_hdrs_get(h, "transfer-encoding", NULL) != NULL;
-	int has_len = http_hdrs_get(h, "content-length", NULL) != NULL;
 	int bodyless = (c->req.method == HTTP_HEAD) || status == 204 || status == 304;
 	ex->chunked = 0;
 	if (!bodyless && (has_te || !has_len)) {
@@ -527,16 +543,17 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	/* The answer's head is built in the exchange's reusable buffer: no allocation per answer once warm. */
 	struct buf *out = &ex->resp_head;
 	buf_reset(out);
-	int err = buf_printf(out, "HTTP/1.1 %d %s\r\n", status, http_reason(status));
+	int err = buf_appends(out, "HTTP/1.1 ") || buf_append_dec(out, (unsigned)status) || buf_append(out, " ", 1) ||
+		  buf_appends(out, http_reason(status)) || buf_append(out, "\r\n", 2);
 	int sse = 0;
 	for (uint32_t i = 0; i < h->n && !err; i++) {
 		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
 		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
-		if (http_is_hop_by_hop(name, nl, conn, conn_len))
+		if (http_hdr_is_hop(h, i, conn, conn_len))
 			continue;
-		if (http_name_eq(name, nl, "content-length") && ex->chunked)
+		if (h->v[i].id == HH_CONTENT_LENGTH && ex->chunked)
 			continue;
-		if (http_name_eq(name, nl, "content-type") && has_prefix_ci(val, vl, "text/event-stream"))
+		if (h->v[i].id == HH_CONTENT_TYPE && has_prefix_ci(val, vl, "text/event-stream"))
 			sse = 1;
 		err = buf_append(out, name, nl) || buf_append(out, ": ", 2) || buf_append(out, val, vl) ||
 		      buf_append(out, "\r\n", 2);
@@ -576,9 +593,11 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	if (ex->reading)
 		(void)usage_reader_feed(&ex->usage, p, n); /* never affects forwarding */
 	if (ex->chunked) {
-		char size[24];
-		int sl = snprintf(size, sizeof size, "%zx\r\n", n);
-		uv_buf_t b[3] = {uv_buf_init(size, (unsigned)sl), uv_buf_init((char *)p, (unsigned)n),
+		char size[24], *sp = size + sizeof size - 2;
+		memcpy(sp, "\r\n", 2);
+		for (size_t v = n; sp == size + sizeof size - 2 || v; v >>= 4)
+			*--sp = "0123456789abcdef"[v & 15];
+		uv_buf_t b[3] = {uv_buf_init(sp, (unsigned)(size + sizeof size - sp)), uv_buf_init((char *)p, (unsigned)n),
 				 uv_buf_init("\r\n", 2)};
 		rc = ex_write(c, b, 3);
 	} else {

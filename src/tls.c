@@ -77,13 +77,38 @@ static int bio_recv(void *arg, unsigned char *p, size_t n)
 {
 	struct tls_conn *c = arg;
 	size_t have = buf_size(&c->in);
-	if (have == 0)
-		return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
-	if (n > have)
-		n = have;
-	memcpy(p, buf_ptr(&c->in), n);
-	buf_consume(&c->in, n);
-	return (int)n;
+	if (have) {
+		if (n > have)
+			n = have;
+		memcpy(p, buf_ptr(&c->in), n);
+		buf_consume(&c->in, n);
+		return (int)n;
+	}
+	if (c->lent_len) {
+		if (n > c->lent_len)
+			n = c->lent_len;
+		memcpy(p, c->lent, n);
+		c->lent += n;
+		c->lent_len -= n;
+		return (int)n;
+	}
+	return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+}
+
+void tls_lend(struct tls_conn *c, const char *p, size_t n)
+{
+	c->lent = p;
+	c->lent_len = n;
+}
+
+int tls_keep(struct tls_conn *c)
+{
+	int rc = c->lent_len ? buf_append(&c->in, c->lent, c->lent_len) : 0;
+	c->lent = NULL;
+	c->lent_len = 0;
+	if (buf_size(&c->in) == 0)
+		buf_free(&c->in); /* a pass usually takes everything: idle connections keep no input buffer */
+	return rc;
 }
 
 void tls_session_cache_init(struct tls_session_cache *sc)
@@ -105,6 +130,8 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_ca
 	/* Ciphertext in: a record is at most ~16.7 KB; allow a few in flight. Out: bounded by the caller's pacing. */
 	buf_init(&c->in, 256 * 1024);
 	buf_init(&c->out, 0);
+	c->lent = NULL;
+	c->lent_len = 0;
 	c->eof = 0;
 	int rc = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
 	if (rc)

@@ -1,7 +1,8 @@
 /* tls: an mbedTLS client session over memory buffers.
  *
- * The socket belongs to the caller (upstream): it appends received ciphertext to `in` and sends what gathers in
- * `out`. mbedTLS never touches a file descriptor, so a WANT_READ is simply "feed me more", in the way nginx's
+ * The socket belongs to the caller (upstream): it appends received ciphertext to `in`, or lends a buffer of it
+ * for one pass (tls_lend/tls_keep: the common case, where every byte is taken and nothing is copied or kept per
+ * connection), and sends what gathers in `out`. mbedTLS never touches a file descriptor, so a WANT_READ is simply "feed me more", in the way nginx's
  * NGX_AGAIN is. Sending never blocks: the send callback always takes everything into `out`, and the caller
  * bounds `out` by not writing more plaintext until it drains.
  *
@@ -36,6 +37,8 @@ struct tls_conn {
 	mbedtls_ssl_context ssl; /* the session */
 	struct tls_session_cache *cache; /* the origin's resumption cache (not owned) */
 	struct buf in;           /* ciphertext received, not yet read by mbedTLS */
+	const char *lent;        /* ciphertext lent for the current pass (read after `in`), not owned */
+	size_t lent_len;         /* bytes of it not yet read */
 	struct buf out;          /* ciphertext produced, not yet handed to the socket */
 	int eof;                 /* the peer closed the TCP stream: mbedTLS gets EOF once `in` is drained */
 };
@@ -50,6 +53,13 @@ void tls_session_cache_free(struct tls_session_cache *sc);
 /* Starts a client session verifying `hostname` (always set: mbedTLS skips the name check when it is not). */
 int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname);
 void tls_conn_free(struct tls_conn *c);
+
+/* Lends n bytes of ciphertext (read after `in`) until tls_keep, which copies what mbedTLS left of them into `in`.
+ * Returns 0, or -1 when `in` cannot take the rest (its limit, or memory). */
+void tls_lend(struct tls_conn *c, const char *p, size_t n);
+int tls_keep(struct tls_conn *c);
+/* Ciphertext received and not yet read by mbedTLS (in `in` or lent). */
+static inline size_t tls_buffered(const struct tls_conn *c) { return buf_size(&c->in) + c->lent_len; }
 
 /* 0 when done, TLS_AGAIN to wait for bytes, or a negative mbedTLS error. */
 int tls_handshake(struct tls_conn *c);

@@ -253,33 +253,68 @@ static void on_write(uv_write_t *w, int status)
 		send_pump(c);
 }
 
-/* Hands queued ciphertext to the socket: one write in flight, the rest gathers in tls.out meanwhile. */
-static void flush(struct upstream_conn *c)
+/* Hands queued ciphertext to the socket: a direct write first (most requests fit the socket buffer: no write
+ * request, no poll re-arm), then one write in flight for the rest while more gathers in tls.out. Returns 1 when
+ * everything went out at once. */
+static int flush(struct upstream_conn *c)
 {
 	if (c->writing || buf_size(&c->tls.out) == 0 || c->state == C_CLOSING)
-		return;
+		return 0;
+	uv_buf_t b = uv_buf_init(buf_ptr(&c->tls.out), (unsigned)buf_size(&c->tls.out));
+	int rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+	if (rc > 0)
+		buf_consume(&c->tls.out, (size_t)rc);
+	if (buf_size(&c->tls.out) == 0) {
+		buf_reset(&c->tls.out);
+		return 1;
+	}
+	if (rc < 0 && rc != UV_EAGAIN) {
+		fail_later(c, UPSTREAM_ERESET, "cannot send to upstream: %s", uv_strerror(rc));
+		return 0;
+	}
 	struct buf t = c->wout;
 	c->wout = c->tls.out;
 	c->tls.out = t;
-	uv_buf_t b = uv_buf_init(buf_ptr(&c->wout), (unsigned)buf_size(&c->wout));
+	b = uv_buf_init(buf_ptr(&c->wout), (unsigned)buf_size(&c->wout));
 	c->wreq.data = c;
-	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+	rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
 	if (rc < 0) {
 		buf_reset(&c->wout);
 		fail_later(c, UPSTREAM_ERESET, "cannot send to upstream: %s", uv_strerror(rc));
-		return;
+		return 0;
 	}
 	c->writing = 1;
+	return 0;
 }
 
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct upstream_conn *c = h->data;
+	(void)hint;
+	if (c->up->tls && buf_size(&c->tls.in) == 0) {
+		/* Ciphertext lands in the loop's shared buffer and is lent to mbedTLS for one pass; a connection keeps
+		 * an input buffer only while a pass leaves bytes behind (a paused answer). */
+		*b = uv_buf_init(c->up->cipher, sizeof c->up->cipher);
+		return;
+	}
 	if (buf_reserve(&c->tls.in, 16 * 1024 + 64)) {
 		*b = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
 		return;
 	}
 	*b = uv_buf_init(buf_tail(&c->tls.in), (unsigned)buf_room(&c->tls.in));
+}
+
+/* After a pass over lent ciphertext: what mbedTLS did not take moves into the connection's own buffer. */
+static void keep_rest(struct upstream_conn *c)
+{
+	if (!c->up->tls)
+		return;
+	if (c->state == C_CLOSING) {
+		tls_lend(&c->tls, NULL, 0);
+		return;
+	}
+	if (tls_keep(&c->tls))
+		finish_error(c, UPSTREAM_EPROTOCOL, "upstream sent more than the input buffer takes (256 KB)");
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
@@ -293,7 +328,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	}
 	if (n > 0) {
-		c->tls.in.len += (size_t)n;
+		if (b->base == c->up->cipher)
+			tls_lend(&c->tls, b->base, (size_t)n);
+		else
+			c->tls.in.len += (size_t)n;
 		if (c->state == C_BUSY && !c->paused)
 			arm(c, c->up->io_timeout_ms);
 	} else if (n == UV_EOF) {
@@ -308,6 +346,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 		return;
 	}
 	drive(c);
+	keep_rest(c);
 }
 
 static void start_reading(struct upstream_conn *c)
@@ -432,40 +471,43 @@ static int dial(struct upstream *u, struct upstream_req *r)
 
 static void send_pump(struct upstream_conn *c)
 {
-	struct upstream_req *r = c->req;
-	while (r && buf_size(&c->tls.out) < SEND_HIGH_WATER &&
-	       (c->head_sent < r->head_len || c->body_sent < r->body_len)) {
-		const char *p;
-		size_t n;
-		if (c->head_sent < r->head_len) {
-			p = r->head + c->head_sent;
-			n = r->head_len - c->head_sent;
-		} else {
-			p = r->body + c->body_sent;
-			n = r->body_len - c->body_sent;
+	struct upstream_req *r;
+	do {
+		r = c->req;
+		while (r && buf_size(&c->tls.out) < SEND_HIGH_WATER &&
+		       (c->head_sent < r->head_len || c->body_sent < r->body_len)) {
+			const char *p;
+			size_t n;
+			if (c->head_sent < r->head_len) {
+				p = r->head + c->head_sent;
+				n = r->head_len - c->head_sent;
+			} else {
+				p = r->body + c->body_sent;
+				n = r->body_len - c->body_sent;
+			}
+			if (n > RECORD_MAX)
+				n = RECORD_MAX;
+			int rc = c->up->tls ? tls_write(&c->tls, p, n) : buf_append(&c->tls.out, p, n) ? -1 : (int)n;
+			if (rc < 0) {
+				char msg[200];
+				tls_describe(&c->tls, rc, msg, sizeof msg);
+				finish_error(c, UPSTREAM_ETLS, msg);
+				return;
+			}
+			if (c->head_sent < r->head_len)
+				c->head_sent += (size_t)rc;
+			else
+				c->body_sent += (size_t)rc;
 		}
-		if (n > RECORD_MAX)
-			n = RECORD_MAX;
-		int rc = c->up->tls ? tls_write(&c->tls, p, n) : buf_append(&c->tls.out, p, n) ? -1 : (int)n;
-		if (rc < 0) {
-			char msg[200];
-			tls_describe(&c->tls, rc, msg, sizeof msg);
-			finish_error(c, UPSTREAM_ETLS, msg);
-			return;
-		}
-		if (c->head_sent < r->head_len)
-			c->head_sent += (size_t)rc;
-		else
-			c->body_sent += (size_t)rc;
-	}
-	flush(c);
+	} while (flush(c) && c->state == C_BUSY && (r = c->req) &&
+		 (c->head_sent < r->head_len || c->body_sent < r->body_len));
 }
 
 static void complete(struct upstream_conn *c, int clean_tail)
 {
 	struct upstream_req *r = c->req;
 	struct upstream *u = c->up;
-	int reusable = c->keepalive && clean_tail && !c->eof && buf_size(&c->tls.in) == 0 &&
+	int reusable = c->keepalive && clean_tail && !c->eof && tls_buffered(&c->tls) == 0 &&
 		       (!u->tls || !tls_pending(&c->tls)) &&
 		       c->head_sent == r->head_len && c->body_sent == r->body_len;
 	c->req = NULL;
@@ -787,5 +829,6 @@ void upstream_resume(struct upstream_req *r)
 	if (c->state == C_BUSY) {
 		arm(c, c->up->io_timeout_ms);
 		read_pass(c); /* decrypted or buffered bytes may be waiting with no socket event to come */
+		keep_rest(c);
 	}
 }

@@ -83,6 +83,7 @@ struct upstream {
 	struct hist connect_time;     /* DNS + TCP connect */
 	struct hist handshake_time;   /* TLS handshake */
 	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
+	char cipher[65536];           /* socket read buffer shared the same way (lent to the connection read) */
 };
 
 /* Sets up the pool for one origin. Cannot fail; `tls` must outlive the upstream (NULL speaks plain HTTP, for

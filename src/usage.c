@@ -191,8 +191,13 @@ static int key_id(const unsigned char *k, size_t n)
 		[KEY_CACHE_CREATION] = "cache_creation_input_tokens",
 		[KEY_CACHE_READ] = "cache_read_input_tokens",
 	};
+	static const uint8_t lens[] = {
+		[KEY_TYPE] = 4,	    [KEY_MODEL] = 5, [KEY_STOP_REASON] = 11, [KEY_USAGE] = 5,
+		[KEY_MESSAGE] = 7,  [KEY_DELTA] = 5, [KEY_ERROR] = 5,	     [KEY_INPUT] = 12,
+		[KEY_OUTPUT] = 13,  [KEY_CACHE_CREATION] = 27,		     [KEY_CACHE_READ] = 23,
+	};
 	for (int i = KEY_TYPE; i < (int)(sizeof names / sizeof names[0]); i++)
-		if (eq(k, n, names[i]))
+		if (n == lens[i] && memcmp(k, names[i], n) == 0)
 			return i;
 	return KEY_OTHER;
 }
@@ -375,6 +380,21 @@ static int scan_feed(struct usage_reader *r, const char *p, size_t n)
 	size_t from = 0; /* first byte not yet handed to yajl */
 	int rc;
 	for (size_t i = 0; i < n; i++) {
+		if (s->in_str && !s->bs && !s->hex) {
+			/* Plain string bytes, the bulk of an answer: skip to the next quote or backslash, or (not dropping)
+			 * to the byte that reaches the cut, which the slow path below handles. */
+			size_t lim = n - i;
+			if (!s->drop && lim > (size_t)(USAGE_STRING_MAX - 1 - s->run))
+				lim = (size_t)(USAGE_STRING_MAX - 1 - s->run);
+			size_t m = 0;
+			while (m < lim && p[i + m] != '"' && p[i + m] != '\\')
+				m++;
+			if (!s->drop)
+				s->run += m;
+			i += m;
+			if (i == n)
+				break;
+		}
 		unsigned char c = (unsigned char)p[i];
 		if (s->drop && s->in_str) {
 			if (s->bs)
@@ -599,12 +619,13 @@ static void sse_eol(struct usage_reader *r)
 	e->line = L_START;
 }
 
+/* Bytes before the next line end (\n or \r). memchr: most of a stream is data lines that are skipped whole. */
 static size_t line_span(const char *p, size_t n)
 {
-	size_t i = 0;
-	while (i < n && p[i] != '\n' && p[i] != '\r')
-		i++;
-	return i;
+	const char *lf = memchr(p, '\n', n);
+	size_t span = lf ? (size_t)(lf - p) : n;
+	const char *cr = memchr(p, '\r', span);
+	return cr ? (size_t)(cr - p) : span;
 }
 
 static void sse_feed(struct usage_reader *r, const char *p, size_t n)

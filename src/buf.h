@@ -7,6 +7,7 @@
 #define AP_BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char *data;  /* allocation, or NULL while empty */
@@ -26,7 +27,18 @@ int buf_reserve(struct buf *b, size_t n);
 /* Free space after the content (valid after buf_reserve). */
 static inline char *buf_tail(const struct buf *b) { return b->data + b->len; }
 static inline size_t buf_room(const struct buf *b) { return b->cap - b->len; }
-int buf_append(struct buf *b, const void *p, size_t n);
+int buf_append_slow(struct buf *b, const void *p, size_t n);
+/* Appends n bytes; returns 0, or -1 when that would pass `max` or memory ran out. Inline: heads are built from many
+ * small pieces, and the room is almost always there already. */
+static inline int buf_append(struct buf *b, const void *p, size_t n)
+{
+	if (n && b->cap - b->len >= n && (!b->max || b->len - b->off + n <= b->max)) {
+		memcpy(b->data + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return buf_append_slow(b, p, n);
+}
 int buf_appends(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends v in decimal, or in lower-case hex (chunk sizes): the per-request paths avoid printf's parsing. */

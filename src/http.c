@@ -165,7 +165,11 @@ static int hop(enum http_hdr_id id, const char *name, size_t n, const char *conn
 {
 	if (id != HH_OTHER && id <= HH_HOP_LAST)
 		return 1;
-	return connection && connection_len && n && list_has(connection, connection_len, name, n, 1);
+	if (!connection || !connection_len || !n)
+		return 0;
+	if (connection_len == 10 && strncasecmp(connection, "keep-alive", 10) == 0)
+		return 0; /* the usual value names only a header that is hop-by-hop anyway */
+	return list_has(connection, connection_len, name, n, 1);
 }
 
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len)

@@ -6,13 +6,14 @@
 
 static const char pers[] = "anthropic-proxy";
 
-/* Preference order: AES-GCM first (AES-NI makes it several times cheaper than ChaCha20 in mbedTLS on x86), ECDHE only
- * (forward secrecy), and the fast curves first: mbedTLS's default would pick ChaCha20 over P-521, which costs a
- * third of the instructions of a small proxied request and 50M instructions per full handshake. */
+/* Preference order: ChaCha20-Poly1305 first (mbedTLS 2.28 runs GCM a 16-byte block at a time through its generic
+ * cipher layer; its ChaCha20-Poly1305 costs 19% fewer instructions per 4 KB streamed answer and less CPU time under
+ * load, and on arm64 its AES has no hardware path at all), ECDHE only (forward secrecy), and the fast curves first:
+ * mbedTLS's default would pick P-521, which costs 50M instructions more per full handshake. */
 static const int ciphersuites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
 	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
 	0};
 static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1,
 					      MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};

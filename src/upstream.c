@@ -476,17 +476,24 @@ static void send_pump(struct upstream_conn *c)
 		r = c->req;
 		while (r && buf_size(&c->tls.out) < SEND_HIGH_WATER &&
 		       (c->head_sent < r->head_len || c->body_sent < r->body_len)) {
+			char stage[RECORD_MAX];
 			const char *p;
-			size_t n;
-			if (c->head_sent < r->head_len) {
+			size_t n, head = r->head_len - c->head_sent, body = r->body_len - c->body_sent;
+			if (head && body && head < RECORD_MAX) {
+				/* The rest of the head and the start of the body go out as one record: a small request
+				 * costs one encryption and one MAC, not two. */
+				size_t take = body < RECORD_MAX - head ? body : RECORD_MAX - head;
+				memcpy(stage, r->head + c->head_sent, head);
+				memcpy(stage + head, r->body + c->body_sent, take);
+				p = stage;
+				n = head + take;
+			} else if (head) {
 				p = r->head + c->head_sent;
-				n = r->head_len - c->head_sent;
+				n = head < RECORD_MAX ? head : RECORD_MAX;
 			} else {
 				p = r->body + c->body_sent;
-				n = r->body_len - c->body_sent;
+				n = body < RECORD_MAX ? body : RECORD_MAX;
 			}
-			if (n > RECORD_MAX)
-				n = RECORD_MAX;
 			int rc = c->up->tls ? tls_write(&c->tls, p, n) : buf_append(&c->tls.out, p, n) ? -1 : (int)n;
 			if (rc < 0) {
 				char msg[200];
@@ -494,10 +501,9 @@ static void send_pump(struct upstream_conn *c)
 				finish_error(c, UPSTREAM_ETLS, msg);
 				return;
 			}
-			if (c->head_sent < r->head_len)
-				c->head_sent += (size_t)rc;
-			else
-				c->body_sent += (size_t)rc;
+			size_t took = (size_t)rc, to_head = took < head ? took : head;
+			c->head_sent += to_head;
+			c->body_sent += took - to_head;
 		}
 	} while (flush(c) && c->state == C_BUSY && (r = c->req) &&
 		 (c->head_sent < r->head_len || c->body_sent < r->body_len));

@@ -386,9 +386,10 @@ static int scan_feed(struct usage_reader *r, const char *p, size_t n)
 			size_t lim = n - i;
 			if (!s->drop && lim > (size_t)(USAGE_STRING_MAX - 1 - s->run))
 				lim = (size_t)(USAGE_STRING_MAX - 1 - s->run);
-			size_t m = 0;
-			while (m < lim && p[i + m] != '"' && p[i + m] != '\\')
-				m++;
+			const char *q = memchr(p + i, '"', lim);
+			size_t m = q ? (size_t)(q - (p + i)) : lim;
+			if ((q = memchr(p + i, '\\', m)))
+				m = (size_t)(q - (p + i));
 			if (!s->drop)
 				s->run += m;
 			i += m;

@@ -409,6 +409,9 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	POINT(app->up.n_open - app->up.n_idle, {"state", "active"});
 	FAMILY("anthropic_proxy_upstream_dials_total", M_COUNTER, "Upstream connections dialed.");
 	POINT0(app->up.n_dials);
+	FAMILY("anthropic_proxy_upstream_pool_purged_total", M_COUNTER,
+	       "Idle upstream connections closed as surplus after a burst.");
+	POINT0(app->up.n_purged);
 	FAMILY("anthropic_proxy_build_info", M_GAUGE, "Build information.");
 	POINT(1, {"version", AP_VERSION});
 	FAMILY("process_start_time_seconds", M_GAUGE, "Start time of the process since unix epoch in seconds.");

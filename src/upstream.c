@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <llhttp.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UP
 
 #define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
 #define RECORD_MAX 16384            /* plaintext handed to one mbedtls_ssl_write */
+#define POOL_PURGE_MS 1000          /* period of the pool's surplus check */
 
 enum conn_state {
 	C_DIAL,      /* resolving the host name */
@@ -57,6 +59,7 @@ struct upstream_conn {
 	unsigned keepalive : 1;        /* the answer allows reuse */
 	unsigned eof : 1;              /* the peer closed its side */
 	unsigned reused : 1;           /* the request came to this connection from the pool */
+	unsigned purged : 1;           /* closed as surplus by pool_purge */
 	size_t head_sent;              /* bytes of req->head encrypted */
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
@@ -91,6 +94,9 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 
 static void conn_free(struct upstream_conn *c)
 {
+	struct upstream *u = c->up;
+	if (c->purged && u->trim_due && --u->trim_due == 0)
+		malloc_trim(64 * 1024); /* the purged sessions' memory (record buffers mostly) goes back to the system */
 	tls_conn_free(&c->tls);
 	http_hdrs_free(&c->hdrs);
 	buf_free(&c->wout);
@@ -509,6 +515,43 @@ static void send_pump(struct upstream_conn *c)
 		 (c->head_sent < r->head_len || c->body_sent < r->body_len));
 }
 
+/* Records how many connections are in use (busy, dialing or handshaking) at their peak. */
+static void note_busy(struct upstream *u)
+{
+	uint32_t busy = u->n_open - u->n_idle;
+	if (busy > u->busy_peak)
+		u->busy_peak = busy;
+}
+
+/* At most once per POOL_PURGE_MS: idle connections beyond what the last two periods had in use at once are closed,
+ * least recently used first. After a burst the pool, and the memory of its TLS sessions, shrinks within seconds
+ * instead of waiting out --pool-idle-timeout, while steady traffic keeps every connection it uses. */
+static void pool_purge(struct upstream *u)
+{
+	uint64_t now = uv_now(u->loop);
+	if (now - u->purge_at < POOL_PURGE_MS)
+		return;
+	uint32_t busy = u->n_open - u->n_idle;
+	uint32_t need = u->busy_peak > u->busy_peak_prev ? u->busy_peak : u->busy_peak_prev;
+	uint32_t keep = need > busy ? need - busy : 0;
+	if (u->n_idle > keep) {
+		struct upstream_conn *last = u->idle;
+		while (last->next)
+			last = last->next;
+		while (u->n_idle > keep) {
+			struct upstream_conn *prev = last->prev;
+			last->purged = 1;
+			u->trim_due++;
+			u->n_purged++;
+			conn_close(last);
+			last = prev;
+		}
+	}
+	u->busy_peak_prev = u->busy_peak;
+	u->busy_peak = busy;
+	u->purge_at = now;
+}
+
 static void complete(struct upstream_conn *c, int clean_tail)
 {
 	struct upstream_req *r = c->req;
@@ -519,6 +562,7 @@ static void complete(struct upstream_conn *c, int clean_tail)
 	c->req = NULL;
 	r->conn = NULL;
 	if (reusable) {
+		pool_purge(u);
 		if (u->n_idle >= u->pool_max) {
 			struct upstream_conn *last = u->idle;
 			while (last && last->next)
@@ -791,6 +835,7 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		c->req = r;
 		r->conn = c;
 		u->n_reused++;
+		note_busy(u);
 		begin_send(c);
 		return 0;
 	}
@@ -798,6 +843,7 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		r->cbs->on_error(r, UPSTREAM_ENOMEM, "out of memory");
 		return -1;
 	}
+	note_busy(u);
 	return 0;
 }
 

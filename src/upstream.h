@@ -78,6 +78,11 @@ struct upstream {
 	uint32_t n_idle;              /* connections in the pool */
 	uint32_t n_open;              /* connections open, pooled or busy or dialing */
 	uint64_t n_dials;             /* connections dialed since start */
+	uint64_t n_purged;            /* idle connections closed as surplus after a burst */
+	uint64_t purge_at;            /* uv_now of the last purge */
+	uint32_t busy_peak;           /* most connections in use at once since then */
+	uint32_t busy_peak_prev;      /* the same for the period before */
+	uint32_t trim_due;            /* purged connections whose memory is not yet released */
 	uint64_t n_reused;            /* requests served by a pooled connection */
 	uint64_t n_errors[UPSTREAM_NKINDS]; /* failed requests by kind (retries not counted) */
 	struct hist connect_time;     /* DNS + TCP connect */

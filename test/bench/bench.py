@@ -261,7 +261,7 @@ def cmd_measure(a):
         usage1 = usage_totals(get_json(a.usage_url), MODEL_ANS)
     n = meas["requests"]
     rec = {
-        "type": "run", "quiet_before": quiet_before, "server": a.server, "kind": a.kind, "conns": a.conns, "threads": a.threads,
+        "type": "run", "round": a.round, "quiet_before": quiet_before, "server": a.server, "kind": a.kind, "conns": a.conns, "threads": a.threads,
         "dur_s": meas["duration_us"] / 1e6, "requests": n, "rps": n / (meas["duration_us"] / 1e6),
         "p50_us": meas["p50"], "p90_us": meas["p90"], "p99_us": meas["p99"], "max_us": meas["max"],
         "non2xx": meas["status"], "sock_err": meas["connect"] + meas["read"] + meas["write"] + meas["timeout"],
@@ -644,8 +644,14 @@ def cmd_report(a):
         k = (r["kind"], r["conns"])
         if k not in scen:
             scen.append(k)
+    rounds = max(r.get("round", 1) for r in runs) if runs else 1
     for kind, conns in scen:
-        rows = {r["server"]: r for r in runs if r["kind"] == kind and r["conns"] == conns}
+        rows = {}
+        for srv in {r["server"] for r in runs}:
+            mine = sorted((r for r in runs if r["kind"] == kind and r["conns"] == conns and r["server"] == srv),
+                          key=lambda r: r["rps"])
+            if mine:
+                rows[srv] = mine[(len(mine) - 1) // 2]  # the median round by req/s (the lower one of two)
         ng = rows.get("nginx")
         for s in SERVERS + sorted(k for k in rows if k not in SERVERS):
             r = rows.get(s)
@@ -661,6 +667,22 @@ def cmd_report(a):
               f"{ratio(r['cpu_us_per_req'], ng and ng['cpu_us_per_req']) if s != 'direct' else '-'} | "
               f"{ratio(r['peak_rss_kb'], ng and ng['peak_rss_kb']) if s != 'direct' else '-'} |")
     w("")
+    if rounds > 1:
+        w(f"Each row above is the median of {rounds} rounds by req/s (every server measured once per scenario per "
+          "round, back to back). All rounds, req/s and CPU µs/req:")
+        w("")
+        w("| scenario | server | " + " | ".join(f"round {i} req/s | CPU" for i in range(1, rounds + 1)) + " |")
+        w("|---|---|" + "--:|--:|" * rounds)
+        for kind, conns in scen:
+            for s in SERVERS + sorted({r["server"] for r in runs} - set(SERVERS)):
+                mine = {r.get("round", 1): r for r in runs
+                        if r["kind"] == kind and r["conns"] == conns and r["server"] == s}
+                if not mine:
+                    continue
+                cells = " | ".join(f"{mine[i]['rps']:.0f} | {fmt(mine[i]['cpu_us_per_req'], '.1f')}" if i in mine
+                                   else "- | -" for i in range(1, rounds + 1))
+                w(f"| {kind} c{conns} | {s} | {cells} |")
+        w("")
     w("Where the CPU went during each measured run, in cores (1.00 = one CPU busy for the whole run; the machine has "
       f"{meta['cpus']}): the server under test, the upstream nginx worker, wrk, and everything else (other processes "
       "and unattributed kernel work: the noise; rows with a high value are less trustworthy).")
@@ -670,11 +692,11 @@ def cmd_report(a):
         w(f"**{len(noisy)} of {len(runs)} rows ran while other work took more than {NOISY_CORES} of a core "
           f"(⚠); compare those with care, or re-run on a quiet machine.**")
         w("")
-    w("| scenario | server | under test | upstream | wrk | other |")
-    w("|---|---|--:|--:|--:|--:|")
+    w("| scenario | round | server | under test | upstream | wrk | other |")
+    w("|---|--:|---|--:|--:|--:|--:|")
     for r in runs:
         up = r["up_cpu_us_per_req"] * r["requests"] / 1e6 / r["dur_s"] if r.get("up_cpu_us_per_req") is not None else None
-        w(f"| {r['kind']} c{r['conns']} | {r['server']} | {fmt(r.get('cpu_util'), '.2f')} | {fmt(up, '.2f')} | "
+        w(f"| {r['kind']} c{r['conns']} | {r.get('round', 1)} | {r['server']} | {fmt(r.get('cpu_util'), '.2f')} | {fmt(up, '.2f')} | "
           f"{fmt(r.get('wrk_cores'), '.2f')} | {fmt(r.get('other_cores'), '.2f')} |")
     w("")
 
@@ -696,7 +718,7 @@ def cmd_report(a):
         ok2xx = r["requests"] - r["non2xx"] + (r["warm"]["requests"] - r["warm"]["non2xx"] if r["warm"] else 0)
         ok, det = check_delta(r["usage_before"], r["usage_after"], ok2xx, r["kind"], slack=2 * r["conns"])
         status["pass"] &= ok
-        w(f"| {r['server']} {r['kind']} c{r['conns']} | {ok2xx} | {det['counted']} | {det['counted'] - ok2xx} | "
+        w(f"| {r['server']} {r['kind']} c{r['conns']} round {r.get('round', 1)} | {ok2xx} | {det['counted']} | {det['counted'] - ok2xx} | "
           f"{'PASS' if ok else 'FAIL: ' + '; '.join(det['problems'])} |")
     ex = [r for r in recs if r["type"] == "exact"]
     if ex:
@@ -820,6 +842,7 @@ def main():
     s.add_argument("--threads", type=int, default=1)
     s.add_argument("--warm", type=int, default=2)
     s.add_argument("--dur", type=int, default=6)
+    s.add_argument("--round", type=int, default=1)
     s.add_argument("--quiet-file")
     s.add_argument("--quiet-threshold", type=float, default=0.25)
     s.add_argument("--quiet-max", type=float, default=20, help="most seconds one row waits")

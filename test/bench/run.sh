@@ -18,7 +18,9 @@
 # last is a diagnostic row with --pool-size BENCH_ALT_POOL (32: nginx's keepalive 32), to tell upstream pool churn
 # from per-request cost), BENCH_SLOW (1: run the
 # slow-reader check), BENCH_SLOW_CONNS (1000), BENCH_SLOW_SECS (60), BENCH_CALLGRIND (1), BENCH_CG_N (200),
-# BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the machine to drop below a quarter
+# BENCH_ROUNDS (3: each scenario is measured this many times on every server, interleaved; the report keeps each
+# row's median round by req/s), BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the
+# machine to drop below a quarter
 # of a core before they start), BENCH_KEEP (1: keep the temp dir with configs and logs even on success).
 set -euo pipefail
 
@@ -38,6 +40,7 @@ SLOW=${BENCH_SLOW:-1}
 SLOW_CONNS=${BENCH_SLOW_CONNS:-1000}
 SLOW_SECS=${BENCH_SLOW_SECS:-60}
 CALLGRIND=${BENCH_CALLGRIND:-1}
+ROUNDS=${BENCH_ROUNDS:-3}
 CG_N=${BENCH_CG_N:-200}
 TOKEN=sk-ant-oat01-bench
 
@@ -107,7 +110,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r UPORT SPORT NPORT HPORT APORT SLPORT CGPORT <<<"$(free_ports 7)"
+read -r UPORT SPORT NPORT HPORT APORT PPORT SLPORT CGPORT <<<"$(free_ports 8)"
 
 # 2. A throwaway CA and a server certificate for localhost (EC P-256, like most public API endpoints).
 PKI="$TMP/pki"
@@ -339,21 +342,6 @@ preflight() { # name base-url direct|client
   say "preflight $name: json, sse, big answered 200 with the right bodies; upstream TLS: $tls"
 }
 
-# wrk rows for one server. $1 name, $2 url, $3 mode, $4 pid of the process under test (0: none), $5 /usage url.
-run_rows() {
-  local name=$1 url=$2 mode=$3 pid=$4 usage=${5:-} kind c
-  for kind in $KINDS; do
-    for c in $CONNS; do
-      py measure --server "$name" --url "$url" --kind "$kind" --mode "$mode" --lua "$BENCH/wrk.lua" \
-        --stub-url "$STUB" --out "$RESULTS" --logdir "$LOGS" --pid "$pid" --up-pid "$UP_WORKER" \
-        --conns "$c" --threads "$THREADS" --warm "$WARM" --dur "$DUR" ${usage:+--usage-url "$usage"} \
-        --quiet-file "$TMP/quiet-budget" ||
-        die "measuring $name $kind c$c (server logs in $LOGS, $TMP/ngx, $TMP/up)"
-      [ "$pid" = 0 ] || kill -0 "$pid" 2>/dev/null || die "$name (pid $pid) died during $kind c$c (logs in $LOGS)"
-    done
-  done
-}
-
 start_proxy() { # port log [more flags]; sets STARTED to its pid
   local port=$1 log=$2
   shift 2
@@ -366,10 +354,14 @@ start_proxy() { # port log [more flags]; sets STARTED to its pid
 preflight upstream "https://localhost:$UPORT" direct
 py idle --server upstream --pid "$UP_WORKER" --out "$RESULTS"
 
-for server in $SERVERS; do
+# Every server under test is started first and stays up; then each scenario (kind x connections) is measured on
+# every server back to back, round after round, so that the rows a ratio compares ran seconds apart, not minutes.
+declare -A URL PID USAGE MODE MASTER
+start_server() { # name
+  local server=$1 master worker hp ap port extra
   case $server in
     direct)
-      run_rows direct "https://localhost:$UPORT/v1/messages" direct 0
+      URL[$server]="https://localhost:$UPORT/v1/messages" PID[$server]=0 MODE[$server]=direct
       ;;
     nginx)
       start_nginx "$TMP/ngx"
@@ -378,8 +370,7 @@ for server in $SERVERS; do
       wait_http "http://127.0.0.1:$NPORT/" "$master" "nginx proxy"
       py idle --server nginx --pid "$worker" --out "$RESULTS"
       preflight nginx "http://127.0.0.1:$NPORT" client
-      run_rows nginx "http://127.0.0.1:$NPORT/v1/messages" client "$worker"
-      stop_pid "$master"
+      URL[$server]="http://127.0.0.1:$NPORT/v1/messages" PID[$server]=$worker MODE[$server]=client MASTER[$server]=$master
       ;;
     haproxy)
       haproxy -c -f "$TMP/haproxy.cfg" >"$LOGS/haproxy-check.log" 2>&1 || { cat "$LOGS/haproxy-check.log" >&2; die "haproxy config"; }
@@ -388,32 +379,60 @@ for server in $SERVERS; do
       wait_http "http://127.0.0.1:$HPORT/" "$hp" "haproxy (see $LOGS/haproxy.log)"
       py idle --server haproxy --pid "$hp" --out "$RESULTS"
       preflight haproxy "http://127.0.0.1:$HPORT" client
-      run_rows haproxy "http://127.0.0.1:$HPORT/v1/messages" client "$hp"
-      stop_pid "$hp"
+      URL[$server]="http://127.0.0.1:$HPORT/v1/messages" PID[$server]=$hp MODE[$server]=client
       ;;
     anthropic-proxy | anthropic-proxy-pool$ALT_POOL)
-      extra=()
-      [ "$server" = "anthropic-proxy-pool$ALT_POOL" ] && extra=(--pool-size "$ALT_POOL")
-      start_proxy "$APORT" "$LOGS/$server.log" "${extra[@]}"
+      extra=() port=$APORT
+      [ "$server" = "anthropic-proxy-pool$ALT_POOL" ] && extra=(--pool-size "$ALT_POOL") port=$PPORT
+      start_proxy "$port" "$LOGS/$server.log" "${extra[@]}"
       ap=$STARTED
-      wait_http "http://127.0.0.1:$APORT/healthz" "$ap" "$server (see $LOGS/$server.log)"
+      wait_http "http://127.0.0.1:$port/healthz" "$ap" "$server (see $LOGS/$server.log)"
       py idle --server "$server" --pid "$ap" --out "$RESULTS"
-      preflight "$server" "http://127.0.0.1:$APORT" client
-      run_rows "$server" "http://127.0.0.1:$APORT/v1/messages" client "$ap" "http://127.0.0.1:$APORT/usage"
-      if [ "$server" = anthropic-proxy ]; then
-        # 8. Token accounting, exactly: a client whose every request completes.
-        py exact --port "$APORT" --usage-url "http://127.0.0.1:$APORT/usage" --n 1000 --conns 10 --out "$RESULTS" ||
-          die "exact accounting client"
-      fi
-      curl -s "http://127.0.0.1:$APORT/usage" >"$LOGS/$server-usage-after-load.json" || true
-      curl -s "http://127.0.0.1:$APORT/metrics" >"$LOGS/$server-metrics-after-load.txt" || true
-      stop_pid "$ap"
-      py logsummary --server "$server" --what "wrk load" --log "$LOGS/$server.log" \
-        --metrics "$LOGS/$server-metrics-after-load.txt" --out "$RESULTS"
+      preflight "$server" "http://127.0.0.1:$port" client
+      URL[$server]="http://127.0.0.1:$port/v1/messages" PID[$server]=$ap MODE[$server]=client
+      USAGE[$server]="http://127.0.0.1:$port/usage"
       ;;
     *) die "unknown server '$server' in BENCH_SERVERS" ;;
   esac
+}
+finish_server() { # name
+  local server=$1 base
+  case $server in
+    nginx) stop_pid "${MASTER[$server]}" ;;
+    haproxy) stop_pid "${PID[$server]}" ;;
+    anthropic-proxy | anthropic-proxy-pool$ALT_POOL)
+      base=${USAGE[$server]%/usage}
+      if [ "$server" = anthropic-proxy ]; then
+        # 8. Token accounting, exactly: a client whose every request completes.
+        py exact --port "${base##*:}" --usage-url "${USAGE[$server]}" --n 1000 --conns 10 --out "$RESULTS" ||
+          die "exact accounting client"
+      fi
+      curl -s "$base/usage" >"$LOGS/$server-usage-after-load.json" || true
+      curl -s "$base/metrics" >"$LOGS/$server-metrics-after-load.txt" || true
+      stop_pid "${PID[$server]}"
+      py logsummary --server "$server" --what "wrk load" --log "$LOGS/$server.log" \
+        --metrics "$LOGS/$server-metrics-after-load.txt" --out "$RESULTS"
+      ;;
+  esac
+}
+
+for server in $SERVERS; do start_server "$server"; done
+for round in $(seq "$ROUNDS"); do
+  for kind in $KINDS; do
+    for c in $CONNS; do
+      for server in $SERVERS; do
+        pid=${PID[$server]} usage=${USAGE[$server]:-}
+        py measure --server "$server" --url "${URL[$server]}" --kind "$kind" --mode "${MODE[$server]}" \
+          --lua "$BENCH/wrk.lua" --stub-url "$STUB" --out "$RESULTS" --logdir "$LOGS" --pid "$pid" \
+          --up-pid "$UP_WORKER" --conns "$c" --threads "$THREADS" --warm "$WARM" --dur "$DUR" --round "$round" \
+          ${usage:+--usage-url "$usage"} --quiet-file "$TMP/quiet-budget" ||
+          die "measuring $server $kind c$c (server logs in $LOGS, $TMP/ngx, $TMP/up)"
+        [ "$pid" = 0 ] || kill -0 "$pid" 2>/dev/null || die "$server (pid $pid) died during $kind c$c (logs in $LOGS)"
+      done
+    done
+  done
 done
+for server in $SERVERS; do finish_server "$server"; done
 
 # 9. Slow readers: a fresh proxy, 1,000 streams of a 2 MB SSE answer read at 10 kB/s each.
 if [ "$SLOW" = 1 ]; then

@@ -1164,3 +1164,35 @@ def test_hardening_memory_steady_under_load():
         le(after_load[1] - base[1], 4096, "VmRSS growth (kB) over 10000 keep-alive requests")
         le(after_burst[1] - base[1], 4096, "VmRSS growth (kB) after a burst of 1000 connections")
         eq(mock_requests(env) >= 5000, True, "proxied requests reached the mock")
+
+
+def test_hardening_pool_shrinks_after_burst():
+    # 16 overlapping requests (each held 400 ms upstream) open 16 upstream connections; afterwards one request at a
+    # time needs one. Within a few seconds of steady traffic the surplus is closed (not after --pool-idle-timeout,
+    # 30 s), and every request is still answered.
+    with Env() as env:
+        port = env.proxy.port
+        statuses = []
+        threads = [threading.Thread(target=lambda: statuses.append(api_request(port, scenario="delay:400").status))
+                   for _ in range(16)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(20)
+        eq(statuses, [200] * 16, "statuses of the 16 overlapping requests")
+        idle_after_burst = metric(port, "anthropic_proxy_upstream_connections", state="idle")
+        ok(idle_after_burst >= 12, f"upstream connections pooled after the burst: {idle_after_burst:.0f}, want >= 12")
+        t0 = time.monotonic()
+        n = 0
+        while time.monotonic() - t0 < 3.5 and n < 2000:
+            eq(api_request(port).status, 200, f"sequential request {n}")
+            n += 1
+            time.sleep(0.02)
+        idle = metric(port, "anthropic_proxy_upstream_connections", state="idle")
+        purged = metric(port, "anthropic_proxy_upstream_pool_purged_total")
+        print(f"    idle upstream connections: {idle_after_burst:.0f} after the burst, {idle:.0f} after {n} sequential "
+              f"requests; purged {purged:.0f}")
+        le(idle, 2, "idle upstream connections after 3.5 s of one request at a time")
+        ok(purged >= idle_after_burst - 2, f"purged connections counted: {purged:.0f}")
+        recent = {rec["connection_id"] for rec in env.mock.requests()[-20:]}
+        le(len(recent), 2, "upstream connections serving the last 20 sequential requests")

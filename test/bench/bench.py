@@ -594,7 +594,7 @@ def cmd_callgrind_ir(a):
 # ---------------------------------------------------------------------------------------------- report
 
 NOISY_CORES = 0.25  # rows where other work on the machine took more than this are flagged
-SERVERS = ["direct", "nginx", "haproxy", "anthropic-proxy"]  # then the anthropic-proxy-pool<N> diagnostic rows
+SERVERS = ["direct", "nginx", "haproxy", "anthropic-proxy", "anthropic-proxy-static"]  # then diagnostic rows
 
 
 def fmt(v, spec, none="-"):
@@ -628,7 +628,9 @@ def cmd_report(a):
       "accepted during the measured run (new upstream TLS connections: pool churn); ratios are to the nginx row of the "
       "same scenario (req/s: higher is better; CPU and RSS: lower is better). Idle upstream connections kept: nginx "
       f"`keepalive 32`, anthropic-proxy `--pool-size {meta.get('pool_default', '?')}` (its default), HAProxy "
-      f"`http-reuse always` (no cap); anthropic-proxy-pool{meta.get('alt_pool', '?')} is a diagnostic row with "
+      f"`http-reuse always` (no cap). anthropic-proxy-static is the same code as the stripped static binary the "
+      "container image ships (no shared libraries: its RSS has no library pages, which the dynamic build and nginx "
+      f"count); anthropic-proxy-pool{meta.get('alt_pool', '?')}, when run, is a diagnostic row with "
       f"`--pool-size {meta.get('alt_pool', '?')}`, to tell pool churn from per-request cost. "
       f"⚠: more than {NOISY_CORES} of a core went to other work on the machine during that run (see the CPU table).")
     w("")

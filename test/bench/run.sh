@@ -14,10 +14,10 @@
 # Exit status 1 if a check fails.
 #
 # Knobs (environment): BENCH_THREADS (wrk -t, 2), BENCH_WARM (2 s), BENCH_DUR (6 s), BENCH_CONNS ("50 200"),
-# BENCH_KINDS ("json sse"), BENCH_SERVERS ("direct nginx haproxy anthropic-proxy anthropic-proxy-pool32"; the
-# last is a diagnostic row with --pool-size BENCH_ALT_POOL (32: nginx's keepalive 32), to tell upstream pool churn
-# from per-request cost), BENCH_SLOW (1: run the
-# slow-reader check), BENCH_SLOW_CONNS (1000), BENCH_SLOW_SECS (60), BENCH_CALLGRIND (1), BENCH_CG_N (200),
+# BENCH_KINDS ("json sse"), BENCH_SERVERS ("direct nginx haproxy anthropic-proxy anthropic-proxy-static";
+# anthropic-proxy-static is the stripped static binary the container image ships, same code; also available:
+# anthropic-proxy-pool32, a diagnostic row with --pool-size BENCH_ALT_POOL (32: nginx's keepalive 32), to tell
+# upstream pool churn from per-request cost), BENCH_SLOW (1: run the slow-reader check), BENCH_SLOW_CONNS (1000), BENCH_SLOW_SECS (60), BENCH_CALLGRIND (1), BENCH_CG_N (200),
 # BENCH_ROUNDS (3: each scenario is measured this many times on every server, interleaved; the report keeps each
 # row's median round by req/s), BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the
 # machine to drop below a quarter
@@ -35,7 +35,7 @@ DUR=${BENCH_DUR:-6}
 CONNS=${BENCH_CONNS:-50 200}
 KINDS=${BENCH_KINDS:-json sse}
 ALT_POOL=${BENCH_ALT_POOL:-32}
-SERVERS=${BENCH_SERVERS-direct nginx haproxy anthropic-proxy anthropic-proxy-pool$ALT_POOL}
+SERVERS=${BENCH_SERVERS-direct nginx haproxy anthropic-proxy anthropic-proxy-static}
 SLOW=${BENCH_SLOW:-1}
 SLOW_CONNS=${BENCH_SLOW_CONNS:-1000}
 SLOW_SECS=${BENCH_SLOW_SECS:-60}
@@ -59,6 +59,10 @@ if [ -z "${1:-}" ]; then # the default binary: bring it up to date first
 fi
 [ -x "$BIN" ] || die "no executable $BIN (run make first)"
 BIN=$(realpath "$BIN")
+STATIC_BIN=$ROOT/build/anthropic-proxy-static
+if [[ " $SERVERS " == *" anthropic-proxy-static "* ]]; then
+  make --no-print-directory -s static >&2 || die "make static failed"
+fi
 
 # 1,000 slow readers need ~2,100 descriptors in the proxy and as many in the client and the upstream.
 want_fds=$((2 * SLOW_CONNS + 1000)); [ "$want_fds" -lt 8192 ] && want_fds=8192
@@ -110,7 +114,7 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r UPORT SPORT NPORT HPORT APORT PPORT SLPORT CGPORT <<<"$(free_ports 8)"
+read -r UPORT SPORT NPORT HPORT APORT PPORT XPORT SLPORT CGPORT <<<"$(free_ports 9)"
 
 # 2. A throwaway CA and a server certificate for localhost (EC P-256, like most public API endpoints).
 PKI="$TMP/pki"
@@ -342,10 +346,10 @@ preflight() { # name base-url direct|client
   say "preflight $name: json, sse, big answered 200 with the right bodies; upstream TLS: $tls"
 }
 
-start_proxy() { # port log [more flags]; sets STARTED to its pid
+start_proxy() { # port log [more flags]; sets STARTED to its pid (PROXY_BIN: another binary than BIN)
   local port=$1 log=$2
   shift 2
-  CLAUDE_CODE_OAUTH_TOKEN=$TOKEN HOME="$TMP/home" "$BIN" --listen "127.0.0.1:$port" --upstream "https://localhost:$UPORT" \
+  CLAUDE_CODE_OAUTH_TOKEN=$TOKEN HOME="$TMP/home" "${PROXY_BIN:-$BIN}" --listen "127.0.0.1:$port" --upstream "https://localhost:$UPORT" \
     --ca-file "$PKI/ca.pem" --log-level warn --access-log=false "$@" >"$log" 2>&1 &
   STARTED=$!
   PIDS+=("$STARTED")
@@ -358,7 +362,7 @@ py idle --server upstream --pid "$UP_WORKER" --out "$RESULTS"
 # every server back to back, round after round, so that the rows a ratio compares ran seconds apart, not minutes.
 declare -A URL PID USAGE MODE MASTER
 start_server() { # name
-  local server=$1 master worker hp ap port extra
+  local server=$1 master worker hp ap port extra bin
   case $server in
     direct)
       URL[$server]="https://localhost:$UPORT/v1/messages" PID[$server]=0 MODE[$server]=direct
@@ -381,10 +385,11 @@ start_server() { # name
       preflight haproxy "http://127.0.0.1:$HPORT" client
       URL[$server]="http://127.0.0.1:$HPORT/v1/messages" PID[$server]=$hp MODE[$server]=client
       ;;
-    anthropic-proxy | anthropic-proxy-pool$ALT_POOL)
-      extra=() port=$APORT
+    anthropic-proxy | anthropic-proxy-pool$ALT_POOL | anthropic-proxy-static)
+      extra=() port=$APORT bin=$BIN
       [ "$server" = "anthropic-proxy-pool$ALT_POOL" ] && extra=(--pool-size "$ALT_POOL") port=$PPORT
-      start_proxy "$port" "$LOGS/$server.log" "${extra[@]}"
+      [ "$server" = anthropic-proxy-static ] && port=$XPORT bin=$STATIC_BIN
+      PROXY_BIN=$bin start_proxy "$port" "$LOGS/$server.log" "${extra[@]}"
       ap=$STARTED
       wait_http "http://127.0.0.1:$port/healthz" "$ap" "$server (see $LOGS/$server.log)"
       py idle --server "$server" --pid "$ap" --out "$RESULTS"
@@ -400,7 +405,7 @@ finish_server() { # name
   case $server in
     nginx) stop_pid "${MASTER[$server]}" ;;
     haproxy) stop_pid "${PID[$server]}" ;;
-    anthropic-proxy | anthropic-proxy-pool$ALT_POOL)
+    anthropic-proxy | anthropic-proxy-pool$ALT_POOL | anthropic-proxy-static)
       base=${USAGE[$server]%/usage}
       if [ "$server" = anthropic-proxy ]; then
         # 8. Token accounting, exactly: a client whose every request completes.

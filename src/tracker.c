@@ -62,6 +62,24 @@ static int parse_num(const char *v, size_t n, double *out)
 	char tmp[48];
 	if (n == 0 || n >= sizeof tmp)
 		return -1;
+	/* Plain decimals ("0.42", "1767225600"), every answer's case: up to 15 digits in all make an exact integer
+	 * and at most 15 fraction digits an exact power of ten, so one division rounds exactly as strtod would. */
+	uint64_t m = 0;
+	size_t i = 0, digits = 0, frac = 0;
+	for (; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++)
+		m = m * 10 + (uint64_t)(v[i] - '0');
+	if (i < n && v[i] == '.' && i > 0)
+		for (i++; i < n && v[i] >= '0' && v[i] <= '9'; i++, digits++, frac++)
+			m = m * 10 + (uint64_t)(v[i] - '0');
+	if (i == n && digits && digits <= 15 && v[n - 1] != '.') {
+		static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					       1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+		double d = (double)m / pow10[frac];
+		if (d > 1e12)
+			return -1;
+		*out = d;
+		return 0;
+	}
 	memcpy(tmp, v, n);
 	tmp[n] = 0;
 	char *end;
@@ -128,12 +146,9 @@ int64_t tracker_parse_time(const char *s)
 static int canonical_name(const char *in, size_t n, char *out, size_t outlen)
 {
 	if (http_name_eq(in, n, "five_hour") || http_name_eq(in, n, "session")) {
-		snprintf(out, outlen, "5h");
-		return 0;
-	}
-	if (http_name_eq(in, n, "seven_day") || http_name_eq(in, n, "weekly_all")) {
-		snprintf(out, outlen, "7d");
-		return 0;
+		in = "5h", n = 2; /* the header spelling, checked below like any other */
+	} else if (http_name_eq(in, n, "seven_day") || http_name_eq(in, n, "weekly_all")) {
+		in = "7d", n = 2;
 	}
 	char tmp[64];
 	if (n > 10 && strncmp(in, "seven_day_", 10) == 0) {

@@ -87,6 +87,18 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 		log_str(&l, "to", state_names[s]);
 		log_end(&l);
 	}
+	struct upstream *u = c->up;
+	if (s == C_HANDSHAKE) {
+		u->n_handshaking++;
+	} else if (c->state == C_HANDSHAKE) {
+		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
+		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
+		u->n_handshaking--;
+		if (++u->handshakes_since_trim >= 16 && u->n_handshaking == 0) {
+			u->handshakes_since_trim = 0;
+			malloc_trim(64 * 1024);
+		}
+	}
 	c->state = s;
 }
 

@@ -83,6 +83,8 @@ struct upstream {
 	uint32_t busy_peak;           /* most connections in use at once since then */
 	uint32_t busy_peak_prev;      /* the same for the period before */
 	uint32_t trim_due;            /* purged connections whose memory is not yet released */
+	uint32_t n_handshaking;       /* connections in a TLS handshake */
+	uint32_t handshakes_since_trim; /* handshakes finished since the heap was last trimmed */
 	uint64_t n_reused;            /* requests served by a pooled connection */
 	uint64_t n_errors[UPSTREAM_NKINDS]; /* failed requests by kind (retries not counted) */
 	struct hist connect_time;     /* DNS + TCP connect */

@@ -19,6 +19,7 @@ const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UP
 #define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
 #define RECORD_MAX 16384            /* plaintext handed to one mbedtls_ssl_write */
 #define POOL_PURGE_MS 1000          /* period of the pool's surplus check */
+#define POOL_KEEP 16                /* pooled connections never closed as surplus (only by --pool-idle-timeout) */
 
 enum conn_state {
 	C_DIAL,      /* resolving the host name */
@@ -66,6 +67,7 @@ struct upstream_conn {
 	int last_error;                /* last connect error, for the message when every address failed */
 	uint64_t dial_start;           /* uv_now when dialing began */
 	uint64_t connected_at;         /* uv_now when TCP connected */
+	uint64_t idle_since;           /* uv_now when it last went into the pool */
 	const char *err_kind;          /* error to deliver from the timer (never from inside upstream_request) */
 	char err_msg[256];             /* its message */
 };
@@ -527,41 +529,27 @@ static void send_pump(struct upstream_conn *c)
 		 (c->head_sent < r->head_len || c->body_sent < r->body_len));
 }
 
-/* Records how many connections are in use (busy, dialing or handshaking) at their peak. */
-static void note_busy(struct upstream *u)
-{
-	uint32_t busy = u->n_open - u->n_idle;
-	if (busy > u->busy_peak)
-		u->busy_peak = busy;
-}
-
-/* At most once per POOL_PURGE_MS: idle connections beyond what the last two periods had in use at once are closed,
- * least recently used first. After a burst the pool, and the memory of its TLS sessions, shrinks within seconds
- * instead of waiting out --pool-idle-timeout, while steady traffic keeps every connection it uses. */
+/* At most once per POOL_PURGE_MS: beyond POOL_KEEP pooled connections, those that sat unused for a whole period are
+ * closed, least recently used first. After a burst the pool, and the memory of its TLS sessions (~35 KB each),
+ * shrinks within seconds instead of waiting out --pool-idle-timeout; steady traffic, which cycles through every
+ * connection it needs, keeps them all, and so does a small bursty client (an agent pausing between requests). */
 static void pool_purge(struct upstream *u)
 {
 	uint64_t now = uv_now(u->loop);
-	if (now - u->purge_at < POOL_PURGE_MS)
+	if (now - u->purge_at < POOL_PURGE_MS || !u->idle)
 		return;
-	uint32_t busy = u->n_open - u->n_idle;
-	uint32_t need = u->busy_peak > u->busy_peak_prev ? u->busy_peak : u->busy_peak_prev;
-	uint32_t keep = need > busy ? need - busy : 0;
-	if (u->n_idle > keep) {
-		struct upstream_conn *last = u->idle;
-		while (last->next)
-			last = last->next;
-		while (u->n_idle > keep) {
-			struct upstream_conn *prev = last->prev;
-			last->purged = 1;
-			u->trim_due++;
-			u->n_purged++;
-			conn_close(last);
-			last = prev;
-		}
-	}
-	u->busy_peak_prev = u->busy_peak;
-	u->busy_peak = busy;
 	u->purge_at = now;
+	struct upstream_conn *last = u->idle;
+	while (last->next)
+		last = last->next;
+	while (last && u->n_idle > POOL_KEEP && now - last->idle_since >= POOL_PURGE_MS) {
+		struct upstream_conn *prev = last->prev;
+		last->purged = 1;
+		u->trim_due++;
+		u->n_purged++;
+		conn_close(last);
+		last = prev;
+	}
 }
 
 static void complete(struct upstream_conn *c, int clean_tail)
@@ -584,6 +572,7 @@ static void complete(struct upstream_conn *c, int clean_tail)
 		}
 		if (u->pool_max > 0) {
 			set_state(c, C_IDLE);
+			c->idle_since = uv_now(u->loop);
 			c->paused = 0;
 			c->reused = 0;
 			c->next = u->idle;
@@ -847,7 +836,6 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		c->req = r;
 		r->conn = c;
 		u->n_reused++;
-		note_busy(u);
 		begin_send(c);
 		return 0;
 	}
@@ -855,7 +843,6 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		r->cbs->on_error(r, UPSTREAM_ENOMEM, "out of memory");
 		return -1;
 	}
-	note_busy(u);
 	return 0;
 }
 

@@ -1167,21 +1167,21 @@ def test_hardening_memory_steady_under_load():
 
 
 def test_hardening_pool_shrinks_after_burst():
-    # 16 overlapping requests (each held 400 ms upstream) open 16 upstream connections; afterwards one request at a
-    # time needs one. Within a few seconds of steady traffic the surplus is closed (not after --pool-idle-timeout,
-    # 30 s), and every request is still answered.
+    # 40 overlapping requests (each held 400 ms upstream) open 40 upstream connections; afterwards one request at a
+    # time needs one. Within a few seconds of that traffic the pool is back to its floor of 16 (plus the one in
+    # use): the surplus is closed well before --pool-idle-timeout (30 s), and every request is still answered.
     with Env() as env:
         port = env.proxy.port
         statuses = []
         threads = [threading.Thread(target=lambda: statuses.append(api_request(port, scenario="delay:400").status))
-                   for _ in range(16)]
+                   for _ in range(40)]
         for t in threads:
             t.start()
         for t in threads:
             t.join(20)
-        eq(statuses, [200] * 16, "statuses of the 16 overlapping requests")
+        eq(statuses, [200] * 40, "statuses of the 40 overlapping requests")
         idle_after_burst = metric(port, "anthropic_proxy_upstream_connections", state="idle")
-        ok(idle_after_burst >= 12, f"upstream connections pooled after the burst: {idle_after_burst:.0f}, want >= 12")
+        ok(idle_after_burst >= 30, f"upstream connections pooled after the burst: {idle_after_burst:.0f}, want >= 30")
         t0 = time.monotonic()
         n = 0
         while time.monotonic() - t0 < 3.5 and n < 2000:
@@ -1192,7 +1192,7 @@ def test_hardening_pool_shrinks_after_burst():
         purged = metric(port, "anthropic_proxy_upstream_pool_purged_total")
         print(f"    idle upstream connections: {idle_after_burst:.0f} after the burst, {idle:.0f} after {n} sequential "
               f"requests; purged {purged:.0f}")
-        le(idle, 2, "idle upstream connections after 3.5 s of one request at a time")
-        ok(purged >= idle_after_burst - 2, f"purged connections counted: {purged:.0f}")
+        le(idle, 17, "idle upstream connections after 3.5 s of one request at a time")
+        ok(purged >= idle_after_burst - 17, f"purged connections counted: {purged:.0f}")
         recent = {rec["connection_id"] for rec in env.mock.requests()[-20:]}
         le(len(recent), 2, "upstream connections serving the last 20 sequential requests")

@@ -42,7 +42,7 @@ static const struct opt opts[] = {
 	{"upstream-timeout", OPT_DURATION, F(upstream_timeout_ms), "10m",
 	 "upstream silence allowed while waiting for or streaming an answer"},
 	{"pool-size", OPT_COUNT, F(pool_size), "256",
-	 "most idle upstream connections kept for reuse (past 16, one unused for a second is closed)"},
+	 "most idle upstream connections kept for reuse (past 16 spare ones, those unneeded for a second are closed)"},
 	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", "idle upstream connections are closed after this"},
 	{"poll-interval", OPT_DURATION_OFF, F(poll_interval_ms), "300s",
 	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},

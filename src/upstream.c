@@ -67,7 +67,6 @@ struct upstream_conn {
 	int last_error;                /* last connect error, for the message when every address failed */
 	uint64_t dial_start;           /* uv_now when dialing began */
 	uint64_t connected_at;         /* uv_now when TCP connected */
-	uint64_t idle_since;           /* uv_now when it last went into the pool */
 	const char *err_kind;          /* error to deliver from the timer (never from inside upstream_request) */
 	char err_msg[256];             /* its message */
 };
@@ -529,27 +528,34 @@ static void send_pump(struct upstream_conn *c)
 		 (c->head_sent < r->head_len || c->body_sent < r->body_len));
 }
 
-/* At most once per POOL_PURGE_MS: beyond POOL_KEEP pooled connections, those that sat unused for a whole period are
- * closed, least recently used first. After a burst the pool, and the memory of its TLS sessions (~35 KB each),
- * shrinks within seconds instead of waiting out --pool-idle-timeout; steady traffic, which cycles through every
- * connection it needs, keeps them all, and so does a small bursty client (an agent pausing between requests). */
+/* At most once per POOL_PURGE_MS: connections that stayed in the pool for the whole period, however busy the others
+ * were (the lowest the idle count went), were not needed; past POOL_KEEP of them, they are closed, least recently
+ * used first. After a burst the pool, and the memory of its TLS sessions (~35 KB each), shrinks within seconds
+ * instead of waiting out --pool-idle-timeout; steady traffic, which dips into its spare connections, keeps them, and
+ * so does a small bursty client (an agent pausing between requests). */
 static void pool_purge(struct upstream *u)
 {
 	uint64_t now = uv_now(u->loop);
-	if (now - u->purge_at < POOL_PURGE_MS || !u->idle)
+	if (now - u->purge_at < POOL_PURGE_MS)
 		return;
-	u->purge_at = now;
-	struct upstream_conn *last = u->idle;
-	while (last->next)
-		last = last->next;
-	while (last && u->n_idle > POOL_KEEP && now - last->idle_since >= POOL_PURGE_MS) {
-		struct upstream_conn *prev = last->prev;
-		last->purged = 1;
-		u->trim_due++;
-		u->n_purged++;
-		conn_close(last);
-		last = prev;
+	uint32_t surplus = u->idle_low > POOL_KEEP ? u->idle_low - POOL_KEEP : 0;
+	if (surplus > u->n_idle)
+		surplus = u->n_idle;
+	if (surplus) {
+		struct upstream_conn *last = u->idle;
+		while (last->next)
+			last = last->next;
+		for (; surplus && last; surplus--) {
+			struct upstream_conn *prev = last->prev;
+			last->purged = 1;
+			u->trim_due++;
+			u->n_purged++;
+			conn_close(last);
+			last = prev;
+		}
 	}
+	u->idle_low = u->n_idle;
+	u->purge_at = now;
 }
 
 static void complete(struct upstream_conn *c, int clean_tail)
@@ -572,7 +578,6 @@ static void complete(struct upstream_conn *c, int clean_tail)
 		}
 		if (u->pool_max > 0) {
 			set_state(c, C_IDLE);
-			c->idle_since = uv_now(u->loop);
 			c->paused = 0;
 			c->reused = 0;
 			c->next = u->idle;
@@ -836,9 +841,12 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		c->req = r;
 		r->conn = c;
 		u->n_reused++;
+		if (u->n_idle < u->idle_low)
+			u->idle_low = u->n_idle;
 		begin_send(c);
 		return 0;
 	}
+	u->idle_low = 0; /* the pool ran dry: every pooled connection was needed */
 	if (dial(u, r)) {
 		r->cbs->on_error(r, UPSTREAM_ENOMEM, "out of memory");
 		return -1;

@@ -80,6 +80,7 @@ struct upstream {
 	uint64_t n_dials;             /* connections dialed since start */
 	uint64_t n_purged;            /* idle connections closed as surplus after a burst */
 	uint64_t purge_at;            /* uv_now of the last purge */
+	uint32_t idle_low;            /* fewest pooled connections since then (never needed: surplus) */
 	uint32_t trim_due;            /* purged connections whose memory is not yet released */
 	uint32_t n_handshaking;       /* connections in a TLS handshake */
 	uint32_t handshakes_since_trim; /* handshakes finished since the heap was last trimmed */

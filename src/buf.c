@@ -62,18 +62,15 @@ int buf_append_slow(struct buf *b, const void *p, size_t n)
 
 int buf_appends(struct buf *b, const char *s) { return buf_append(b, s, strlen(s)); }
 
-static int append_base(struct buf *b, unsigned long long v, unsigned base)
+int buf_append_dec(struct buf *b, unsigned long long v)
 {
 	char d[24], *p = d + sizeof d;
 	do {
-		*--p = "0123456789abcdef"[v % base];
-		v /= base;
+		*--p = (char)('0' + v % 10);
+		v /= 10;
 	} while (v);
 	return buf_append(b, p, (size_t)(d + sizeof d - p));
 }
-
-int buf_append_dec(struct buf *b, unsigned long long v) { return append_base(b, v, 10); }
-int buf_append_hex(struct buf *b, unsigned long long v) { return append_base(b, v, 16); }
 
 int buf_printf(struct buf *b, const char *fmt, ...)
 {

@@ -41,9 +41,8 @@ static inline int buf_append(struct buf *b, const void *p, size_t n)
 }
 int buf_appends(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends v in decimal, or in lower-case hex (chunk sizes): the per-request paths avoid printf's parsing. */
+/* Appends v in decimal: the per-request paths avoid printf's parsing. */
 int buf_append_dec(struct buf *b, unsigned long long v);
-int buf_append_hex(struct buf *b, unsigned long long v);
 /* Drops n bytes from the front. */
 void buf_consume(struct buf *b, size_t n);
 /* Empties the content but keeps the allocation. */

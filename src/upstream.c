@@ -309,7 +309,6 @@ static int flush(struct upstream_conn *c)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct upstream_conn *c = h->data;
-	(void)hint;
 	if (c->up->tls && buf_size(&c->tls.in) == 0) {
 		/* Ciphertext lands in the loop's shared buffer and is lent to mbedTLS for one pass; a connection keeps
 		 * an input buffer only while a pass leaves bytes behind (a paused answer). */
@@ -498,14 +497,13 @@ static void send_pump(struct upstream_conn *c)
 			char stage[RECORD_MAX];
 			const char *p;
 			size_t n, head = r->head_len - c->head_sent, body = r->body_len - c->body_sent;
-			if (head && body && head < RECORD_MAX) {
-				/* The rest of the head and the start of the body go out as one record: a small request
-				 * costs one encryption and one MAC, not two. */
-				size_t take = body < RECORD_MAX - head ? body : RECORD_MAX - head;
+			if (head && body && head + body <= RECORD_MAX) {
+				/* A small request goes out as one record: one encryption and one MAC, not two. (A large
+				 * body is not copied for this: its records are full anyway.) */
 				memcpy(stage, r->head + c->head_sent, head);
-				memcpy(stage + head, r->body + c->body_sent, take);
+				memcpy(stage + head, r->body + c->body_sent, body);
 				p = stage;
-				n = head + take;
+				n = head + body;
 			} else if (head) {
 				p = r->head + c->head_sent;
 				n = head < RECORD_MAX ? head : RECORD_MAX;

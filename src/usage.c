@@ -178,26 +178,26 @@ static int kind_wanted(int kind) { return kind == K_MESSAGE_START || kind == K_M
 
 static int key_id(const unsigned char *k, size_t n)
 {
-	static const char *const names[] = {
-		[KEY_TYPE] = "type",
-		[KEY_MODEL] = "model",
-		[KEY_STOP_REASON] = "stop_reason",
-		[KEY_USAGE] = "usage",
-		[KEY_MESSAGE] = "message",
-		[KEY_DELTA] = "delta",
-		[KEY_ERROR] = "error",
-		[KEY_INPUT] = "input_tokens",
-		[KEY_OUTPUT] = "output_tokens",
-		[KEY_CACHE_CREATION] = "cache_creation_input_tokens",
-		[KEY_CACHE_READ] = "cache_read_input_tokens",
+#define KEY(s) {s, sizeof s - 1}
+	static const struct {
+		const char *name;
+		size_t len;
+	} keys[] = {
+		[KEY_TYPE] = KEY("type"),
+		[KEY_MODEL] = KEY("model"),
+		[KEY_STOP_REASON] = KEY("stop_reason"),
+		[KEY_USAGE] = KEY("usage"),
+		[KEY_MESSAGE] = KEY("message"),
+		[KEY_DELTA] = KEY("delta"),
+		[KEY_ERROR] = KEY("error"),
+		[KEY_INPUT] = KEY("input_tokens"),
+		[KEY_OUTPUT] = KEY("output_tokens"),
+		[KEY_CACHE_CREATION] = KEY("cache_creation_input_tokens"),
+		[KEY_CACHE_READ] = KEY("cache_read_input_tokens"),
 	};
-	static const uint8_t lens[] = {
-		[KEY_TYPE] = 4,	    [KEY_MODEL] = 5, [KEY_STOP_REASON] = 11, [KEY_USAGE] = 5,
-		[KEY_MESSAGE] = 7,  [KEY_DELTA] = 5, [KEY_ERROR] = 5,	     [KEY_INPUT] = 12,
-		[KEY_OUTPUT] = 13,  [KEY_CACHE_CREATION] = 27,		     [KEY_CACHE_READ] = 23,
-	};
-	for (int i = KEY_TYPE; i < (int)(sizeof names / sizeof names[0]); i++)
-		if (n == lens[i] && memcmp(k, names[i], n) == 0)
+#undef KEY
+	for (int i = KEY_TYPE; i < (int)(sizeof keys / sizeof keys[0]); i++)
+		if (n == keys[i].len && memcmp(k, keys[i].name, n) == 0)
 			return i;
 	return KEY_OTHER;
 }

@@ -267,6 +267,7 @@ int main(int argc, char **argv)
 	int rc = uv_loop_close(app.loop);
 	if (rc == UV_EBUSY)
 		log_msg(LOG_ERROR, "shutdown", "a handle was still open at exit (a bug)");
+	server_free(&app.srv);
 	upstream_free(&app.up);
 	tls_ctx_free(&app.tls);
 	usage_poll_free(&app.poll);

@@ -34,8 +34,6 @@ void proxy_exchange_init(struct proxy_exchange *ex)
 	buf_init(&ex->head, 0);
 	buf_init(&ex->hold, HOLD_MAX);
 	buf_init(&ex->hold_body, HOLD_MAX);
-	buf_init(&ex->resp_head, 0);
-	buf_init(&ex->out, 0);
 }
 
 void proxy_exchange_free(struct proxy_exchange *ex)
@@ -46,27 +44,43 @@ void proxy_exchange_free(struct proxy_exchange *ex)
 	buf_free(&ex->head);
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
-	buf_free(&ex->resp_head);
-	buf_free(&ex->out);
 	usage_reader_free(&ex->usage);
 }
 
 #define OUT_FLUSH (8 * 1024)  /* gathered answer bytes past this go out at once: small answers coalesce, big ones
 				* stream on */
-#define OUT_KEEP (16 * 1024)  /* a gather buffer grown past this is released after its flush (slow streams hold none) */
+#define OUT_KEEP (64 * 1024)  /* a gather buffer grown past this is released after its flush */
+
+/* Answer bytes wait in one loop-wide buffer (the server's `gather`) until the upstream read pass ends: one write per
+ * pass, and no gather memory per connection (at 200 connections that was 200 buffers). Every pass ends with a
+ * flush; bytes another client left there (its pass ended in an error) go to it first. */
+static int flush_out(struct client *c);
+
+static struct buf *gather(struct client *c)
+{
+	struct server *s = &c->app->srv;
+	if (s->gather_owner != c) {
+		if (s->gather_owner)
+			(void)flush_out(s->gather_owner);
+		s->gather_owner = c;
+	}
+	return &s->gather;
+}
 
 /* Writes the gathered answer bytes to the client in one write, then applies backpressure. */
 static int flush_out(struct client *c)
 {
+	struct server *s = &c->app->srv;
 	struct proxy_exchange *ex = &c->ex;
-	if (!buf_size(&ex->out))
+	if (s->gather_owner != c)
 		return 0;
-	uv_buf_t b = uv_buf_init(buf_ptr(&ex->out), (unsigned)buf_size(&ex->out));
-	int rc = client_write(c, &b, 1);
-	if (ex->out.cap > OUT_KEEP)
-		buf_free(&ex->out);
-	else
-		buf_reset(&ex->out);
+	s->gather_owner = NULL;
+	struct buf *g = &s->gather;
+	uv_buf_t b = uv_buf_init(buf_ptr(g), (unsigned)buf_size(g));
+	buf_reset(g); /* the bytes stay put: client_write copies what it cannot send before anything appends again */
+	int rc = b.len ? client_write(c, &b, 1) : 0;
+	if (g->cap > OUT_KEEP)
+		buf_free(g);
 	if (rc == 0 && ex->active && c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
 		ex->paused = 1;
 		upstream_pause(&ex->ureq);
@@ -80,10 +94,11 @@ static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
 {
 	struct proxy_exchange *ex = &c->ex;
 	if (!ex->holding) {
+		struct buf *g = gather(c);
 		for (unsigned i = 0; i < n; i++)
-			if (buf_append(&ex->out, b[i].base, b[i].len))
+			if (buf_append(g, b[i].base, b[i].len))
 				return -1;
-		return buf_size(&ex->out) >= OUT_FLUSH ? flush_out(c) : 0;
+		return buf_size(g) >= OUT_FLUSH ? flush_out(c) : 0;
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (buf_append(&ex->hold, b[i].base, b[i].len)) {
@@ -369,7 +384,6 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	while (path_len < url_len && url[path_len] != '?')
 		path_len++;
 	ex->generation = app->oauth.generation;
-	buf_reset(&ex->out);
 	ex->reading = 0;
 	ex->accounted = 0;
 	ex->sniff = 0;
@@ -540,9 +554,9 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 			ex->chunked = 1;
 	}
 
-	/* The answer's head is built in the exchange's reusable buffer: no allocation per answer once warm. */
-	struct buf *out = &ex->resp_head;
-	buf_reset(out);
+	/* The answer's head is built in place in the gather buffer (held back below if it is a 401 to hold). */
+	struct buf *out = gather(c);
+	size_t mark = out->len;
 	int err = buf_appends(out, "HTTP/1.1 ") || buf_append_dec(out, (unsigned)status) || buf_append(out, " ", 1) ||
 		  buf_appends(out, http_reason(status)) || buf_append(out, "\r\n", 2);
 	int sse = 0;
@@ -568,19 +582,23 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		err = buf_appends(out, "connection: keep-alive\r\n");
 	if (!err)
 		err = buf_append(out, "\r\n", 2);
-	if (err)
+	if (err) {
+		out->len = mark;
 		return -1;
+	}
 	/* A 401 may be "OAuth token has expired": keep it back until the body says, so a refresh and one replay can
 	 * spare the client from ever seeing it. */
 	const struct oauth *oa = &c->app->oauth;
 	if (status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) {
 		ex->holding = 1;
 		ex->held_status = status;
-	} else {
-		ex->status = status;
+		uv_buf_t b = uv_buf_init(out->data + mark, (unsigned)(out->len - mark));
+		int rc = ex_write(c, &b, 1); /* to the hold buffer (or straight out when too big to hold) */
+		out->len = mark;
+		return rc;
 	}
-	uv_buf_t b = uv_buf_init(buf_ptr(out), (unsigned)buf_size(out));
-	return ex_write(c, &b, 1);
+	ex->status = status;
+	return buf_size(out) >= OUT_FLUSH ? flush_out(c) : 0;
 }
 
 static int on_body(struct upstream_req *r, const char *p, size_t n)

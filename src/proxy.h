@@ -20,8 +20,6 @@ struct client;
 struct proxy_exchange {
 	struct upstream_req ureq; /* the upstream request (its head points into `head`) */
 	struct buf head;          /* rewritten request head, reused across requests on the connection */
-	struct buf resp_head;     /* the answer's head for the client, reused likewise */
-	struct buf out;           /* answer bytes gathered during one upstream read pass, written in one go */
 	int status;               /* status sent to the client, 0 until the head went out */
 	unsigned active : 1;      /* an upstream request is in flight */
 	unsigned chunked : 1;     /* the body goes to the client in chunked framing */

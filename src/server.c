@@ -48,6 +48,10 @@ static void on_client_close(uv_handle_t *h)
 	if (--c->refs)
 		return;
 	struct server *s = &c->app->srv;
+	if (s->gather_owner == c) {
+		buf_reset(&s->gather);
+		s->gather_owner = NULL;
+	}
 	request_free(&c->req);
 	buf_free(&c->in);
 	proxy_exchange_free(&c->ex);
@@ -585,3 +589,5 @@ void server_close_all(struct server *s)
 	while (s->clients)
 		client_close(s->clients);
 }
+
+void server_free(struct server *s) { buf_free(&s->gather); }

@@ -59,6 +59,8 @@ struct server {
 	uint64_t n_rejected;   /* connections refused over --max-connections */
 	struct request_limits limits; /* from the config, shared by every connection */
 	char rbuf[64 * 1024];  /* the read buffer every connection reads into (parsed in place) */
+	struct buf gather;     /* answer bytes of the upstream read pass under way, for one write (proxy.c) */
+	struct client *gather_owner; /* whose bytes `gather` holds, or NULL */
 };
 
 /* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */
@@ -67,6 +69,8 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen);
 void server_stop(struct server *s);
 /* Closes every client connection now. */
 void server_close_all(struct server *s);
+/* Releases what the server still holds once the loop has closed. */
+void server_free(struct server *s);
 
 /* For the proxy and admin: write answer bytes (copied if they cannot go out at once). 0, or -1 if the client
  * is gone. */

@@ -1,6 +1,8 @@
 #include "tls.h"
 
 #include <mbedtls/error.h>
+#include <mbedtls/platform.h>
+#include <mbedtls/version.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -154,12 +156,30 @@ void tls_conn_free(struct tls_conn *c)
 	buf_free(&c->out);
 }
 
+/* The server's certificate chain is verified during the handshake and never looked at again (renegotiation is off),
+ * yet mbedTLS 2 keeps its parsed copy in the session, ~1.6 KB per connection, and re-parses it for every resumed
+ * connection. Dropped once the handshake is done: the cached session, and each connection resumed from it, carry
+ * none. */
+static void drop_peer_cert(mbedtls_ssl_context *ssl)
+{
+#if MBEDTLS_VERSION_MAJOR == 2 && defined(MBEDTLS_SSL_KEEP_PEER_CERTIFICATE)
+	if (ssl->session && ssl->session->peer_cert) {
+		mbedtls_x509_crt_free(ssl->session->peer_cert);
+		mbedtls_free(ssl->session->peer_cert);
+		ssl->session->peer_cert = NULL;
+	}
+#else
+	(void)ssl;
+#endif
+}
+
 int tls_handshake(struct tls_conn *c)
 {
 	int rc = mbedtls_ssl_handshake(&c->ssl);
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return TLS_AGAIN;
 	if (rc == 0) {
+		drop_peer_cert(&c->ssl);
 		/* Keep the session for the next connection; a failure only costs a full handshake later. */
 		tls_session_cache_free(c->cache);
 		tls_session_cache_init(c->cache);

@@ -44,7 +44,8 @@ struct upstream_conn {
 	struct upstream_conn *prev;
 	struct tls_conn tls;           /* TLS session and its ciphertext buffers */
 	llhttp_t parser;               /* answer parser */
-	struct http_hdrs hdrs;         /* answer headers */
+	struct http_hdrs *h;           /* the head being parsed: up->hdrs, or `own` across passes; NULL between heads */
+	struct http_hdrs own;          /* a head that did not arrive within one read pass */
 	struct buf wout;               /* ciphertext being written (swapped with tls.out) */
 	struct addrinfo *ai;           /* resolved addresses */
 	struct addrinfo *ai_next;      /* next address to try */
@@ -103,6 +104,48 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 	c->state = s;
 }
 
+/* ---- answer heads ------------------------------------------------------------------------------------------- */
+
+/* A head nearly always arrives within one read pass, and passes run one at a time: so heads are parsed into one store
+ * the pool shares, and pooled connections keep no header memory. A head still incomplete when its pass ends takes the
+ * store's allocations with it (a move, nothing copied); the store then starts afresh. */
+#define HEAD_MAX_BYTES (64 * 1024)
+#define HEAD_MAX_COUNT 256
+
+static void hdrs_spill(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	if (c->h != &u->hdrs)
+		return;
+	http_hdrs_free(&c->own);
+	c->own = u->hdrs;
+	http_hdrs_init(&u->hdrs, HEAD_MAX_BYTES, HEAD_MAX_COUNT);
+	u->hdrs_owner = NULL;
+	c->h = &c->own;
+}
+
+static struct http_hdrs *hdrs_of(struct upstream_conn *c)
+{
+	if (c->h)
+		return c->h;
+	struct upstream *u = c->up;
+	if (u->hdrs_owner) /* only after a pass that ended early; never lose its head regardless */
+		hdrs_spill(u->hdrs_owner);
+	http_hdrs_reset(&u->hdrs);
+	u->hdrs_owner = c;
+	return c->h = &u->hdrs;
+}
+
+/* The head was handed over (or dropped): the store is free for the next one. */
+static void hdrs_done(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	if (c->h == &u->hdrs)
+		u->hdrs_owner = NULL;
+	http_hdrs_free(&c->own);
+	c->h = NULL;
+}
+
 /* ---- lifetime ---------------------------------------------------------------------------------------------- */
 
 static void conn_free(struct upstream_conn *c)
@@ -111,7 +154,7 @@ static void conn_free(struct upstream_conn *c)
 	if (c->purged && u->trim_due && --u->trim_due == 0)
 		malloc_trim(64 * 1024); /* the purged sessions' memory (record buffers mostly) goes back to the system */
 	tls_conn_free(&c->tls);
-	http_hdrs_free(&c->hdrs);
+	hdrs_done(c);
 	buf_free(&c->wout);
 	if (c->ai)
 		uv_freeaddrinfo(c->ai);
@@ -165,7 +208,7 @@ static struct upstream_conn *conn_new(struct upstream *u)
 		return NULL;
 	c->up = u;
 	c->state = C_DIAL;
-	http_hdrs_init(&c->hdrs, 64 * 1024, 256);
+	http_hdrs_init(&c->own, HEAD_MAX_BYTES, HEAD_MAX_COUNT);
 	buf_init(&c->wout, 0);
 	if (!u->tls) {
 		/* Plain HTTP (an OTLP collector on the host): the tls_conn only lends its two buffers. */
@@ -174,7 +217,6 @@ static struct upstream_conn *conn_new(struct upstream *u)
 		buf_init(&c->tls.out, 0);
 	} else if (tls_conn_init(&c->tls, u->tls, &u->sessions, u->host)) {
 		tls_conn_free(&c->tls);
-		http_hdrs_free(&c->hdrs);
 		free(c);
 		return NULL;
 	}
@@ -667,6 +709,7 @@ static void read_pass(struct upstream_conn *c)
 	}
 	if (c->state == C_CLOSING)
 		return;
+	hdrs_spill(c);
 	flush(c);
 	if (c->req && !c->done && c->req->cbs->on_flush)
 		c->req->cbs->on_flush(c->req);
@@ -705,34 +748,34 @@ static void drive(struct upstream_conn *c)
 
 static int on_message_begin(llhttp_t *p)
 {
-	struct upstream_conn *c = p->data;
-	http_hdrs_reset(&c->hdrs);
+	hdrs_done(p->data);
 	return 0;
 }
 
 static int hdr_limit(struct upstream_conn *c)
 {
 	c->err_kind = UPSTREAM_EPROTOCOL;
-	snprintf(c->err_msg, sizeof c->err_msg, "upstream answer head exceeds the limits (64 KB, 256 headers)");
+	snprintf(c->err_msg, sizeof c->err_msg, "upstream answer head exceeds the limits (%d KB, %d headers)",
+		 HEAD_MAX_BYTES / 1024, HEAD_MAX_COUNT);
 	return -1;
 }
 
 static int on_header_field(llhttp_t *p, const char *at, size_t n)
 {
 	struct upstream_conn *c = p->data;
-	return http_hdrs_field(&c->hdrs, at, n) ? hdr_limit(c) : 0;
+	return http_hdrs_field(hdrs_of(c), at, n) ? hdr_limit(c) : 0;
 }
 
 static int on_header_value(llhttp_t *p, const char *at, size_t n)
 {
 	struct upstream_conn *c = p->data;
-	return http_hdrs_value(&c->hdrs, at, n) ? hdr_limit(c) : 0;
+	return http_hdrs_value(hdrs_of(c), at, n) ? hdr_limit(c) : 0;
 }
 
 static int on_header_value_complete(llhttp_t *p)
 {
 	struct upstream_conn *c = p->data;
-	return http_hdrs_value_done(&c->hdrs) ? hdr_limit(c) : 0;
+	return http_hdrs_value_done(hdrs_of(c)) ? hdr_limit(c) : 0;
 }
 
 static int on_headers_complete(llhttp_t *p)
@@ -742,10 +785,13 @@ static int on_headers_complete(llhttp_t *p)
 	if (status >= 100 && status < 200 && status != 101) {
 		/* 1xx answers do not end the exchange; the final answer follows. */
 		c->informational = 1;
+		hdrs_done(c);
 		return 0;
 	}
 	struct upstream_req *r = c->req;
-	if (r->cbs->on_head(r, status, &c->hdrs)) {
+	int rc = r->cbs->on_head(r, status, hdrs_of(c));
+	hdrs_done(c);
+	if (rc) {
 		upstream_cancel(r);
 		return -1;
 	}
@@ -793,7 +839,7 @@ static void begin_send(struct upstream_conn *c)
 {
 	llhttp_init(&c->parser, HTTP_RESPONSE, &parser_settings);
 	c->parser.data = c;
-	http_hdrs_reset(&c->hdrs);
+	hdrs_done(c);
 	c->done = c->keepalive = c->informational = 0;
 	c->head_sent = c->body_sent = 0;
 	c->resp_bytes = 0;
@@ -811,6 +857,7 @@ void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int po
 	u->port = port;
 	u->tls = tls;
 	tls_session_cache_init(&u->sessions);
+	http_hdrs_init(&u->hdrs, HEAD_MAX_BYTES, HEAD_MAX_COUNT);
 	u->connect_timeout_ms = 10000;
 	u->io_timeout_ms = 600000;
 	u->pool_idle_ms = 30000;
@@ -823,7 +870,11 @@ void upstream_close(struct upstream *u)
 		conn_close(u->idle);
 }
 
-void upstream_free(struct upstream *u) { tls_session_cache_free(&u->sessions); }
+void upstream_free(struct upstream *u)
+{
+	tls_session_cache_free(&u->sessions);
+	http_hdrs_free(&u->hdrs);
+}
 
 int upstream_request(struct upstream *u, struct upstream_req *r)
 {

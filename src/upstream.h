@@ -88,6 +88,8 @@ struct upstream {
 	uint64_t n_errors[UPSTREAM_NKINDS]; /* failed requests by kind (retries not counted) */
 	struct hist connect_time;     /* DNS + TCP connect */
 	struct hist handshake_time;   /* TLS handshake */
+	struct http_hdrs hdrs;        /* the answer head being parsed in the current read pass (see upstream.c) */
+	struct upstream_conn *hdrs_owner; /* the connection `hdrs` belongs to, or NULL */
 	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
 	char cipher[65536];           /* socket read buffer shared the same way (lent to the connection read) */
 };

@@ -4,6 +4,7 @@ body framing (chunked, Expect: 100-continue, large bodies, size limit), keep-ali
 import gzip
 import json
 import os
+import select
 import time
 
 from harness import (CLIENT_HEADERS, MSG_BODY, OAUTH_BETA, TOKEN, Conn, Env, Headers, api_error, api_request,
@@ -179,6 +180,40 @@ def test_keepalive_reuse_upstream():
         le(st["connections"], 3, "TLS connections the mock accepted for 50 sequential requests")
         conn_ids = {r["connection_id"] for r in env.mock.requests()}
         le(len(conn_ids), 3, f"distinct upstream connections used ({sorted(conn_ids)})")
+
+
+def test_upstream_tls_sessions_resumed():
+    # A new upstream connection resumes the last TLS session (abbreviated handshake: no certificate chain, no key
+    # exchange); the server's certificate was verified on the full one, and the proxy keeps no parsed copy of it.
+    with Env() as env:
+        for i in range(4):
+            r = api_request(env.proxy.port, scenario="close-after")
+            eq(r.status, 200, f"request {i} on a fresh upstream connection ({r.body[:200]!r})")
+        st = env.mock.stats()
+        eq(st["connections"], 4, "upstream connections (close-after: one per request)")
+        eq(st["resumed_connections"], 3, "upstream connections that resumed the TLS session (all but the first)")
+
+
+def test_answer_head_split_across_reads():
+    # An answer head that arrives in pieces spans several read passes, while other connections' heads are parsed
+    # meanwhile (the pool shares one header store and a head still incomplete at the end of a pass moves out of it).
+    # The split head must reach the client whole and exact, the interleaved answers unharmed.
+    with Env() as env, Conn(env.proxy.port) as a:
+        a.send(build_request("POST", "/v1/messages", CLIENT_HEADERS + [
+            ("x-mock-scenario", "head-split:250,header:x-split-check=value with spaces; and=more")], MSG_BODY))
+        time.sleep(0.35)  # two pieces are in (a header and a half): the head stays half parsed until 1.25 s
+        others = [api_request(env.proxy.port, scenario=f"header:x-other={i}") for i in range(4)]
+        eq(select.select([a.sock], [], [], 0)[0], [], "nothing of the split answer yet: the others ran inside it")
+        r = a.read_response(timeout=10)
+        eq(r.status, 200, f"status of the split answer ({r.body[:200]!r})")
+        rec = [x for x in env.mock.requests() if "head-split" in (x.get("scenario") or "")][0]
+        eq(r.body, env.mock.response_body(rec), "split answer's body, byte for byte")
+        sent = [(k, v) for k, v in rec["response"]["headers"] if k not in HOP_BY_HOP]
+        got = [(k, v) for k, v in r.headers.pairs if k in {n for n, _ in sent}]
+        eq(got, sent, "every end-to-end header of the split head, in order and exact")
+        for i, o in enumerate(others):
+            eq(o.status, 200, f"interleaved request {i} ({o.body[:200]!r})")
+            eq(o.header("x-other"), str(i), f"interleaved request {i}'s own header")
 
 
 def test_gzip_answer_passthrough():

@@ -823,9 +823,12 @@ def test_hardening_slow_clients_do_not_slow_others():
         stop = threading.Event()
 
         def dribble():
-            # One head byte to every slow client every 200 ms, for at most 20 rounds (4 s).
-            for rnd in range(20):
-                if stop.is_set() or len(answered) == n_slow:
+            # One head byte to every slow client every 200 ms, for 4 s at most (by the clock: answers arriving make
+            # select return early, and counting rounds would then end the test before the 2 s timeout's answers).
+            t_stop = time.monotonic() + 4.0
+            for rnd in range(len(head)):
+                tick = time.monotonic() + 0.2
+                if stop.is_set() or len(answered) == n_slow or tick > t_stop + 0.2:
                     return
                 for i, s in enumerate(slow):
                     if i in answered:
@@ -834,13 +837,14 @@ def test_hardening_slow_clients_do_not_slow_others():
                         s.send(head[rnd:rnd + 1])
                     except OSError:
                         answered.setdefault(i, b"")
-                readable = select.select([s for i, s in enumerate(slow) if i not in answered], [], [], 0.2)[0]
-                for s in readable:
-                    try:
-                        data = s.recv(4096)
-                    except OSError:
-                        data = b""
-                    answered.setdefault(slow.index(s), data)
+                while len(answered) < n_slow and (left := tick - time.monotonic()) > 0:
+                    readable = select.select([s for i, s in enumerate(slow) if i not in answered], [], [], left)[0]
+                    for s in readable:
+                        try:
+                            data = s.recv(4096)
+                        except OSError:
+                            data = b""
+                        answered.setdefault(slow.index(s), data)
 
         t = threading.Thread(target=dribble, daemon=True)
         t.start()

@@ -38,6 +38,8 @@ Behaviour:
       cut-midstream  SSE head + message_start, then TCP close (no terminating chunk)
       reset-midhead  half a status line ("HTTP/1.1 20"), then a TCP reset (SO_LINGER 0, no close_notify)
       close-midhead  a status line and part of a header line, then a clean close (close_notify + FIN)
+      head-split:MS  the answer head in 6 writes MS milliseconds apart, cut inside the status line, a header
+                     name, a value, between \r and \n and before the blank line; then the answer as usual
       header:NAME=VALUE  add this header to the answer (after the usual ones, so it wins where the last
                      value counts); VALUE as sent, bytes >= 0x80 included (latin-1); no commas
       close-after    normal answer with connection: close, then close
@@ -229,6 +231,7 @@ class Stats:
     def reset(self):
         self.epoch += 1
         self.connections = 0
+        self.resumed_connections = 0  # TLS handshakes that resumed a session (abbreviated)
         self.control_connections = 0
         self.tcp_accepts = 0
         self.handshake_failures = 0
@@ -246,6 +249,7 @@ class Stats:
     def snapshot(self):
         return {
             "connections": self.connections,
+            "resumed_connections": self.resumed_connections,
             "requests": self.requests,
             "open_connections": len(self.open_ids),
             "closed_by_peer_midstream": self.closed_by_peer_midstream,
@@ -273,6 +277,7 @@ class Responder:
         self.chunked = False
         self.resp = None
         self.extra_headers = []   # scenario header:NAME=VALUE
+        self.head_split_ms = None # scenario head-split:MS
 
     async def head(self, status, headers, chunked=False, keep_alive=True):
         self.chunked = chunked
@@ -284,7 +289,23 @@ class Responder:
         self.resp = {"status": status, "headers": [[k, v] for k, v in hdrs], "complete": False}
         if self.record is not None:
             self.record["response"] = self.resp
-        await self.conn.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1"))
+        data = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+        if self.head_split_ms is None:
+            await self.conn.write(data)
+            return
+        # Cuts: inside the status line, inside the second header's name, inside its value, between the first
+        # \r and \n after it, and just before the blank line.
+        second = data.index(b"\r\n") + 2
+        second = data.index(b"\r\n", second) + 2
+        colon = data.index(b":", second)
+        crlf = data.index(b"\r\n", colon)
+        cuts = [5, second + 2, colon + 3, crlf + 1, len(data) - 2]
+        at = 0
+        for cut in cuts + [len(data)]:
+            await self.conn.write(data[at:cut])
+            at = cut
+            if cut < len(data):
+                await asyncio.sleep(self.head_split_ms / 1000.0)
 
     def _note(self, data):
         self.body += data
@@ -866,6 +887,9 @@ class MockAPI:
             return
         writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         st.connections += 1
+        ssl_obj = writer.get_extra_info("ssl_object")
+        if ssl_obj is not None and ssl_obj.session_reused:
+            st.resumed_connections += 1
         st.open_ids.add(conn_id)
         conn = Connection(self, reader, writer, conn_id)
         try:
@@ -998,7 +1022,7 @@ class MockAPI:
 
         known = {"sse-split", "sse-slow", "sse-endless", "status", "cut-midbody", "cut-midstream",
                  "close-after", "gzip", "delay", "echo", "usage", "usage-split", "reset-midhead",
-                 "close-midhead", "header"}
+                 "close-midhead", "header", "head-split"}
         unknown = [n for n in names if n not in known]
         if unknown:
             await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
@@ -1009,6 +1033,8 @@ class MockAPI:
             if s.startswith("header:") and "=" in s:
                 name, _, value = s[len("header:"):].partition("=")
                 r.extra_headers.append((name.strip(), value))
+            if s.startswith("head-split:"):
+                r.head_split_ms = int(s.split(":", 1)[1])
         for s in scenarios:
             if s.startswith("delay:"):
                 await asyncio.sleep(int(s.split(":", 1)[1]) / 1000.0)

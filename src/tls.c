@@ -137,16 +137,23 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_ca
 	c->lent = NULL;
 	c->lent_len = 0;
 	c->eof = 0;
+	c->resuming = 0;
 	int rc = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
 	if (rc)
 		return rc;
 	rc = mbedtls_ssl_set_hostname(&c->ssl, hostname);
 	if (rc)
 		return rc;
-	if (cache->have)
-		(void)mbedtls_ssl_set_session(&c->ssl, &cache->session); /* a refused session means a full handshake */
+	tls_conn_resume(c);
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	return 0;
+}
+
+void tls_conn_resume(struct tls_conn *c)
+{
+	/* A refused session means a full handshake, nothing worse. */
+	if (!c->resuming && c->cache->have)
+		c->resuming = mbedtls_ssl_set_session(&c->ssl, &c->cache->session) == 0;
 }
 
 void tls_conn_free(struct tls_conn *c)

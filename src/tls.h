@@ -41,6 +41,7 @@ struct tls_conn {
 	size_t lent_len;         /* bytes of it not yet read */
 	struct buf out;          /* ciphertext produced, not yet handed to the socket */
 	int eof;                 /* the peer closed the TCP stream: mbedTLS gets EOF once `in` is drained */
+	unsigned resuming : 1;   /* a cached session is offered: the handshake may be abbreviated */
 };
 
 /* Loads the CA bundle and sets up the shared config. On failure `err` says why; tls_ctx_free is safe after. */
@@ -52,6 +53,8 @@ void tls_session_cache_free(struct tls_session_cache *sc);
 
 /* Starts a client session verifying `hostname` (always set: mbedTLS skips the name check when it is not). */
 int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname);
+/* Offers the origin's cached session if one arrived since tls_conn_init; only before the handshake starts. */
+void tls_conn_resume(struct tls_conn *c);
 void tls_conn_free(struct tls_conn *c);
 
 /* Lends n bytes of ciphertext (read after `in`) until tls_keep, which copies what mbedTLS left of them into `in`.

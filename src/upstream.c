@@ -24,13 +24,14 @@ const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UP
 enum conn_state {
 	C_DIAL,      /* resolving the host name */
 	C_CONNECT,   /* TCP connect in progress */
+	C_PARKED,    /* TCP connected; the TLS handshake waits for another one's session to resume */
 	C_HANDSHAKE, /* TLS handshake in progress */
 	C_BUSY,      /* serving a request */
 	C_IDLE,      /* in the pool */
 	C_CLOSING,   /* handles closing; freed by the last close callback */
 };
 
-static const char *const state_names[] = {"dial", "connect", "handshake", "busy", "idle", "closing"};
+static const char *const state_names[] = {"dial", "connect", "parked", "handshake", "busy", "idle", "closing"};
 
 struct upstream_conn {
 	uv_tcp_t tcp;                  /* the socket */
@@ -42,6 +43,7 @@ struct upstream_conn {
 	struct upstream_req *req;      /* request being served, or NULL */
 	struct upstream_conn *next;    /* pool links */
 	struct upstream_conn *prev;
+	struct upstream_conn *parked_next; /* link in up->parked */
 	struct tls_conn tls;           /* TLS session and its ciphertext buffers */
 	llhttp_t parser;               /* answer parser */
 	struct http_hdrs *h;           /* the head being parsed: up->hdrs, or `own` across passes; NULL between heads */
@@ -62,12 +64,14 @@ struct upstream_conn {
 	unsigned eof : 1;              /* the peer closed its side */
 	unsigned reused : 1;           /* the request came to this connection from the pool */
 	unsigned purged : 1;           /* closed as surplus by pool_purge */
+	unsigned full : 1;             /* its handshake started with no session to resume */
+	unsigned wake : 1;             /* parked, and the session it waited for is there (or never will be) */
 	size_t head_sent;              /* bytes of req->head encrypted */
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
 	int last_error;                /* last connect error, for the message when every address failed */
 	uint64_t dial_start;           /* uv_now when dialing began */
-	uint64_t connected_at;         /* uv_now when TCP connected */
+	uint64_t handshake_at;         /* uv_now when the TLS handshake began */
 	const char *err_kind;          /* error to deliver from the timer (never from inside upstream_request) */
 	char err_msg[256];             /* its message */
 };
@@ -78,6 +82,33 @@ static void send_pump(struct upstream_conn *c);
 static void begin_send(struct upstream_conn *c);
 static int dial(struct upstream *u, struct upstream_req *r);
 static void arm(struct upstream_conn *c, uint64_t ms);
+static void start_handshake(struct upstream_conn *c);
+
+/* Connections that connected while a full handshake was under way wait for its session and resume it: a burst of
+ * new connections (start-up, a pool refilled after an idle spell) then costs one key exchange and one certificate
+ * check instead of one each (each takes milliseconds of CPU on this one thread; 200 in a row queued everything
+ * behind them for seconds). When that handshake ends, done or failed, they go on: resuming if it left a session, in
+ * full otherwise. Their own timers wake them, outside whatever callback ended the handshake. */
+static void wake_parked(struct upstream *u)
+{
+	for (struct upstream_conn *p = u->parked, *next; p; p = next) {
+		next = p->parked_next;
+		p->parked_next = NULL;
+		p->wake = 1;
+		arm(p, 0);
+	}
+	u->parked = NULL;
+}
+
+static void unpark(struct upstream_conn *c)
+{
+	for (struct upstream_conn **pp = &c->up->parked; *pp; pp = &(*pp)->parked_next)
+		if (*pp == c) {
+			*pp = c->parked_next;
+			c->parked_next = NULL;
+			return;
+		}
+}
 
 static void set_state(struct upstream_conn *c, enum conn_state s)
 {
@@ -92,7 +123,16 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 	struct upstream *u = c->up;
 	if (s == C_HANDSHAKE) {
 		u->n_handshaking++;
+		if (u->tls && !c->tls.resuming) {
+			c->full = 1;
+			u->n_full++;
+		}
 	} else if (c->state == C_HANDSHAKE) {
+		if (c->full) {
+			c->full = 0;
+			if (--u->n_full == 0)
+				wake_parked(u);
+		}
 		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
 		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
 		u->n_handshaking--;
@@ -188,6 +228,8 @@ static void conn_close(struct upstream_conn *c)
 		return;
 	if (c->state == C_IDLE)
 		pool_remove(c);
+	else if (c->state == C_PARKED)
+		unpark(c);
 	set_state(c, C_CLOSING);
 	c->up->n_open--;
 	if (c->req) {
@@ -273,11 +315,20 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	switch (c->state) {
+	case C_PARKED:
+		if (c->wake) {
+			c->wake = 0;
+			uint64_t now = uv_now(c->up->loop), deadline = c->dial_start + c->up->connect_timeout_ms;
+			arm(c, deadline > now ? deadline - now : 0);
+			start_handshake(c);
+			break;
+		}
+		/* fall through - the connect timeout ran out while parked */
 	case C_DIAL:
 	case C_CONNECT:
 	case C_HANDSHAKE:
 		snprintf(msg, sizeof msg, "upstream %s:%d did not complete the %s within %.1f s", c->up->host,
-			 c->up->port, c->state == C_HANDSHAKE ? "TLS handshake" : "connection",
+			 c->up->port, c->state >= C_PARKED ? "TLS handshake" : "connection",
 			 (double)c->up->connect_timeout_ms / 1000);
 		finish_error(c, UPSTREAM_ETIMEOUT, msg);
 		break;
@@ -456,8 +507,24 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_freeaddrinfo(c->ai);
 	c->ai = c->ai_next = NULL;
 	uv_tcp_nodelay(&c->tcp, 1);
-	c->connected_at = uv_now(c->up->loop);
-	hist_observe(&c->up->connect_time, (double)(c->connected_at - c->dial_start) / 1000);
+	struct upstream *u = c->up;
+	hist_observe(&u->connect_time, (double)(uv_now(u->loop) - c->dial_start) / 1000);
+	if (u->tls)
+		tls_conn_resume(&c->tls);
+	if (u->tls && !c->tls.resuming && u->n_full > 0) {
+		set_state(c, C_PARKED);
+		c->parked_next = u->parked;
+		u->parked = c;
+		return;
+	}
+	start_handshake(c);
+}
+
+static void start_handshake(struct upstream_conn *c)
+{
+	if (c->up->tls)
+		tls_conn_resume(&c->tls); /* parked: the session it waited for */
+	c->handshake_at = uv_now(c->up->loop);
 	set_state(c, C_HANDSHAKE);
 	start_reading(c);
 	drive(c);
@@ -731,7 +798,7 @@ static void drive(struct upstream_conn *c)
 			return;
 		}
 		uint64_t now = uv_now(c->up->loop);
-		hist_observe(&c->up->handshake_time, (double)(now - c->connected_at) / 1000);
+		hist_observe(&c->up->handshake_time, (double)(now - c->handshake_at) / 1000);
 		c->req->connect_ms = now - c->req->start_ms;
 		set_state(c, C_BUSY);
 		begin_send(c);

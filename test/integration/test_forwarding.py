@@ -5,7 +5,9 @@ import gzip
 import json
 import os
 import select
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import (CLIENT_HEADERS, MSG_BODY, OAUTH_BETA, TOKEN, Conn, Env, Headers, api_error, api_request,
                      build_request, chunk_body, curl, eq, le, ok, send_until_answer, sha256)
@@ -192,6 +194,27 @@ def test_upstream_tls_sessions_resumed():
         st = env.mock.stats()
         eq(st["connections"], 4, "upstream connections (close-after: one per request)")
         eq(st["resumed_connections"], 3, "upstream connections that resumed the TLS session (all but the first)")
+
+
+def test_upstream_burst_resumes_one_session():
+    # A burst of requests on a cold proxy: the first connection's full handshake runs alone, the others wait for its
+    # session and resume it (one key exchange and certificate check for the burst, not one per connection).
+    n = 12
+    with Env() as env:
+        start = threading.Barrier(n)
+
+        def one(_):
+            start.wait(5)
+            return api_request(env.proxy.port)
+
+        with ThreadPoolExecutor(n) as pool:
+            rs = list(pool.map(one, range(n)))
+        eq([r.status for r in rs], [200] * n, "statuses of the burst")
+        st = env.mock.stats()
+        ok(st["connections"] >= n // 2, f"a burst: {st['connections']} upstream connections for {n} requests at once")
+        eq(st["resumed_connections"], st["connections"] - 1, "upstream connections that resumed the first one's session")
+        for i in range(4):  # the pool serves on, and a cold start changed nothing for later requests
+            eq(api_request(env.proxy.port).status, 200, f"request {i} after the burst")
 
 
 def test_answer_head_split_across_reads():

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from harness import (CLIENT_HEADERS, CTX, MSG_BODY, SANITIZER_PATTERNS, STREAM_BODY, Conn, Env, OAuthEnv, api_error,
                      api_request, build_request, chunk_body, contains, eq, fail, free_port, http_request, le,
@@ -984,6 +985,18 @@ def test_hardening_upstream_refused_and_tls_failures():
                 eq(r.status, 502, f"{what} #{i}: status ({r.body[:200]!r})")
                 _, msg = api_error(r, f"{what} #{i}")
                 matches(pattern, msg, f"{what} #{i}: message")
+            # A burst on a new pool: the connections that wait for the first handshake's session must go on when it
+            # fails (each failing alone at once), not sit until the 10 s connect timeout.
+            barrier, t0 = threading.Barrier(8), time.monotonic()
+
+            def one(_):
+                barrier.wait(5)
+                return api_request(port).status
+
+            with ThreadPoolExecutor(8) as pool:
+                statuses = list(pool.map(one, range(8)))
+            eq(statuses, [502] * 8, f"{what}: a burst of 8 at once")
+            le(time.monotonic() - t0, 5.0, f"{what}: seconds the burst took")
             if env.mock:
                 eq(env.mock.requests(kind=None), [], f"{what}: requests that reached the mock")
             eq(http_request(port, "GET", "/healthz").status, 200, f"{what}: /healthz")

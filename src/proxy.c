@@ -611,10 +611,12 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	if (ex->reading)
 		(void)usage_reader_feed(&ex->usage, p, n); /* never affects forwarding */
 	if (ex->chunked) {
-		char size[24], *sp = size + sizeof size - 2;
+		char size[24], *sp = size + sizeof size - 2; /* the chunk-size line, hex digits written backwards */
 		memcpy(sp, "\r\n", 2);
-		for (size_t v = n; sp == size + sizeof size - 2 || v; v >>= 4)
+		size_t v = n;
+		do
 			*--sp = "0123456789abcdef"[v & 15];
+		while (v >>= 4);
 		uv_buf_t b[3] = {uv_buf_init(sp, (unsigned)(size + sizeof size - sp)), uv_buf_init((char *)p, (unsigned)n),
 				 uv_buf_init("\r\n", 2)};
 		rc = ex_write(c, b, 3);

@@ -80,23 +80,20 @@ static int bio_send(void *arg, const unsigned char *p, size_t n)
 static int bio_recv(void *arg, unsigned char *p, size_t n)
 {
 	struct tls_conn *c = arg;
-	size_t have = buf_size(&c->in);
-	if (have) {
-		if (n > have)
-			n = have;
-		memcpy(p, buf_ptr(&c->in), n);
+	int kept = buf_size(&c->in) > 0; /* bytes kept from an earlier pass come before the lent ones */
+	size_t have = kept ? buf_size(&c->in) : c->lent_len;
+	if (have == 0)
+		return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > have)
+		n = have;
+	memcpy(p, kept ? buf_ptr(&c->in) : c->lent, n);
+	if (kept) {
 		buf_consume(&c->in, n);
-		return (int)n;
-	}
-	if (c->lent_len) {
-		if (n > c->lent_len)
-			n = c->lent_len;
-		memcpy(p, c->lent, n);
+	} else {
 		c->lent += n;
 		c->lent_len -= n;
-		return (int)n;
 	}
-	return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+	return (int)n;
 }
 
 void tls_lend(struct tls_conn *c, const char *p, size_t n)
@@ -144,7 +141,6 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_ca
 	rc = mbedtls_ssl_set_hostname(&c->ssl, hostname);
 	if (rc)
 		return rc;
-	tls_conn_resume(c);
 	mbedtls_ssl_set_bio(&c->ssl, c, bio_send, bio_recv, NULL);
 	return 0;
 }
@@ -152,7 +148,7 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_ca
 void tls_conn_resume(struct tls_conn *c)
 {
 	/* A refused session means a full handshake, nothing worse. */
-	if (!c->resuming && c->cache->have)
+	if (c->cache->have)
 		c->resuming = mbedtls_ssl_set_session(&c->ssl, &c->cache->session) == 0;
 }
 

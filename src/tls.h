@@ -2,9 +2,9 @@
  *
  * The socket belongs to the caller (upstream): it appends received ciphertext to `in`, or lends a buffer of it
  * for one pass (tls_lend/tls_keep: the common case, where every byte is taken and nothing is copied or kept per
- * connection), and sends what gathers in `out`. mbedTLS never touches a file descriptor, so a WANT_READ is simply "feed me more", in the way nginx's
- * NGX_AGAIN is. Sending never blocks: the send callback always takes everything into `out`, and the caller
- * bounds `out` by not writing more plaintext until it drains.
+ * connection), and sends what gathers in `out`. mbedTLS never touches a file descriptor, so a WANT_READ is simply
+ * "feed me more", in the way nginx's NGX_AGAIN is. Sending never blocks: the send callback always takes everything
+ * into `out`, and the caller bounds `out` by not writing more plaintext until it drains.
  *
  * tls_ctx is shared by every connection to every origin (CA chain, RNG, settings: TLS 1.2 minimum, verification
  * required). A tls_session_cache belongs to one origin: it remembers the last session so new connections to that
@@ -53,7 +53,8 @@ void tls_session_cache_free(struct tls_session_cache *sc);
 
 /* Starts a client session verifying `hostname` (always set: mbedTLS skips the name check when it is not). */
 int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname);
-/* Offers the origin's cached session if one arrived since tls_conn_init; only before the handshake starts. */
+/* Offers the origin's cached session, if there is one, for an abbreviated handshake: call it just before the
+ * handshake starts, so that the newest session is the one offered. */
 void tls_conn_resume(struct tls_conn *c);
 void tls_conn_free(struct tls_conn *c);
 

@@ -65,7 +65,6 @@ struct upstream_conn {
 	unsigned reused : 1;           /* the request came to this connection from the pool */
 	unsigned purged : 1;           /* closed as surplus by pool_purge */
 	unsigned full : 1;             /* its handshake started with no session to resume */
-	unsigned wake : 1;             /* parked, and the session it waited for is there (or never will be) */
 	size_t head_sent;              /* bytes of req->head encrypted */
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
@@ -88,13 +87,13 @@ static void start_handshake(struct upstream_conn *c);
  * new connections (start-up, a pool refilled after an idle spell) then costs one key exchange and one certificate
  * check instead of one each (each takes milliseconds of CPU on this one thread; 200 in a row queued everything
  * behind them for seconds). When that handshake ends, done or failed, they go on: resuming if it left a session, in
- * full otherwise. Their own timers wake them, outside whatever callback ended the handshake. */
+ * full otherwise. Their own timers wake them (at once, before the connect deadline their timer was set for), outside
+ * whatever callback ended the handshake. */
 static void wake_parked(struct upstream *u)
 {
 	for (struct upstream_conn *p = u->parked, *next; p; p = next) {
 		next = p->parked_next;
 		p->parked_next = NULL;
-		p->wake = 1;
 		arm(p, 0);
 	}
 	u->parked = NULL;
@@ -315,14 +314,14 @@ static void on_timer(uv_timer_t *t)
 		return;
 	}
 	switch (c->state) {
-	case C_PARKED:
-		if (c->wake) {
-			c->wake = 0;
-			uint64_t now = uv_now(c->up->loop), deadline = c->dial_start + c->up->connect_timeout_ms;
-			arm(c, deadline > now ? deadline - now : 0);
+	case C_PARKED: {
+		uint64_t now = uv_now(c->up->loop), deadline = c->dial_start + c->up->connect_timeout_ms;
+		if (now < deadline) { /* woken by wake_parked */
+			arm(c, deadline - now);
 			start_handshake(c);
 			break;
 		}
+	}
 		/* fall through - the connect timeout ran out while parked */
 	case C_DIAL:
 	case C_CONNECT:
@@ -509,9 +508,7 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	struct upstream *u = c->up;
 	hist_observe(&u->connect_time, (double)(uv_now(u->loop) - c->dial_start) / 1000);
-	if (u->tls)
-		tls_conn_resume(&c->tls);
-	if (u->tls && !c->tls.resuming && u->n_full > 0) {
+	if (u->tls && !u->sessions.have && u->n_full > 0) {
 		set_state(c, C_PARKED);
 		c->parked_next = u->parked;
 		u->parked = c;
@@ -523,7 +520,7 @@ static void on_connect(uv_connect_t *req, int status)
 static void start_handshake(struct upstream_conn *c)
 {
 	if (c->up->tls)
-		tls_conn_resume(&c->tls); /* parked: the session it waited for */
+		tls_conn_resume(&c->tls); /* the newest session, which a parked connection waited for */
 	c->handshake_at = uv_now(c->up->loop);
 	set_state(c, C_HANDSHAKE);
 	start_reading(c);

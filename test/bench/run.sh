@@ -9,7 +9,8 @@
 # Per server under test (direct to the upstream = the limit, nginx, HAProxy, anthropic-proxy; one worker/thread
 # each, run one after another): wrk json/sse x 50/200 connections, warm-up + measured run, req/s, p50, p99,
 # errors, peak RSS, CPU per request. Then: token accounting (/usage vs 2xx answers), 1,000 slow SSE readers
-# (RSS per stream and drift over a minute), and instructions per request under callgrind.
+# (RSS per stream and drift over a minute), instructions per request under callgrind, and what the TLS record
+# cipher costs per JSON exchange in mbedTLS (the proxy's) and in OpenSSL (nginx's and HAProxy's).
 # Writes build/bench/results-<date>.md and build/bench/latest.md (curated numbers live in test/bench/RESULTS.md).
 # Exit status 1 if a check fails.
 #
@@ -474,7 +475,20 @@ if [ "$CALLGRIND" = 1 ]; then
   CG_JSON="{\"n\":$CG_N,\"ir0\":${IR[0]},\"ir1\":${IR[1]},\"irn\":${IR[$CG_N]},\"top\":$top}"
 fi
 
-# 7. Report.
+# 11. The record cipher: one JSON exchange's two records (sizes as a direct client sees them), sealed by mbedTLS
+# (test/bench/cipher.c, linked with the proxy's libmbedcrypto) and by OpenSSL (`openssl speed`).
+cc -std=c11 -O2 -Wall -Wextra -Werror "$BENCH/cipher.c" -o "$TMP/cipher" -lmbedcrypto || die "building test/bench/cipher.c"
+read -r req_b head_b body_b < <(curl -sS --max-time 10 --cacert "$PKI/ca.pem" -o /dev/null \
+  -w '%{size_request} %{size_header} %{size_download}\n' -H "authorization: Bearer $TOKEN" \
+  -H "anthropic-beta: oauth-2025-04-20" -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' \
+  -H 'x-bench: json' --data-binary '{"model":"claude-sonnet-4-5","max_tokens":64,"messages":[{"role":"user","content":"hi"}]}' \
+  "https://localhost:$UPORT/v1/messages") || die "sizing one JSON exchange"
+mbed=$("$TMP/cipher" "$req_b" $((head_b + body_b))) || die "test/bench/cipher"
+py cipher --request-bytes "$req_b" --answer-bytes $((head_b + body_b)) --mbedtls "$mbed" --out "$RESULTS" ||
+  die "openssl speed"
+say "record cipher: $mbed (mbedTLS, µs per record of $req_b and $((head_b + body_b)) B)"
+
+# 12. Report.
 STAMP=$(date +%Y-%m-%d_%H%M)
 export M_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" M_HOST="$(hostname)" M_CPUS="$(nproc)" M_KERNEL="$(uname -sr)"
 export M_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"

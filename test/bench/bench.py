@@ -654,8 +654,8 @@ def cipher_section(w, c, runs):
     ours, theirs = per.get(("mbedtls", "chacha20-poly1305")), per.get(("openssl", "aes-256-gcm"))
     if ours is None or theirs is None:
         return
-    w(f"anthropic-proxy negotiates ChaCha20-Poly1305 (mbedTLS's faster AEAD here); nginx and HAProxy, as OpenSSL "
-      f"clients, TLS 1.3's AES-256-GCM. Per JSON exchange the proxy spends **{ours - theirs:.1f} µs more** on the "
+    w(f"anthropic-proxy negotiates ChaCha20-Poly1305 (mbedTLS's faster AEAD here); nginx and HAProxy, OpenSSL "
+      f"clients, AES-256-GCM (see the negotiated TLS above). Per JSON exchange the proxy spends **{ours - theirs:.1f} µs more** on the "
       "cipher than they do. The JSON rows with that difference taken out (what the proxy's CPU per request would be "
       "with OpenSSL's cipher speed):")
     w("")

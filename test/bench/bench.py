@@ -648,16 +648,19 @@ def cipher_section(w, c, runs):
     per = {}
     for lib in ("mbedtls", "openssl"):
         for name, t in c[lib].items():
+            if min(t[sizes[0]], t[sizes[1]]) < 0:  # cipher.c: not in this build of the library
+                w(f"| {lib} | {name} | - | - | - |")
+                continue
             per[(lib, name)] = t[sizes[0]] + t[sizes[1]]
             w(f"| {lib} | {name} | {t[sizes[0]]:.2f} | {t[sizes[1]]:.2f} | {per[(lib, name)]:.2f} |")
     w("")
     ours, theirs = per.get(("mbedtls", "chacha20-poly1305")), per.get(("openssl", "aes-256-gcm"))
     if ours is None or theirs is None:
         return
-    w(f"anthropic-proxy negotiates ChaCha20-Poly1305 (mbedTLS's faster AEAD here); nginx and HAProxy, OpenSSL "
-      f"clients, AES-256-GCM (see the negotiated TLS above). Per JSON exchange the proxy spends **{ours - theirs:.1f} µs more** on the "
-      "cipher than they do. The JSON rows with that difference taken out (what the proxy's CPU per request would be "
-      "with OpenSSL's cipher speed):")
+    w("anthropic-proxy negotiates ChaCha20-Poly1305 (mbedTLS's faster AEAD here); nginx and HAProxy, OpenSSL clients, "
+      f"AES-256-GCM (see the negotiated TLS above). Per JSON exchange the proxy spends **{ours - theirs:.1f} µs "
+      "more** on the cipher than they do. The JSON rows with that difference taken out (what the proxy's CPU per "
+      "request would be with OpenSSL's cipher speed):")
     w("")
     w("| scenario | server | CPU µs/req | less the cipher difference | ÷ nginx | as measured ÷ nginx |")
     w("|---|---|--:|--:|--:|--:|")

@@ -64,7 +64,6 @@ struct upstream_conn {
 	unsigned eof : 1;              /* the peer closed its side */
 	unsigned reused : 1;           /* the request came to this connection from the pool */
 	unsigned purged : 1;           /* closed as surplus by pool_purge */
-	unsigned full : 1;             /* its handshake started with no session to resume */
 	size_t head_sent;              /* bytes of req->head encrypted */
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
@@ -120,18 +119,14 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 		log_end(&l);
 	}
 	struct upstream *u = c->up;
+	/* A full handshake (no session offered: key exchange, certificate check); fixed before the handshake starts. */
+	int full = u->tls && !c->tls.resuming;
 	if (s == C_HANDSHAKE) {
 		u->n_handshaking++;
-		if (u->tls && !c->tls.resuming) {
-			c->full = 1;
-			u->n_full++;
-		}
+		u->n_full += full;
 	} else if (c->state == C_HANDSHAKE) {
-		if (c->full) {
-			c->full = 0;
-			if (--u->n_full == 0)
-				wake_parked(u);
-		}
+		if (full && --u->n_full == 0)
+			wake_parked(u);
 		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
 		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
 		u->n_handshaking--;

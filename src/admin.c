@@ -5,24 +5,10 @@
 
 #include <string.h>
 
-static size_t path_len(const char *url, size_t len)
-{
-	size_t n = 0;
-	while (n < len && url[n] != '?')
-		n++;
-	return n;
-}
-
-static int path_is(const char *url, size_t len, const char *path)
-{
-	size_t n = path_len(url, len);
-	return n == strlen(path) && memcmp(url, path, n) == 0;
-}
-
 int admin_match(const char *url, size_t len)
 {
-	return path_is(url, len, "/healthz") || path_is(url, len, "/readyz") || path_is(url, len, "/usage") ||
-	       path_is(url, len, "/metrics");
+	return http_path_is(url, len, "/healthz") || http_path_is(url, len, "/readyz") || http_path_is(url, len, "/usage") ||
+	       http_path_is(url, len, "/metrics");
 }
 
 void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
@@ -35,13 +21,13 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 				      "\"message\":\"only GET and HEAD are allowed here\"}}");
 		return;
 	}
-	if (path_is(url, len, "/healthz")) {
+	if (http_path_is(url, len, "/healthz")) {
 		/* Liveness only: answered without touching the upstream or the credentials. */
 		a->status = 200;
 		buf_appends(&a->body, "{\"status\":\"ok\"}");
 		return;
 	}
-	if (path_is(url, len, "/readyz")) {
+	if (http_path_is(url, len, "/readyz")) {
 		/* Ready only while requests can be signed: Kubernetes stops routing to a proxy that cannot. */
 		char why[600];
 		if (oauth_ready(&app->oauth, why, sizeof why)) {
@@ -55,12 +41,12 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 		}
 		return;
 	}
-	if (path_is(url, len, "/metrics")) {
+	if (http_path_is(url, len, "/metrics")) {
 		a->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		a->status = metrics_render(app, &a->body) ? 500 : 200;
 		return;
 	}
-	if (path_is(url, len, "/usage")) {
+	if (http_path_is(url, len, "/usage")) {
 		int64_t now = app_wall_ms();
 		struct buf poll;
 		buf_init(&poll, 0);

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "url.h"
 
 #include "log.h"
 
@@ -259,92 +260,32 @@ int config_is_loopback(const char *host)
 int config_parse_url(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen, char *path,
 		     size_t pathlen)
 {
-	if (strncasecmp(url, "https://", 8) != 0)
+	struct url u;
+	if (url_parse(url, &u) || strcmp(u.scheme, "https") || u.userinfo[0] || u.port == 0 || u.path[0] != '/' ||
+	    u.path[1] == 0 || strlen(u.path) >= pathlen || strlen(u.host) >= hostlen || strlen(u.authority) >= authlen)
 		return -1;
-	const char *slash = strchr(url + 8, '/');
-	if (!slash || slash[1] == 0 || strlen(slash) >= pathlen || strpbrk(slash, " \r\n\t"))
-		return -1;
-	char origin[300];
-	size_t n = (size_t)(slash - url);
-	if (n >= sizeof origin)
-		return -1;
-	memcpy(origin, url, n);
-	origin[n] = 0;
-	if (config_parse_upstream(origin, host, hostlen, port, auth, authlen))
-		return -1;
-	snprintf(path, pathlen, "%s", slash);
+	snprintf(host, hostlen, "%s", u.host);
+	snprintf(auth, authlen, "%s", u.authority);
+	snprintf(path, pathlen, "%s", u.path);
+	*port = u.port;
 	return 0;
 }
 
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
-	const char *colon;
-	size_t hl;
-	if (*s == '[') {
-		const char *close = strchr(s, ']');
-		if (!close || close[1] != ':')
-			return -1;
-		hl = (size_t)(close - s - 1);
-		s++;
-		colon = close + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || memchr(s, ':', (size_t)(colon - s)))
-			return -1;
-		hl = (size_t)(colon - s);
-	}
-	if (hl == 0 || hl >= hostlen)
-		return -1;
-	char *end;
-	errno = 0;
-	long p = strtol(colon + 1, &end, 10);
-	if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
-		return -1;
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	*port = (int)p;
-	return 0;
+	return url_split_hostport(s, host, hostlen, port);
 }
 
 int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port, char *auth, size_t authlen)
 {
-	if (strncasecmp(url, "https://", 8) != 0)
-		return -1;
-	const char *h = url + 8;
-	size_t n = strcspn(h, "/?#");
+	struct url u;
 	/* Only a bare origin (optionally with a trailing '/') is accepted: paths are not rewritten. */
-	if (h[n] && strcmp(h + n, "/") != 0)
+	if (url_parse(url, &u) || strcmp(u.scheme, "https") || u.userinfo[0] || u.port == 0 ||
+	    (u.path[0] && strcmp(u.path, "/")) || strlen(u.host) >= hostlen || strlen(u.authority) >= authlen)
 		return -1;
-	if (n == 0 || n >= authlen || memchr(h, '@', n))
-		return -1;
-	char hp[300];
-	memcpy(hp, h, n);
-	hp[n] = 0;
-	int p = 443;
-	int has_port = (hp[0] == '[') ? strstr(hp, "]:") != NULL : strchr(hp, ':') != NULL;
-	if (has_port) {
-		if (config_split_hostport(hp, host, hostlen, &p) || p == 0)
-			return -1;
-	} else {
-		size_t hl = n;
-		const char *src = hp;
-		if (hp[0] == '[') {
-			if (hp[n - 1] != ']')
-				return -1;
-			src++;
-			hl -= 2;
-		}
-		if (hl == 0 || hl >= hostlen)
-			return -1;
-		memcpy(host, src, hl);
-		host[hl] = 0;
-	}
-	*port = p;
-	int v6 = strchr(host, ':') != NULL;
-	if (p == 443)
-		snprintf(auth, authlen, v6 ? "[%s]" : "%s", host);
-	else
-		snprintf(auth, authlen, v6 ? "[%s]:%d" : "%s:%d", host, p);
+	snprintf(host, hostlen, "%s", u.host);
+	snprintf(auth, authlen, "%s", u.authority);
+	*port = u.port;
 	return 0;
 }
 

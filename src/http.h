@@ -103,4 +103,24 @@ int http_error_json(struct buf *out, int status, const char *message);
 /* Appends s JSON-escaped (without quotes). */
 int http_json_escape(struct buf *out, const char *s, size_t n);
 
+/* Request targets (origin-form): the path is what stands before '?'. Matching is exact and byte-wise: the proxy
+ * forwards targets as they are, so it must not match them more loosely than the upstream would. */
+static inline size_t http_path_len(const char *target, size_t len)
+{
+	const char *q = memchr(target, '?', len);
+	return q ? (size_t)(q - target) : len;
+}
+/* The target's path is `path`. */
+static inline int http_path_is(const char *target, size_t len, const char *path)
+{
+	size_t n = http_path_len(target, len);
+	return n == strlen(path) && memcmp(target, path, n) == 0;
+}
+/* The target's path starts with `prefix` (e.g. "/v1/models/"). */
+static inline int http_path_under(const char *target, size_t len, const char *prefix)
+{
+	size_t n = http_path_len(target, len), p = strlen(prefix);
+	return n >= p && memcmp(target, prefix, p) == 0;
+}
+
 #endif

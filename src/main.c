@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include "fsutil.h"
+#include "url.h"
 
 #include <malloc.h>
 #include <netdb.h>
@@ -86,30 +87,15 @@ static void on_signal(uv_signal_t *s, int signum)
 /* --check URL: a health probe for images without curl. Blocking is fine here: no loop runs yet. */
 static int check(const char *url)
 {
-	char host[256], path[1024] = "/";
-	int port = 80;
-	if (strncmp(url, "http://", 7) != 0) {
+	struct url u;
+	if (url_parse(url, &u) || strcmp(u.scheme, "http") || u.userinfo[0]) {
 		fprintf(stderr, "anthropic-proxy: --check takes an http:// URL\n");
 		return 2;
 	}
-	const char *hp = url + 7, *slash = strchr(hp, '/');
-	size_t hl = slash ? (size_t)(slash - hp) : strlen(hp);
-	if (hl == 0 || hl >= sizeof host) {
-		fprintf(stderr, "anthropic-proxy: --check: bad URL\n");
-		return 2;
-	}
-	memcpy(host, hp, hl);
-	host[hl] = 0;
-	if (slash)
-		snprintf(path, sizeof path, "%s", slash);
-	char *colon = strrchr(host, ':');
-	if (colon) {
-		*colon = 0;
-		port = atoi(colon + 1);
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+	const char *host = u.host, *path = u.path[0] == '/' ? u.path : "/";
 	char ports[8];
-	snprintf(ports, sizeof ports, "%d", port);
+	snprintf(ports, sizeof ports, "%d", u.port);
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
 	if (getaddrinfo(host, ports, &hints, &res)) {
 		fprintf(stderr, "anthropic-proxy: --check: cannot resolve %s\n", host);
 		return 1;
@@ -121,7 +107,8 @@ static int check(const char *url)
 	int ok = 0;
 	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
 		char req[1400], ans[64] = "";
-		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path, host);
+		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
+				 u.authority);
 		if (write(fd, req, (size_t)n) == n) {
 			ssize_t got = read(fd, ans, sizeof ans - 1);
 			ok = got > 12 && strncmp(ans, "HTTP/1.1 200", 12) == 0;

@@ -23,19 +23,13 @@ void metrics_init(struct metrics *m, int64_t now_ms)
 	m->started_ms = now_ms;
 }
 
-static int path_is(const char *p, size_t n, const char *want)
-{
-	size_t w = strlen(want);
-	return n >= w && memcmp(p, want, w) == 0 && (n == w || p[w] == '?');
-}
-
 enum metrics_route metrics_route(const char *path, size_t len)
 {
-	if (path_is(path, len, "/v1/messages"))
+	if (http_path_is(path, len, "/v1/messages"))
 		return ROUTE_MESSAGES;
-	if (path_is(path, len, "/v1/messages/count_tokens"))
+	if (http_path_is(path, len, "/v1/messages/count_tokens"))
 		return ROUTE_COUNT_TOKENS;
-	if (path_is(path, len, "/v1/models") || (len > 11 && memcmp(path, "/v1/models/", 11) == 0))
+	if (http_path_is(path, len, "/v1/models") || http_path_under(path, len, "/v1/models/"))
 		return ROUTE_MODELS;
 	return ROUTE_OTHER;
 }

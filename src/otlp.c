@@ -1,5 +1,7 @@
 #include "otlp.h"
 
+#include "url.h"
+
 #include "app.h"
 #include "log.h"
 
@@ -97,52 +99,22 @@ static int skip_service_name(struct otlp *o, const char *k, const char *v)
 static int parse_endpoint(struct otlp *o, const char *url, int signal_specific, int *tls, char *host, size_t hostlen,
 			  int *port)
 {
-	const char *rest;
-	if (strncasecmp(url, "http://", 7) == 0) {
-		*tls = 0;
-		rest = url + 7;
-		*port = 80;
-	} else if (strncasecmp(url, "https://", 8) == 0) {
-		*tls = 1;
-		rest = url + 8;
-		*port = 443;
-	} else {
+	struct url u;
+	if (url_parse(url, &u) || (strcmp(u.scheme, "http") && strcmp(u.scheme, "https")) || u.userinfo[0] ||
+	    u.port == 0 || strlen(u.host) >= hostlen)
 		return -1;
-	}
-	size_t n = strcspn(rest, "/?#");
-	char hp[300];
-	if (n == 0 || n >= sizeof hp || memchr(rest, '@', n))
-		return -1;
-	memcpy(hp, rest, n);
-	hp[n] = 0;
-	snprintf(o->auth, sizeof o->auth, "%s", hp);
-	char *colon = hp[0] == '[' ? strstr(hp, "]:") : strrchr(hp, ':');
-	if (colon) {
-		if (hp[0] == '[')
-			colon++;
-		*port = atoi(colon + 1);
-		if (*port <= 0 || *port > 65535)
-			return -1;
-		*colon = 0;
-	}
-	const char *h = hp;
-	if (h[0] == '[') {
-		h++;
-		hp[strlen(hp) - 1] = hp[strlen(hp) - 1] == ']' ? 0 : hp[strlen(hp) - 1];
-	}
-	snprintf(host, hostlen, "%s", h);
-	const char *path = rest + n;
-	if (strpbrk(path, " \r\n\t"))
-		return -1;
+	*tls = strcmp(u.scheme, "https") == 0;
+	*port = u.port;
+	snprintf(host, hostlen, "%s", u.host);
+	snprintf(o->auth, sizeof o->auth, "%s", u.authority);
+	const char *path = u.path;
 	/* The signal-specific endpoint is used as is; the base one gets the signal path appended (OTLP spec). */
 	if (signal_specific)
 		snprintf(o->path, sizeof o->path, "%s", *path ? path : "/");
 	else if (!*path)
 		snprintf(o->path, sizeof o->path, "/v1/metrics");
-	else if (!signal_specific && path[strlen(path) - 1] != '/')
-		snprintf(o->path, sizeof o->path, "%s/v1/metrics", path);
-	else if (!signal_specific)
-		snprintf(o->path, sizeof o->path, "%sv1/metrics", path);
+	else
+		snprintf(o->path, sizeof o->path, path[strlen(path) - 1] != '/' ? "%s/v1/metrics" : "%sv1/metrics", path);
 	return 0;
 }
 

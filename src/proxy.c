@@ -380,9 +380,6 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		.body_len = buf_size(&c->req.body),
 		.no_body = (c->req.method == HTTP_HEAD),
 	};
-	size_t path_len = 0;
-	while (path_len < url_len && url[path_len] != '?')
-		path_len++;
 	ex->generation = app->oauth.generation;
 	ex->reading = 0;
 	ex->accounted = 0;
@@ -393,7 +390,7 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
-	ex->messages = c->req.method == HTTP_POST && path_len == 12 && memcmp(url, "/v1/messages", 12) == 0;
+	ex->messages = c->req.method == HTTP_POST && http_path_is(url, url_len, "/v1/messages");
 	upstream_request(&app->up, &ex->ureq);
 }
 

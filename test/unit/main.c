@@ -53,7 +53,9 @@ int unit_failed;
 	X(test_usage_gzip_every_split)                                                                             \
 	X(test_usage_deflate_zlib_and_raw)                                                                         \
 	X(test_usage_corrupt_gzip)                                                                                 \
-	X(test_usage_inactive)
+	X(test_usage_inactive)                                                                                     \
+	X(test_url_parse_table)                                                                                    \
+	X(test_url_split_hostport)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

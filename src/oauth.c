@@ -36,6 +36,7 @@ void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, stru
 	o->loop = loop;
 	o->cfg = cfg;
 	o->lock_fd = -1;
+	backoff_init(&o->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	cred_init(&o->cur);
 	buf_init(&o->req_head, 0);
 	buf_init(&o->req_body, 0);
@@ -357,13 +358,11 @@ static void refresh_failed(struct oauth *o, const char *why)
 {
 	o->n_refresh_failed++;
 	snprintf(o->last_error, sizeof o->last_error, "%s", why);
-	o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (o->backoff_ms > BACKOFF_MAX_MS)
-		o->backoff_ms = BACKOFF_MAX_MS;
+	uint64_t delay = backoff_fail(&o->backoff, 0);
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "token_refresh_failed");
 	log_str(&l, "msg", why);
-	log_int(&l, "retry_in_ms", (long long)o->backoff_ms);
+	log_int(&l, "retry_in_ms", (long long)delay);
 	log_end(&l);
 	const char *tok = oauth_token(o); /* a refresh ahead of expiry leaves the current token usable */
 	char reason[400];
@@ -372,7 +371,7 @@ static void refresh_failed(struct oauth *o, const char *why)
 		snprintf(o->problem, sizeof o->problem, "%s", reason);
 	finish(o, tok, tok ? NULL : reason);
 	if (!o->closing && !o->dead)
-		uv_timer_start(&o->timer, on_timer, o->backoff_ms, 0);
+		uv_timer_start(&o->timer, on_timer, delay, 0);
 }
 
 static void adopt(struct oauth *o, struct cred *c, const char *why)
@@ -560,7 +559,7 @@ static void on_end(struct upstream_req *r)
 		cred_move(&o->cur, &c);
 		o->generation++;
 		o->n_refresh_ok++;
-		o->backoff_ms = 0;
+		backoff_reset(&o->backoff);
 		o->problem[0] = 0;
 		o->last_error[0] = 0;
 		o->last_refresh_ms = wall_ms();
@@ -677,7 +676,7 @@ void oauth_reload(struct oauth *o)
 				o->generation++;
 			o->dead = 0;
 			o->problem[0] = 0;
-			o->backoff_ms = 0;
+			backoff_reset(&o->backoff);
 			log_cred("credentials_reloaded", LOG_INFO, o, "SIGHUP");
 			uv_timer_stop(&o->timer);
 			schedule(o);

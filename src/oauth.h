@@ -16,6 +16,7 @@
 #ifndef AP_OAUTH_H
 #define AP_OAUTH_H
 
+#include "backoff.h"
 #include "buf.h"
 #include "config.h"
 #include "credfile.h"
@@ -71,7 +72,7 @@ struct oauth {
 	int lock_fd;                   /* flock'd lock file during a refresh, or -1 */
 	int grant_retry;               /* invalid_grant already re-read the file once in this round */
 	int lock_tries;                /* attempts at the lock in this round */
-	uint64_t backoff_ms;           /* retry delay after failures */
+	struct backoff backoff;        /* retry delay after failures */
 	struct oauth_waiter *waiters;  /* requests waiting for a token */
 	struct oauth_waiter *waiters_tail;
 	uint32_t n_waiters;            /* queue length (bounded) */

@@ -148,6 +148,7 @@ int otlp_init(struct otlp *o, struct app *app, char **envp, struct tls_ctx *tls,
 		snprintf(err, errlen, "invalid OTEL_METRIC_EXPORT_INTERVAL '%s' (milliseconds)", iv);
 		return -1;
 	}
+	backoff_init(&o->backoff, o->interval_ms, BACKOFF_MAX_MS);
 	const char *to = env_get(envp, "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT");
 	if (!to)
 		to = env_get(envp, "OTEL_EXPORTER_OTLP_TIMEOUT");
@@ -226,11 +227,7 @@ static void done(struct otlp *o, const char *failure)
 	if (failure) {
 		o->n_failed++;
 		snprintf(o->last_error, sizeof o->last_error, "%s", failure);
-		o->backoff_ms = o->backoff_ms ? o->backoff_ms * 2 : o->interval_ms;
-		if (o->backoff_ms > BACKOFF_MAX_MS)
-			o->backoff_ms = BACKOFF_MAX_MS;
-		if (o->backoff_ms > next)
-			next = o->backoff_ms;
+		next = backoff_fail(&o->backoff, 0);
 		struct log_line l;
 		log_begin(&l, o->n_failed == 1 || o->n_failed % 10 == 0 ? LOG_WARN : LOG_DEBUG, "otlp_export_failed");
 		log_str(&l, "endpoint", o->url);
@@ -240,7 +237,7 @@ static void done(struct otlp *o, const char *failure)
 		log_end(&l);
 	} else {
 		o->n_ok++;
-		o->backoff_ms = 0;
+		backoff_reset(&o->backoff);
 		o->last_error[0] = 0;
 	}
 	uv_timer_start(&o->timer, on_timer, next, 0);

@@ -12,6 +12,7 @@
 #ifndef AP_OTLP_H
 #define AP_OTLP_H
 
+#include "backoff.h"
 #include "buf.h"
 #include "upstream.h"
 
@@ -34,7 +35,7 @@ struct otlp {
 	char headers[2048];       /* extra header lines from OTEL_EXPORTER_OTLP_*HEADERS */
 	char resource[2048];      /* resource attributes, rendered as JSON array elements */
 	uint64_t interval_ms;     /* export period */
-	uint64_t backoff_ms;      /* current retry delay after failures, 0 when healthy */
+	struct backoff backoff;   /* retry delay after failures */
 	int status;               /* status of the answer in flight */
 	int in_flight;            /* req is out */
 	int closing;              /* shutting down */

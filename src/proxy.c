@@ -1,6 +1,7 @@
 #include "proxy.h"
 
 #include "app.h"
+#include "inflate.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -9,7 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #define OAUTH_BETA "oauth-2025-04-20"
 
@@ -120,19 +120,9 @@ static int body_says(const char *p, size_t n, int coded, const char *needle)
 	size_t nl = strlen(needle);
 	if (!coded)
 		return memmem(p, n, needle, nl) != NULL;
-	unsigned char out[16384];
-	z_stream z;
-	memset(&z, 0, sizeof z);
-	if (inflateInit2(&z, 15 + 32) != Z_OK) /* gzip or zlib, detected from the header */
-		return 0;
-	z.next_in = (unsigned char *)p;
-	z.avail_in = (unsigned)n;
-	z.next_out = out;
-	z.avail_out = sizeof out;
-	int rc = inflate(&z, Z_FINISH);
-	size_t got = sizeof out - z.avail_out;
-	inflateEnd(&z);
-	return (rc == Z_STREAM_END || rc == Z_BUF_ERROR || rc == Z_OK) && memmem(out, got, needle, nl) != NULL;
+	char out[16384];
+	long got = inflate_small(p, n, out, sizeof out);
+	return got > 0 && memmem(out, (size_t)got, needle, nl) != NULL;
 }
 
 static int flush_hold(struct client *c)

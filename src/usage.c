@@ -7,7 +7,6 @@
 #include <yajl/yajl_parse.h>
 #include <zlib.h>
 
-#define INFLATE_CHUNK 8192 /* inflate output buffer, on the stack */
 
 /* Event kinds, from an `event:` line or a top-level "type". */
 enum { K_UNSET, K_MESSAGE_START, K_MESSAGE_DELTA, K_ERROR, K_OTHER };
@@ -700,11 +699,7 @@ static int give_up(struct usage_reader *r, const char *why)
 static void release(struct usage_reader *r)
 {
 	scan_close(r);
-	if (r->z) {
-		inflateEnd(r->z);
-		mem_release(r, r->z);
-		r->z = NULL;
-	}
+	inflater_free(&r->inf);
 }
 
 /* Decoded body bytes. Returns 0 or -1 (given up). */
@@ -722,80 +717,23 @@ static int body_feed(struct usage_reader *r, const char *p, size_t n)
 	return 0;
 }
 
-static int inflate_start(struct usage_reader *r, int bits)
-{
-	z_stream *z = mem_alloc(r, sizeof *z);
-	if (!z)
-		return give_up(r, "memory");
-	memset(z, 0, sizeof *z);
-	z->zalloc = z_alloc;
-	z->zfree = z_release;
-	z->opaque = r;
-	if (inflateInit2(z, bits) != Z_OK) {
-		mem_release(r, z);
-		return give_up(r, "memory");
-	}
-	r->z = z;
-	return 0;
-}
+static int body_sink(void *arg, const char *p, size_t n) { return body_feed(arg, p, n); }
 
-/* Inflates compressed body bytes through a fixed buffer. Work is linear in the input: deflate cannot expand more
- * than about 1000 to 1. Returns 0 or -1 (given up). */
-static int inflate_feed(struct usage_reader *r, const unsigned char *p, size_t n)
-{
-	z_stream *z = r->z;
-	unsigned char out[INFLATE_CHUNK];
-	while (n) {
-		uInt take = n > (1u << 30) ? (1u << 30) : (uInt)n;
-		z->next_in = (unsigned char *)p; /* zlib 1.2 takes a non-const pointer; it does not write */
-		z->avail_in = take;
-		p += take;
-		n -= take;
-		do {
-			z->next_out = out;
-			z->avail_out = sizeof out;
-			int rc = inflate(z, Z_NO_FLUSH);
-			size_t got = sizeof out - z->avail_out;
-			if (got && body_feed(r, (const char *)out, got))
-				return -1;
-			if (rc == Z_STREAM_END) {
-				r->z_done = z->avail_in == 0;
-				if (r->z_done)
-					break;
-				/* More after the end: the next gzip member (RFC 1952 §2.2); anything else fails below.
-				 */
-				if (inflateReset(z) != Z_OK)
-					return give_up(r, "inflate");
-			} else if (rc == Z_BUF_ERROR) {
-				break; /* no progress possible: wants more input */
-			} else if (rc != Z_OK) {
-				return give_up(r, "inflate");
-			}
-		} while (z->avail_in || z->avail_out == 0);
-	}
-	return 0;
-}
-
-/* Compressed bytes: starts inflate on the first ones. For "deflate", the two first bytes tell a zlib stream
- * (RFC 1950: CM 8, CINFO <= 7, header a multiple of 31) from the raw deflate some servers send. */
+/* Compressed bytes, inflated through the reader's counted allocator. Returns 0 or -1 (given up). */
 static int coded_feed(struct usage_reader *r, const char *p, size_t n)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	if (!r->z && r->coding == USAGE_GZIP && inflate_start(r, 15 + 16))
-		return -1;
-	if (!r->z) {
-		while (r->z_head_len < 2 && n) {
-			r->z_head[r->z_head_len++] = *u++;
-			n--;
-		}
-		if (r->z_head_len < 2)
-			return 0;
-		unsigned cmf = r->z_head[0], flg = r->z_head[1];
-		int zlib = (cmf & 0x0f) == 8 && (cmf >> 4) <= 7 && (cmf * 256 + flg) % 31 == 0;
-		if (inflate_start(r, zlib ? 15 : -15) || inflate_feed(r, r->z_head, 2))
-			return -1;
+	if (!r->inf.zalloc)
+		inflater_init(&r->inf, z_alloc, z_release, r);
+	switch (inflater_feed(&r->inf, p, n, body_sink, r)) {
+	case 0:
+		return 0;
+	case INFLATE_SINK:
+		return -1; /* body_feed gave up and said why */
+	case INFLATE_MEMORY:
+		return give_up(r, "memory");
+	default:
+		return give_up(r, "inflate");
 	}
-	return inflate_feed(r, u, n);
 }
 
 static enum usage_format format_of(const char *p, size_t n)
@@ -869,7 +807,7 @@ void usage_reader_finish(struct usage_reader *r)
 {
 	if (r->problem || r->format == USAGE_NONE || r->finished)
 		goto done;
-	if (r->coding != USAGE_IDENTITY && (r->z_head_len || r->z) && !r->z_done)
+	if (r->coding != USAGE_IDENTITY && inflater_cut_short(&r->inf))
 		give_up(r, "inflate"); /* cut short or corrupt; what was read stays */
 	if (r->format == USAGE_SSE) {
 		if (r->sse.line != L_START)

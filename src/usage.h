@@ -19,8 +19,8 @@
  *   caller knows the endpoint and decides whether to count it. An error body fills `error_type` but not
  *   `error_events`, which counts in-stream SSE events only (the status code already tells the caller). Values are
  *   taken as they are parsed, so a body cut short keeps what was seen; invalid JSON makes the reader give up.
- * - Content-Encoding gzip/x-gzip/deflate is inflated on the side through a fixed-size output buffer (deflate: a zlib
- *   header is detected, else raw deflate). Any other coding, or more than one, and the reader does not start.
+ * - Content-Encoding gzip/x-gzip/deflate is inflated on the side through a fixed-size output buffer (inflate.h tells
+ *   gzip, zlib and raw deflate apart). Any other coding, or more than one, and the reader does not start.
  *
  * Merging: each count present and valid (a non-negative integer that fits int64) replaces the previous one: the
  * last value wins, counts are never added (message_delta counts are cumulative). null, fractions, negatives, strings
@@ -38,6 +38,8 @@
  * after usage_reader_free (a client that disconnects mid-stream still gets the tokens seen so far counted). */
 #ifndef AP_USAGE_H
 #define AP_USAGE_H
+
+#include "inflate.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -108,10 +110,7 @@ struct usage_reader {
 	size_t mem_peak;           /* most bytes allocated at once */
 	/* Private state. */
 	int finished;           /* usage_reader_finish ran: further bytes are ignored */
-	struct z_stream_s *z;   /* inflate state, or NULL */
-	int z_done;             /* inflate reached the end of the compressed data (and nothing followed yet) */
-	uint8_t z_head_len;     /* deflate: header bytes held while telling zlib from raw */
-	uint8_t z_head[2];      /* those bytes */
+	struct inflater inf;    /* compressed bodies */
 	struct usage_sse sse;   /* SSE line parser */
 	struct usage_scan scan; /* JSON value being parsed */
 };

@@ -18,6 +18,7 @@ void usage_poll_init(struct usage_poll *p, struct app *app, uint64_t interval_ms
 	memset(p, 0, sizeof *p);
 	p->app = app;
 	p->interval_ms = interval_ms;
+	backoff_init(&p->backoff, interval_ms * 2, BACKOFF_MAX_MS);
 	buf_init(&p->head, 0);
 	buf_init(&p->body, BODY_MAX);
 	uv_timer_init(app->loop, &p->timer);
@@ -33,13 +34,8 @@ static void schedule(struct usage_poll *p, uint64_t delay_ms)
 	uv_timer_start(&p->timer, on_timer, delay_ms, 0);
 }
 
-static uint64_t jittered(uint64_t ms)
-{
-	/* +-10% so that many proxies started together do not poll in step. */
-	int64_t span = (int64_t)ms / 5;
-	int64_t d = span ? (int64_t)(random() % (span + 1)) - span / 2 : 0;
-	return (uint64_t)((int64_t)ms + d);
-}
+/* +-10% so that many proxies started together do not poll in step. */
+static uint64_t jittered(uint64_t ms) { return backoff_jitter(ms, 20); }
 
 static void disable(struct usage_poll *p, const char *why)
 {
@@ -53,12 +49,7 @@ static void failed(struct usage_poll *p, const char *why)
 {
 	p->n_failed++;
 	snprintf(p->last_error, sizeof p->last_error, "%s", why);
-	uint64_t next = p->backoff_ms ? p->backoff_ms * 2 : p->interval_ms * 2;
-	if (next > BACKOFF_MAX_MS)
-		next = BACKOFF_MAX_MS;
-	if (p->retry_after_s > 0 && (uint64_t)p->retry_after_s * 1000 > next)
-		next = (uint64_t)p->retry_after_s * 1000;
-	p->backoff_ms = next;
+	uint64_t next = backoff_fail(&p->backoff, p->retry_after_s > 0 ? (uint64_t)p->retry_after_s * 1000 : 0);
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "usage_poll_failed");
 	log_str(&l, "msg", why);
@@ -187,7 +178,7 @@ static void on_end(struct upstream_req *r)
 			return;
 		}
 		p->n_ok++;
-		p->backoff_ms = 0;
+		backoff_reset(&p->backoff);
 		p->last_error[0] = 0;
 		p->last_success_ms = app_wall_ms();
 		log_msg(LOG_DEBUG, "usage_poll", "applied");
@@ -252,5 +243,5 @@ int usage_poll_render(const struct usage_poll *p, struct buf *out, int64_t now_m
 		    http_json_escape(out, p->disabled_reason, strlen(p->disabled_reason)) || buf_appends(out, "\"");
 	return e || buf_printf(out, ",\"polls_ok\":%llu,\"polls_failed\":%llu,\"rate_limited\":%llu,\"backoff_ms\":%llu}",
 			       (unsigned long long)p->n_ok, (unsigned long long)p->n_failed,
-			       (unsigned long long)p->n_rate_limited, (unsigned long long)p->backoff_ms);
+			       (unsigned long long)p->n_rate_limited, (unsigned long long)p->backoff.cur_ms);
 }

@@ -7,6 +7,7 @@
 #ifndef AP_USAGE_POLL_H
 #define AP_USAGE_POLL_H
 
+#include "backoff.h"
 #include "buf.h"
 #include "upstream.h"
 
@@ -27,7 +28,7 @@ struct usage_poll {
 	unsigned disabled : 1;      /* 403 or no usable token: no more polls */
 	unsigned closing : 1;       /* shutting down */
 	uint64_t interval_ms;       /* normal period (config) */
-	uint64_t backoff_ms;        /* current backoff, 0 when healthy */
+	struct backoff backoff;     /* retry delay after failures */
 	int64_t last_success_ms;    /* unix ms of the last good poll, 0 never */
 	int64_t last_attempt_ms;    /* unix ms of the last attempt */
 	int64_t next_ms;            /* unix ms of the next poll, 0 none */

@@ -55,7 +55,9 @@ int unit_failed;
 	X(test_usage_corrupt_gzip)                                                                                 \
 	X(test_usage_inactive)                                                                                     \
 	X(test_url_parse_table)                                                                                    \
-	X(test_url_split_hostport)
+	X(test_url_split_hostport)                                                                                  \
+	X(test_backoff_doubles_caps_and_honours_retry_after)                                                      \
+	X(test_backoff_jitter_stays_in_band)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

@@ -1,0 +1,32 @@
+#include "backoff.h"
+#include "unit.h"
+
+TEST(test_backoff_doubles_caps_and_honours_retry_after)
+{
+	struct backoff b;
+	backoff_init(&b, 5000, 30000);
+	CHECK_INT(backoff_fail(&b, 0), 5000);
+	CHECK_INT(backoff_fail(&b, 0), 10000);
+	CHECK_INT(backoff_fail(&b, 0), 20000);
+	CHECK_INT(backoff_fail(&b, 0), 30000);
+	CHECK_INT(backoff_fail(&b, 0), 30000);
+	/* A retry-after longer than the schedule wins, even over the cap; a shorter one does not shorten it. */
+	CHECK_INT(backoff_fail(&b, 3600000), 3600000);
+	CHECK_INT(backoff_fail(&b, 1000), 30000);
+	backoff_reset(&b);
+	CHECK_INT(backoff_fail(&b, 0), 5000);
+	/* Doubling never wraps around. */
+	backoff_init(&b, UINT64_MAX / 2 + 1, UINT64_MAX);
+	backoff_fail(&b, 0);
+	CHECK(backoff_fail(&b, 0) == UINT64_MAX);
+}
+
+TEST(test_backoff_jitter_stays_in_band)
+{
+	for (int i = 0; i < 1000; i++) {
+		uint64_t j = backoff_jitter(300000, 20);
+		CHECK(j >= 270000 && j <= 330000);
+	}
+	CHECK_INT(backoff_jitter(0, 20), 0);
+	CHECK_INT(backoff_jitter(1000, 0), 1000);
+}

@@ -30,7 +30,7 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 	if (http_path_is(url, len, "/readyz")) {
 		/* Ready only while requests can be signed: Kubernetes stops routing to a proxy that cannot. */
 		char why[600];
-		if (oauth_ready(&app->oauth, why, sizeof why)) {
+		if (oauth_ready(&app_default_account(app)->oauth, why, sizeof why)) {
 			a->status = 200;
 			buf_appends(&a->body, "{\"status\":\"ready\"}");
 		} else {
@@ -50,9 +50,9 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 		int64_t now = app_wall_ms();
 		struct buf poll;
 		buf_init(&poll, 0);
-		usage_poll_render(&app->poll, &poll, now);
+		usage_poll_render(&app_default_account(app)->poll, &poll, now);
 		buf_append(&poll, "", 1);
-		a->status = tracker_render_json(&app->tracker, &a->body, now, buf_ptr(&poll)) ? 500 : 200;
+		a->status = tracker_render_json(&app_default_account(app)->tracker, &a->body, now, buf_ptr(&poll)) ? 500 : 200;
 		buf_free(&poll);
 		return;
 	}

@@ -13,7 +13,7 @@ void app_save_state(struct app *app)
 	struct buf b;
 	buf_init(&b, 0);
 	char err[300];
-	if (tracker_save_json(&app->tracker, &b) ||
+	if (tracker_save_json(&app_default_account(app)->tracker, &b) ||
 	    fs_write_atomic(app->cfg.state_file, buf_ptr(&b), buf_size(&b), 0600, err, sizeof err)) {
 		struct log_line l;
 		log_begin(&l, LOG_WARN, "state_save_failed");
@@ -38,11 +38,11 @@ void app_load_state(struct app *app)
 		log_end(&l);
 		return;
 	}
-	int rc = tracker_load_json(&app->tracker, data, len, app_wall_ms());
+	int rc = tracker_load_json(&app_default_account(app)->tracker, data, len, app_wall_ms());
 	free(data);
 	log_begin(&l, rc ? LOG_WARN : LOG_INFO, rc ? "state_unreadable" : "state_loaded");
 	log_str(&l, "path", app->cfg.state_file);
-	log_int(&l, "windows", app->tracker.n);
+	log_int(&l, "windows", app_default_account(app)->tracker.n);
 	log_end(&l);
 }
 

@@ -3,15 +3,13 @@
 #ifndef AP_APP_H
 #define AP_APP_H
 
+#include "account.h"
 #include "clock.h"
 #include "config.h"
 #include "metrics.h"
-#include "oauth.h"
 #include "otlp.h"
 #include "server.h"
-#include "tracker.h"
 #include "upstream.h"
-#include "usage_poll.h"
 
 #include <stdint.h>
 #include <time.h>
@@ -20,12 +18,11 @@
 struct app {
 	uv_loop_t *loop;          /* the one loop */
 	struct config cfg;        /* immutable after start */
-	struct oauth oauth;       /* the subscription's credentials */
 	struct tls_ctx tls;       /* TLS settings shared by every upstream origin */
 	struct upstream up;       /* the API origin: client and pool */
 	struct server srv;        /* listener and client connections */
-	struct tracker tracker;   /* rate-limit windows and token counts */
-	struct usage_poll poll;   /* the usage endpoint poll */
+	struct account *accounts; /* the subscriptions, in configuration order (one today: "default") */
+	uint32_t n_accounts;      /* how many */
 	struct metrics metrics;   /* request-path counters and histograms */
 	struct otlp otlp;         /* OTLP exporter (when configured) */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
@@ -34,6 +31,10 @@ struct app {
 	int stopping;             /* a stop signal arrived */
 	uint64_t started_ms;      /* uv_now at start */
 };
+
+/* The account whose login and windows the one-account views (/usage's top level, the unlabelled metrics, the
+ * state file) show, and which serves requests until routing chooses among several. */
+static inline struct account *app_default_account(struct app *app) { return &app->accounts[0]; }
 
 /* Wall-clock time in unix milliseconds (for values compared with the API's unix timestamps). */
 static inline int64_t app_wall_ms(void) { return wall_ms(); }

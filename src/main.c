@@ -31,10 +31,9 @@ static void close_walk(uv_handle_t *h, void *arg)
 static void on_drain(uv_timer_t *t)
 {
 	struct app *app = t->data;
-	usage_poll_close(&app->poll);
+	for (uint32_t i = 0; i < app->n_accounts; i++)
+		account_close(&app->accounts[i]);
 	otlp_close(&app->otlp);
-	if (!app->oauth.closing)
-		oauth_close(&app->oauth);
 	upstream_close(&app->up);
 	if (app->srv.n_clients > 0 && uv_now(app->loop) < drain_deadline)
 		return;
@@ -60,7 +59,8 @@ static void on_hup(uv_signal_t *s, int signum)
 	struct app *app = s->data;
 	(void)signum;
 	log_msg(LOG_INFO, "reload", "SIGHUP: re-reading the credentials");
-	oauth_reload(&app->oauth);
+	for (uint32_t i = 0; i < app->n_accounts; i++)
+		account_reload(&app->accounts[i]);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -207,32 +207,29 @@ int main(int argc, char **argv)
 	app.up.pool_idle_ms = app.cfg.pool_idle_ms;
 	app.up.pool_max = app.cfg.pool_size;
 
-	oauth_init(&app.oauth, app.loop, &app.cfg, &app.tls);
-	if (oauth_load(&app.oauth, environ)) {
-		struct log_line l;
-		log_begin(&l, LOG_WARN, "no_credentials");
-		log_str(&l, "reason", app.oauth.problem);
-		log_str(&l, "msg", "serving /healthz; proxied requests get 503 until credentials are provided "
-				   "(claude /login, --credentials PATH or CLAUDE_CODE_OAUTH_TOKEN), then SIGHUP or a restart");
-		log_end(&l);
+	app.n_accounts = 1;
+	app.accounts = calloc(app.n_accounts, sizeof *app.accounts);
+	if (!app.accounts) {
+		fprintf(stderr, "anthropic-proxy: out of memory\n");
+		return 1;
 	}
+	account_init(&app.accounts[0], &app, "default");
+	for (uint32_t i = 0; i < app.n_accounts; i++)
+		account_load(&app.accounts[i], environ);
 
 	metrics_init(&app.metrics, app_wall_ms());
-	tracker_init(&app.tracker, app.cfg.warn_utilization);
 	app_load_state(&app);
 	if (otlp_init(&app.otlp, &app, environ, &app.tls, err, sizeof err)) {
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 2;
 	}
 	otlp_start(&app.otlp);
-	usage_poll_init(&app.poll, &app, app.cfg.poll_interval_ms);
-	usage_poll_start(&app.poll);
-
 	if (server_start(&app.srv, &app, err, sizeof err)) {
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
-	oauth_start(&app.oauth);
+	for (uint32_t i = 0; i < app.n_accounts; i++)
+		account_start(&app.accounts[i]);
 	uv_signal_init(app.loop, &app.sig_hup);
 	app.sig_hup.data = &app;
 	uv_signal_start(&app.sig_hup, on_hup, SIGHUP);
@@ -257,9 +254,10 @@ int main(int argc, char **argv)
 	server_free(&app.srv);
 	upstream_free(&app.up);
 	tls_ctx_free(&app.tls);
-	usage_poll_free(&app.poll);
 	otlp_free(&app.otlp);
-	oauth_free(&app.oauth);
+	for (uint32_t i = 0; i < app.n_accounts; i++)
+		account_free(&app.accounts[i]);
+	free(app.accounts);
 	free(keys_data);
 	log_msg(LOG_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;

@@ -315,7 +315,7 @@ static int window_families(struct sink *S, const struct tracker *t, int64_t now)
 static int traffic_families(struct sink *S, struct app *app)
 {
 	const struct metrics *m = &app->metrics;
-	const struct tracker *t = &app->tracker;
+	const struct tracker *t = &app_default_account(app)->tracker;
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
 	int e = 0;
 	FAMILY("anthropic_proxy_requests_total", M_COUNTER, "Requests by route, status class and model.");
@@ -375,8 +375,8 @@ static int traffic_families(struct sink *S, struct app *app)
 
 static int login_and_process_families(struct sink *S, struct app *app)
 {
-	const struct oauth *oa = &app->oauth;
-	const struct usage_poll *p = &app->poll;
+	const struct oauth *oa = &app_default_account(app)->oauth;
+	const struct usage_poll *p = &app_default_account(app)->poll;
 	char why[16];
 	int e = 0;
 	FAMILY("anthropic_proxy_oauth_ready", M_GAUGE, "1 while a usable access token is held.");
@@ -424,7 +424,7 @@ static int login_and_process_families(struct sink *S, struct app *app)
 static int collect(struct sink *S, struct app *app)
 {
 	int64_t now = wall_ms();
-	return window_families(S, &app->tracker, now) || traffic_families(S, app) || login_and_process_families(S, app);
+	return window_families(S, &app_default_account(app)->tracker, now) || traffic_families(S, app) || login_and_process_families(S, app);
 }
 
 int metrics_render(struct app *app, struct buf *out)

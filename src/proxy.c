@@ -16,7 +16,7 @@
 static const struct upstream_cbs proxy_cbs;
 static void send_upstream(struct client *c, const char *token, const char *why);
 
-static void account(struct client *c);
+static void record_usage(struct client *c);
 static void classify_rejection(struct client *c);
 
 static void on_token(struct oauth_waiter *w, const char *token, const char *why)
@@ -319,15 +319,16 @@ void proxy_start(struct client *c)
 	ex->model_slot = METRICS_MODEL_NONE;
 	buf_reset(&ex->hold);
 	buf_reset(&ex->hold_body);
-	if (oauth_must_wait(&app->oauth)) {
+	ex->acct = app_default_account(app);
+	if (oauth_must_wait(&ex->acct->oauth)) {
 		ex->waiter.cb = on_token;
 		ex->waiter.data = c;
 		ex->waiting = 1;
-		if (oauth_wait(&app->oauth, &ex->waiter) == 0)
+		if (oauth_wait(&ex->acct->oauth, &ex->waiter) == 0)
 			return;
 		ex->waiting = 0;
 	}
-	send_upstream(c, oauth_token(&app->oauth), NULL);
+	send_upstream(c, oauth_token(&ex->acct->oauth), NULL);
 }
 
 static void send_upstream(struct client *c, const char *token, const char *why)
@@ -348,10 +349,10 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 			 "anthropic-proxy has no Claude credentials (%s). Log in with Claude Code (`claude /login`) so "
 			 "~/.claude/.credentials.json exists, pass --credentials PATH, or set CLAUDE_CODE_OAUTH_TOKEN "
 			 "(from `claude setup-token`), then send the proxy SIGHUP or restart it.",
-			 why ? why : app->oauth.problem[0] ? app->oauth.problem : "none found");
-		if (app->oauth.cur.access_token) /* credentials exist but are not usable now */
+			 why ? why : ex->acct->oauth.problem[0] ? ex->acct->oauth.problem : "none found");
+		if (ex->acct->oauth.cur.access_token) /* credentials exist but are not usable now */
 			snprintf(msg, sizeof msg, "anthropic-proxy has no usable access token: %s",
-				 why ? why : app->oauth.problem[0] ? app->oauth.problem : "unknown reason");
+				 why ? why : ex->acct->oauth.problem[0] ? ex->acct->oauth.problem : "unknown reason");
 		refuse(c, "no_credentials", 503, msg);
 		return;
 	}
@@ -370,7 +371,7 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 		.body_len = buf_size(&c->req.body),
 		.no_body = (c->req.method == HTTP_HEAD),
 	};
-	ex->generation = app->oauth.generation;
+	ex->generation = ex->acct->oauth.generation;
 	ex->reading = 0;
 	ex->accounted = 0;
 	ex->sniff = 0;
@@ -388,7 +389,7 @@ void proxy_abort(struct client *c)
 {
 	struct proxy_exchange *ex = &c->ex;
 	if (ex->waiting) {
-		oauth_cancel(&c->app->oauth, &ex->waiter);
+		oauth_cancel(&ex->acct->oauth, &ex->waiter);
 		ex->waiting = 0;
 		ex->active = 1; /* log it below like any exchange cut short */
 	}
@@ -397,12 +398,12 @@ void proxy_abort(struct client *c)
 	ex->active = 0;
 	ex->error = "client_gone";
 	upstream_cancel(&ex->ureq);
-	account(c); /* tokens seen before the client left still count */
+	record_usage(c); /* tokens seen before the client left still count */
 	client_log_request(c, "client closed the connection before the answer was complete; upstream stream dropped");
 }
 
 /* Hands an answer's tokens to the tracker once (also for answers cut short), and its events to the metrics. */
-static void account(struct client *c)
+static void record_usage(struct client *c)
 {
 	struct proxy_exchange *ex = &c->ex;
 	if (!ex->reading || ex->accounted)
@@ -414,11 +415,11 @@ static void account(struct client *c)
 	const struct usage_counts *k = &u->usage;
 	if (k->input_tokens >= 0 || k->output_tokens >= 0 || k->cache_creation_input_tokens >= 0 ||
 	    k->cache_read_input_tokens >= 0) {
-		tracker_record(&app->tracker, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
+		tracker_record(&ex->acct->tracker, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
 			       k->cache_read_input_tokens, app_wall_ms());
-		ex->model_slot = tracker_model_index(&app->tracker, k->model);
+		ex->model_slot = tracker_model_index(&ex->acct->tracker, k->model);
 	} else if (k->model[0]) {
-		ex->model_slot = tracker_model_index(&app->tracker, k->model);
+		ex->model_slot = tracker_model_index(&ex->acct->tracker, k->model);
 	}
 	if (u->error_events)
 		app->metrics.stream_errors[metrics_stream_error_index(u->error_type)] += u->error_events;
@@ -466,7 +467,7 @@ void proxy_fill_model(struct client *c)
 	usage_reader_feed(&u, buf_ptr(&c->req.body), buf_size(&c->req.body));
 	usage_reader_finish(&u);
 	if (u.usage.model[0])
-		ex->model_slot = tracker_model_index(&c->app->tracker, u.usage.model);
+		ex->model_slot = tracker_model_index(&ex->acct->tracker, u.usage.model);
 	usage_reader_free(&u);
 }
 
@@ -509,7 +510,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		case HH_RATELIMIT:
 			/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s too. */
 			if (ex->messages)
-				tracker_apply_header(&c->app->tracker, http_hdr_name(h, i), h->v[i].name_len, v, vl, now);
+				tracker_apply_header(&ex->acct->tracker, http_hdr_name(h, i), h->v[i].name_len, v, vl, now);
 			if (http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-ratelimit-unified-status"))
 				rl_status = v, rl_status_len = vl;
 			break;
@@ -575,7 +576,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	}
 	/* A 401 may be "OAuth token has expired": keep it back until the body says, so a refresh and one replay can
 	 * spare the client from ever seeing it. */
-	const struct oauth *oa = &c->app->oauth;
+	const struct oauth *oa = &ex->acct->oauth;
 	if (status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) {
 		ex->holding = 1;
 		ex->held_status = status;
@@ -622,7 +623,7 @@ static void on_end(struct upstream_req *r)
 	struct client *c = r->data;
 	struct proxy_exchange *ex = &c->ex;
 	ex->active = 0;
-	account(c);
+	record_usage(c);
 	if (ex->sniff)
 		classify_rejection(c);
 	if (ex->chunked) {
@@ -640,7 +641,7 @@ static void on_end(struct upstream_req *r)
 			ex->waiter.data = c;
 			ex->waiting = 1;
 			log_msg(LOG_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
-			if (oauth_expired(&c->app->oauth, ex->generation, &ex->waiter) == 0)
+			if (oauth_expired(&ex->acct->oauth, ex->generation, &ex->waiter) == 0)
 				return;
 			ex->waiting = 0;
 		}
@@ -657,7 +658,7 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	ex->active = 0;
 	ex->error = kind;
 	ex->holding = 0; /* a partial held answer is dropped: the client gets the proxy's error instead */
-	account(c);       /* a stream cut short still used the tokens it reported */
+	record_usage(c);       /* a stream cut short still used the tokens it reported */
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "upstream_error");
 	log_str(&l, "kind", kind);

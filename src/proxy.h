@@ -15,10 +15,12 @@
 
 #include <stdint.h>
 
+struct account;
 struct client;
 
 struct proxy_exchange {
 	struct upstream_req ureq; /* the upstream request (its head points into `head`) */
+	struct account *acct;     /* the subscription that signs this exchange (not owned) */
 	struct buf head;          /* rewritten request head, reused across requests on the connection */
 	int status;               /* status sent to the client, 0 until the head went out */
 	unsigned active : 1;      /* an upstream request is in flight */

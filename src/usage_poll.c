@@ -1,5 +1,6 @@
 #include "usage_poll.h"
 
+#include "account.h"
 #include "app.h"
 #include "log.h"
 
@@ -13,15 +14,15 @@
 
 static const struct upstream_cbs poll_cbs;
 
-void usage_poll_init(struct usage_poll *p, struct app *app, uint64_t interval_ms)
+void usage_poll_init(struct usage_poll *p, struct account *acct, uint64_t interval_ms)
 {
 	memset(p, 0, sizeof *p);
-	p->app = app;
+	p->acct = acct;
 	p->interval_ms = interval_ms;
 	backoff_init(&p->backoff, interval_ms * 2, BACKOFF_MAX_MS);
 	buf_init(&p->head, 0);
 	buf_init(&p->body, BODY_MAX);
-	uv_timer_init(app->loop, &p->timer);
+	uv_timer_init(acct->app->loop, &p->timer);
 	p->timer.data = p;
 	srandom((unsigned)uv_hrtime());
 }
@@ -60,8 +61,8 @@ static void failed(struct usage_poll *p, const char *why)
 
 static void poll_now(struct usage_poll *p)
 {
-	struct app *app = p->app;
-	const char *token = oauth_token(&app->oauth);
+	struct app *app = p->acct->app;
+	const char *token = oauth_token(&p->acct->oauth);
 	if (!token) {
 		failed(p, "no credentials");
 		return;
@@ -99,18 +100,18 @@ static void on_timer(uv_timer_t *t)
 
 void usage_poll_start(struct usage_poll *p)
 {
-	struct app *app = p->app;
+	struct account *acct = p->acct;
 	if (p->interval_ms == 0) {
 		disable(p, "polling is off (--poll-interval 0)");
 		return;
 	}
-	if (app->oauth.source == OAUTH_ENV) {
+	if (acct->oauth.source == OAUTH_ENV) {
 		/* Long-lived tokens from `claude setup-token` carry only user:inference: the endpoint would say 403. */
 		disable(p, "CLAUDE_CODE_OAUTH_TOKEN tokens lack the user:profile scope; windows come from answer headers "
 			   "only");
 		return;
 	}
-	if (!oauth_token(&app->oauth)) {
+	if (!oauth_token(&acct->oauth)) {
 		disable(p, "no credentials");
 		return;
 	}
@@ -167,13 +168,13 @@ static int on_body(struct upstream_req *r, const char *at, size_t n)
 static void on_end(struct upstream_req *r)
 {
 	struct usage_poll *p = r->data;
-	struct app *app = p->app;
+	struct account *acct = p->acct;
 	char why[200];
 	p->in_flight = 0;
 	if (p->closing)
 		return;
 	if (p->status == 200) {
-		if (tracker_apply_poll(&app->tracker, buf_ptr(&p->body), buf_size(&p->body), app_wall_ms())) {
+		if (tracker_apply_poll(&acct->tracker, buf_ptr(&p->body), buf_size(&p->body), app_wall_ms())) {
 			failed(p, "usage answer is not a JSON object");
 			return;
 		}
@@ -182,7 +183,7 @@ static void on_end(struct upstream_req *r)
 		p->last_error[0] = 0;
 		p->last_success_ms = app_wall_ms();
 		log_msg(LOG_DEBUG, "usage_poll", "applied");
-		app_save_state(app);
+		app_save_state(acct->app);
 		schedule(p, jittered(p->interval_ms));
 		return;
 	}

@@ -3,7 +3,7 @@
  * Polls at start and then every interval (+-10% jitter so many proxies do not align). The endpoint is itself
  * rate-limited: on 429 or 5xx it backs off exponentially up to 30 minutes, honouring retry-after, and the last
  * good snapshot stays with its age. A 403 means the token lacks the user:profile scope: polling stops and the
- * windows come from answer headers alone (said once in the log). Requests go through the shared upstream client. */
+ * windows come from answer headers alone (said once in the log). Requests go through the app's shared upstream client. */
 #ifndef AP_USAGE_POLL_H
 #define AP_USAGE_POLL_H
 
@@ -14,10 +14,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-struct app;
+struct account;
 
 struct usage_poll {
-	struct app *app;            /* owner */
+	struct account *acct;       /* owner: the login it polls with and the tracker it feeds */
 	uv_timer_t timer;           /* next poll */
 	struct upstream_req req;    /* the request in flight */
 	struct buf head;            /* its head (holds the token: wiped when freed) */
@@ -39,7 +39,7 @@ struct usage_poll {
 	uint64_t n_rate_limited;    /* 429 answers */
 };
 
-void usage_poll_init(struct usage_poll *p, struct app *app, uint64_t interval_ms);
+void usage_poll_init(struct usage_poll *p, struct account *acct, uint64_t interval_ms);
 /* Starts polling (first poll at once). Does nothing, and says why in /usage, when disabled. */
 void usage_poll_start(struct usage_poll *p);
 /* Cancels a poll in flight and closes the timer. */

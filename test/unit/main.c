@@ -57,7 +57,8 @@ int unit_failed;
 	X(test_url_parse_table)                                                                                    \
 	X(test_url_split_hostport)                                                                                  \
 	X(test_backoff_doubles_caps_and_honours_retry_after)                                                      \
-	X(test_backoff_jitter_stays_in_band)
+	X(test_backoff_jitter_stays_in_band)                                                                        \
+	X(test_account_names)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

@@ -1,3 +1,4 @@
+#include "account.h"
 #include "backoff.h"
 #include "unit.h"
 
@@ -29,4 +30,17 @@ TEST(test_backoff_jitter_stays_in_band)
 	}
 	CHECK_INT(backoff_jitter(0, 20), 0);
 	CHECK_INT(backoff_jitter(1000, 0), 1000);
+}
+
+TEST(test_account_names)
+{
+	CHECK(account_name_valid("default"));
+	CHECK(account_name_valid("work_seat-2"));
+	CHECK(account_name_valid("abcdefghijklmnopqrstuvwxyz012345"));
+	CHECK(!account_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
+	CHECK(!account_name_valid(""));
+	CHECK(!account_name_valid("Work"));
+	CHECK(!account_name_valid("a b"));
+	CHECK(!account_name_valid("a=b"));
+	CHECK(!account_name_valid("a\"b"));
 }

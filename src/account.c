@@ -1,0 +1,65 @@
+#include "account.h"
+
+#include "app.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int account_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > ACCOUNT_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+void account_init(struct account *a, struct app *app, const char *name)
+{
+	memset(a, 0, sizeof *a);
+	snprintf(a->name, sizeof a->name, "%s", name);
+	a->app = app;
+	oauth_init(&a->oauth, app->loop, &app->cfg, &app->tls);
+	tracker_init(&a->tracker, app->cfg.warn_utilization);
+	usage_poll_init(&a->poll, a, app->cfg.poll_interval_ms);
+}
+
+int account_load(struct account *a, char **envp)
+{
+	if (oauth_load(&a->oauth, envp) == 0)
+		return 0;
+	struct log_line l;
+	log_begin(&l, LOG_WARN, "no_credentials");
+	log_str(&l, "account", a->name);
+	log_str(&l, "reason", a->oauth.problem);
+	log_str(&l, "msg", "serving /healthz; proxied requests get 503 until credentials are provided "
+			   "(claude /login, --credentials PATH or CLAUDE_CODE_OAUTH_TOKEN), then SIGHUP or a restart");
+	log_end(&l);
+	return -1;
+}
+
+void account_start(struct account *a)
+{
+	usage_poll_start(&a->poll);
+	oauth_start(&a->oauth);
+}
+
+void account_reload(struct account *a) { oauth_reload(&a->oauth); }
+
+void account_close(struct account *a)
+{
+	usage_poll_close(&a->poll);
+	if (!a->oauth.closing)
+		oauth_close(&a->oauth);
+}
+
+void account_free(struct account *a)
+{
+	usage_poll_free(&a->poll);
+	oauth_free(&a->oauth);
+}

@@ -1,0 +1,42 @@
+/* account: one subscription. It owns that subscription's login (oauth), its usage poll and its rate-limit
+ * windows and token counters (tracker); the app holds the list of accounts and everything they share (the loop,
+ * the configuration, the upstream client, the metrics).
+ *
+ * Lifetime, as for every long-lived part: account_init cannot fail and does no I/O (account_free is safe after
+ * it); account_load reads the credentials once, before the loop runs; account_start arms its timers;
+ * account_close is asynchronous (it cancels what is in flight and closes the handles, whose close callbacks run
+ * on a later loop iteration); account_free releases memory once the loop has ended. Requests in flight hold a
+ * pointer to the account that serves them: accounts live as long as the app. */
+#ifndef AP_ACCOUNT_H
+#define AP_ACCOUNT_H
+
+#include "oauth.h"
+#include "tracker.h"
+#include "usage_poll.h"
+
+struct app;
+
+#define ACCOUNT_NAME_MAX 32
+
+struct account {
+	char name[ACCOUNT_NAME_MAX + 1]; /* [a-z0-9_-]{1,32}: a metric label and a key of /usage */
+	struct app *app;                 /* owner: loop, configuration, upstream client, metrics */
+	struct oauth oauth;              /* the login: token, refresh, write-back */
+	struct tracker tracker;          /* windows and token counters */
+	struct usage_poll poll;          /* the usage endpoint poll */
+};
+
+/* Whether `name` is a valid account name. */
+int account_name_valid(const char *name);
+void account_init(struct account *a, struct app *app, const char *name);
+/* Loads the credentials (synchronous: a small file, once). Returns 0, or -1 when no token was found (logged with
+ * what to do; the account then answers 503 until a SIGHUP finds one). */
+int account_load(struct account *a, char **envp);
+/* Starts the login's timers and the usage poll. */
+void account_start(struct account *a);
+/* SIGHUP: re-reads the credentials. */
+void account_reload(struct account *a);
+void account_close(struct account *a);
+void account_free(struct account *a);
+
+#endif

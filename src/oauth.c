@@ -25,6 +25,7 @@
 #define FOLLOW_STAT_MS 1000           /* follow mode: how often the file is checked */
 
 static const struct upstream_cbs refresh_cbs;
+static void on_error(struct upstream_req *r, const char *kind, const char *msg);
 static void refresh_start(struct oauth *o);
 static void on_timer(uv_timer_t *t);
 
@@ -418,7 +419,8 @@ static void send_refresh(struct oauth *o)
 	log_begin(&l, LOG_INFO, "token_refresh_started");
 	log_str(&l, "token_url", o->cfg->token_urls[i]);
 	log_end(&l);
-	upstream_request(&o->token_up[i], &o->req);
+	if (upstream_request(&o->token_up[i], &o->req))
+		on_error(&o->req, UPSTREAM_ENOMEM, "out of memory");
 }
 
 /* Re-reads the file and adopts its tokens when another process rotated them. Returns 1 when adopted. */

@@ -14,6 +14,7 @@
 #define BACKOFF_MAX_MS (5 * 60 * 1000)
 
 static const struct upstream_cbs export_cbs;
+static void done(struct otlp *o, const char *failure);
 
 /* An unset and an empty variable mean the same (the OTel spec's rule). */
 static const char *env_get(char **envp, const char *name)
@@ -208,7 +209,8 @@ static void export_now(struct otlp *o)
 	};
 	o->status = 0;
 	o->in_flight = 1;
-	upstream_request(&o->up, &o->req);
+	if (upstream_request(&o->up, &o->req))
+		done(o, "out of memory");
 }
 
 static void on_timer(uv_timer_t *t)

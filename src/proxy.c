@@ -14,6 +14,7 @@
 #define OAUTH_BETA "oauth-2025-04-20"
 
 static const struct upstream_cbs proxy_cbs;
+static void on_error(struct upstream_req *r, const char *kind, const char *msg);
 static void send_upstream(struct client *c, const char *token, const char *why);
 
 static void record_usage(struct client *c);
@@ -382,7 +383,8 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	ex->paused = 0;
 	ex->chunked = 0;
 	ex->messages = c->req.method == HTTP_POST && http_path_is(url, url_len, "/v1/messages");
-	upstream_request(&app->up, &ex->ureq);
+	if (upstream_request(&app->up, &ex->ureq))
+		on_error(&ex->ureq, UPSTREAM_ENOMEM, "out of memory");
 }
 
 void proxy_abort(struct client *c)

@@ -79,6 +79,7 @@ static void read_pass(struct upstream_conn *c);
 static void send_pump(struct upstream_conn *c);
 static void begin_send(struct upstream_conn *c);
 static int dial(struct upstream *u, struct upstream_req *r);
+static void fail_later(struct upstream_conn *c, const char *kind, const char *fmt, const char *arg);
 static void arm(struct upstream_conn *c, uint64_t ms);
 static void start_handshake(struct upstream_conn *c);
 
@@ -270,6 +271,10 @@ static struct upstream_conn *conn_new(struct upstream *u)
 static void finish_error(struct upstream_conn *c, const char *kind, const char *msg)
 {
 	struct upstream_req *r = c->req;
+	if (r && r->issuing) { /* never from inside upstream_request: the caller hears of it on the next loop turn */
+		fail_later(c, kind, "%s", msg);
+		return;
+	}
 	int retry = r && c->reused && c->resp_bytes == 0 && !r->retried && kind == UPSTREAM_ERESET;
 	conn_close(c);
 	if (!r)
@@ -293,6 +298,10 @@ static void fail_later(struct upstream_conn *c, const char *kind, const char *fm
 {
 	c->err_kind = kind;
 	snprintf(c->err_msg, sizeof c->err_msg, fmt, arg);
+	if (c->reading) { /* nothing more is read from a connection whose end is decided */
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
 	arm(c, 0);
 }
 
@@ -951,15 +960,13 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 		u->n_reused++;
 		if (u->n_idle < u->idle_low)
 			u->idle_low = u->n_idle;
+		r->issuing = 1;
 		begin_send(c);
+		r->issuing = 0;
 		return 0;
 	}
 	u->idle_low = 0; /* the pool ran dry: every pooled connection was needed */
-	if (dial(u, r)) {
-		r->cbs->on_error(r, UPSTREAM_ENOMEM, "out of memory");
-		return -1;
-	}
-	return 0;
+	return dial(u, r) ? UV_ENOMEM : 0;
 }
 
 void upstream_cancel(struct upstream_req *r)

@@ -1,8 +1,15 @@
 /* upstream: an HTTPS/1.1 client on the loop with a keep-alive pool, for one upstream origin.
  *
- * One API serves every caller (the proxy, and later the usage poll and the token refresh): fill a
- * struct upstream_req and call upstream_request; the answer comes back through callbacks, never from inside
- * upstream_request itself. Exactly one of on_end / on_error ends a request, unless the caller cancels first.
+ * One API serves every caller (the proxy, the usage poll, the token refresh, the OTLP export): fill a struct
+ * upstream_req and call upstream_request; the answer comes back through callbacks, never from inside
+ * upstream_request itself (an error met while it runs, such as a pooled connection that cannot be written, is
+ * delivered from a zero timer). Exactly one of on_end / on_error ends a request that was issued, unless the
+ * caller cancels first.
+ *
+ * Re-entrancy: a callback may cancel, pause or resume its own request and issue new ones; after on_end or
+ * on_error the request is detached and may be reused at once. Connections are freed only in their handles' close
+ * callbacks, so a connection stays valid (closing) while a callback it made runs; after every callback the
+ * upstream re-checks that the request is still its own before touching it again.
  *
  * Ownership: the caller owns the request struct, its head and its body, and keeps them alive and unchanged until
  * the request ends or is cancelled (a request may be sent twice: once more on a fresh connection when a pooled
@@ -60,6 +67,7 @@ struct upstream_req {
 	/* Private to upstream. */
 	struct upstream_conn *conn;     /* the connection serving it, or NULL */
 	int retried;                    /* already re-sent once on a fresh connection */
+	int issuing;                    /* inside upstream_request: errors wait for the next loop turn */
 	uint64_t start_ms;              /* uv_now when the request was issued */
 	uint64_t connect_ms;            /* time spent dialing (0 when a pooled connection served it) */
 };
@@ -104,7 +112,8 @@ void upstream_close(struct upstream *u);
 /* Frees the resumption session; call after the loop has run the close callbacks. */
 void upstream_free(struct upstream *u);
 
-/* Issues a request. Returns 0; errors arrive through on_error, from a later loop turn. */
+/* Issues a request. Returns 0, and then the answer or the error arrives through the callbacks from a later loop
+ * turn; or UV_ENOMEM when it could not even start (no callback follows: the caller handles it in place). */
 int upstream_request(struct upstream *u, struct upstream_req *r);
 /* Abandons a request: no more callbacks; its connection is closed, never pooled. Safe on an ended request. */
 void upstream_cancel(struct upstream_req *r);

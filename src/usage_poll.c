@@ -13,6 +13,7 @@
 #define POLL_USER_AGENT "claude-code/2.1.0" /* the endpoint rate-limits hard without a claude-code agent */
 
 static const struct upstream_cbs poll_cbs;
+static void on_error(struct upstream_req *r, const char *kind, const char *msg);
 
 void usage_poll_init(struct usage_poll *p, struct account *acct, uint64_t interval_ms)
 {
@@ -88,7 +89,8 @@ static void poll_now(struct usage_poll *p)
 	p->in_flight = 1;
 	p->last_attempt_ms = app_wall_ms();
 	p->next_ms = 0;
-	upstream_request(&app->up, &p->req);
+	if (upstream_request(&app->up, &p->req))
+		on_error(&p->req, UPSTREAM_ENOMEM, "out of memory");
 }
 
 static void on_timer(uv_timer_t *t)

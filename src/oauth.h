@@ -4,7 +4,7 @@
  * long-lived token: never refreshed), then Claude Code's default file ($CLAUDE_CONFIG_DIR/.credentials.json, else
  * ~/.claude/.credentials.json).
  *
- * Refresh rules (upstream-api.md §6): at most one refresh in flight; it starts `refresh_margin` before expiry (a
+ * Refresh rules (src/README.md §6): at most one refresh in flight; it starts `refresh_margin` before expiry (a
  * timer), when a request finds the token expired, or when the upstream answers 401 "OAuth token has expired".
  * Requests that need a token meanwhile wait (bounded queue, bounded wait). Under an flock on a sibling lock file
  * the file is re-read first: if its refresh token changed, another process (Claude Code) rotated it and its tokens

@@ -5,7 +5,7 @@
  * overage) and remembers for every value where it came from and when. Times are passed in (unix ms) so tests
  * drive it without a clock.
  *
- * Rollover (upstream-api.md §5): a window has rolled over only when its reset time moves forward by at least
+ * Rollover (src/README.md §5): a window has rolled over only when its reset time moves forward by at least
  * TRACKER_ROLLOVER_MIN_S, never on its first observation; jitter of a few seconds either way is not a rollover.
  * A rollover zeroes that window's proxy token counters (the old counts are logged). */
 #ifndef AP_TRACKER_H

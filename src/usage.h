@@ -4,7 +4,7 @@
  * reader never affects forwarding: when it cannot read something it gives up quietly and says why (`problem`).
  * Pure: no I/O, no libuv. Memory is bounded whatever the body size; `mem_peak` measures it (tests check the bound).
  *
- * Formats (upstream-api.md §2):
+ * Formats (src/README.md §2):
  * - text/event-stream: server-sent events. Lines end in \n, \r\n or \r, and bytes may be split anywhere. Only the data
  *   of `message_start`, `message_delta` and `error` events is parsed; it is streamed into an incremental JSON parser,
  *   never buffered, and other events are skipped byte by byte. An event without an `event:` line is typed by its

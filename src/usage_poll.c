@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define BODY_MAX (256 * 1024)             /* the answer is a few hundred bytes */
-#define BACKOFF_MAX_MS (30 * 60 * 1000)   /* upstream-api.md §4 */
+#define BACKOFF_MAX_MS (30 * 60 * 1000)   /* src/README.md §4 */
 #define POLL_USER_AGENT "claude-code/2.1.0" /* the endpoint rate-limits hard without a claude-code agent */
 
 static const struct upstream_cbs poll_cbs;

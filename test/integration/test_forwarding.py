@@ -80,7 +80,7 @@ def test_client_bearer_replaced():
 
 
 def test_anthropic_version_added_when_absent():
-    # upstream-api.md §1: anthropic-version 2023-06-01 is sent; the client's value wins when present.
+    # src/README.md §1: anthropic-version 2023-06-01 is sent; the client's value wins when present.
     with Env() as env:
         eq(api_request(env.proxy.port, headers=[("content-type", "application/json")]).status, 200, "status")
         eq(upstream_headers(env.mock.last_request()).get_all("anthropic-version"), ["2023-06-01"],

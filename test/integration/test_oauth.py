@@ -1,4 +1,4 @@
-"""OAuth credential lifecycle (upstream-api.md §6): refresh ahead of / after expiry with one refresh in
+"""OAuth credential lifecycle (src/README.md §6): refresh ahead of / after expiry with one refresh in
 flight, replay after an upstream 401 "expired", adopting tokens another process rotated, atomic 0600
 write-back that keeps unknown keys (also under SIGKILL), --follow-credentials, token-URL fallback,
 invalid_grant, /readyz, SIGHUP. Tokens must never reach logs, /readyz or error bodies.

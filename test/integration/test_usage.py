@@ -1,4 +1,4 @@
-"""Rate-limit tracker and token accounting (upstream-api.md §2-§5): the usage poll (cadence, values,
+"""Rate-limit tracker and token accounting (src/README.md §2-§5): the usage poll (cadence, values,
 429 back-off, limits-only shape), rate-limit headers, token totals over curl / raw sockets / gzip /
 SSE / the official TypeScript SDK, a client gone mid-stream, --state-file across a restart, and
 window rollover vs reset-time jitter. Compared against what the mock says it served."""

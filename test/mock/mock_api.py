@@ -57,7 +57,7 @@ Behaviour:
     record, and the same objects are listed in stats `usage_served`. For streams the values are
     what was actually written so far (a stream cut after message_start shows its counts only).
 
-OAuth (upstream-api.md §6):
+OAuth (src/README.md §6):
   * POST /v1/oauth/token with JSON {"grant_type":"refresh_token","refresh_token","client_id"}.
     ONE refresh token is valid at a time (initially --refresh-token). A valid refresh issues
     access token sk-ant-oat01-mock-<n> and refresh token sk-ant-ort01-mock-<n> (rotation: the
@@ -88,7 +88,7 @@ OAuth (upstream-api.md §6):
     `refresh_results` ([{"refresh_token","status","error","access_token","new_refresh_token",
     "time","mono"}]) and `invalid_grants`.
 
-Usage endpoint (upstream-api.md §3-§5):
+Usage endpoint (src/README.md §3-§5):
   * The windows (five_hour, seven_day: utilization in percent and a reset time fixed at start,
     in the future) feed both the poll body and the anthropic-ratelimit-unified-* headers on
     /v1/messages (fraction there), so both sources agree.

@@ -59,7 +59,8 @@ static const struct opt opts[] = {
 	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
 	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
 	{"client-key", OPT_KEYS, F(client_keys), NULL,
-	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated"},
+	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated (the command line "
+	 "is visible to local users: prefer the environment or --client-keys-file)"},
 	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, "file of client keys, one per line (# comments)"},
 	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false",
 	 "allow a non-loopback --listen without client keys (an open proxy to your subscription)"},

@@ -198,8 +198,6 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 			url_len = 1;
 		}
 	}
-	size_t conn_len = 0;
-	const char *conn = http_hdrs_find(h, HH_CONNECTION, &conn_len);
 	buf_reset(out);
 	if (buf_appends(out, method) || buf_append(out, " ", 1) || buf_append(out, url, url_len) ||
 	    buf_appends(out, " HTTP/1.1\r\nhost: ") || buf_appends(out, authority) || buf_append(out, "\r\n", 2))
@@ -217,7 +215,7 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		case HH_EXPECT:
 		case HH_ANTHROPIC_BETA: continue;
 		}
-		if (http_hdr_is_hop(h, i, conn, conn_len))
+		if (http_hdr_is_hop(h, i))
 			continue;
 		if (h->v[i].id == HH_ACCEPT_ENCODING) {
 			if (append_narrowed_encoding(out, val, vl))
@@ -454,8 +452,8 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	ex->upstream_answered = 1;
 
 	/* One pass over the headers picks out what the proxy acts on (ids were set as they were parsed). */
-	const char *rid = NULL, *ct = NULL, *ce = NULL, *conn = NULL, *rl_status = NULL;
-	size_t rid_len = 0, ctl = 0, cel = 0, conn_len = 0, rl_status_len = 0;
+	const char *rid = NULL, *ct = NULL, *ce = NULL, *rl_status = NULL;
+	size_t rid_len = 0, ctl = 0, cel = 0, rl_status_len = 0;
 	int has_te = 0, has_len = 0;
 	int64_t now = ex->messages ? app_wall_ms() : 0;
 	for (uint32_t i = 0; i < h->n; i++) {
@@ -465,7 +463,6 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		case HH_REQUEST_ID: rid = v, rid_len = vl; break;
 		case HH_CONTENT_TYPE: ct = v, ctl = vl; break;
 		case HH_CONTENT_ENCODING: ce = v, cel = vl; break;
-		case HH_CONNECTION: conn = v, conn_len = vl; break;
 		case HH_TRANSFER_ENCODING: has_te = 1; break;
 		case HH_CONTENT_LENGTH: has_len = 1; break;
 		case HH_RATELIMIT:
@@ -512,7 +509,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	for (uint32_t i = 0; i < h->n && !err; i++) {
 		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
 		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
-		if (http_hdr_is_hop(h, i, conn, conn_len))
+		if (http_hdr_is_hop(h, i))
 			continue;
 		if (h->v[i].id == HH_CONTENT_LENGTH && ex->chunked)
 			continue;

@@ -514,6 +514,10 @@ static void on_timer(uv_timer_t *t)
 	struct client *c = t->data;
 	switch (c->state) {
 	case CL_IDLE:
+		if (c->wq_count) { /* answers still going out: --send-timeout judges that, not the keep-alive timeout */
+			arm(c, c->app->cfg.keepalive_timeout_ms);
+			break;
+		}
 		c->app->metrics.client_timeouts[2]++;
 		client_close(c);
 		break;

@@ -15,7 +15,7 @@ import time
 
 from harness import (CLIENT_HEADERS, CTX, MSG_BODY, Conn, Env, OAuthEnv, api_error, api_request, build_request, eq,
                      fail, free_port, http_request, le, ok, pki, run_binary, wait_until)
-from test_hardening import metric, proc_usage
+from test_hardening import asan_env, metric, proc_usage
 
 KEY = "door-key-0123456789"
 
@@ -138,7 +138,7 @@ def head_only(port, head, timeout=5):
 def test_frontdoor_refusals_at_the_head():
     big = [("content-type", "application/json"), ("content-length", str(30 * 1024 * 1024))]
     expect = big + [("expect", "100-continue")]
-    with Env(proxy_args=["--client-key", KEY]) as env:
+    with Env(proxy_args=["--client-key", KEY], proxy_env=asan_env()) as env:
         port = env.proxy.port
         pid = env.proxy.proc.pid
         for name, hs in (("no key", expect), ("wrong key", expect + [("x-api-key", "not-the-key-123")]),
@@ -210,7 +210,7 @@ def send_nonblocking(s, data, seconds):
 
 
 def test_frontdoor_pipelined_answers_never_read_stay_bounded():
-    with Env(proxy_env={"MALLOC_ARENA_MAX": "1"}) as env:
+    with Env(proxy_env={"MALLOC_ARENA_MAX": "1", **asan_env()}) as env:
         port, pid = env.proxy.port, env.proxy.proc.pid
         req = build_request("GET", "/metrics", host=f"127.0.0.1:{port}")
         data = req * (170 * 1024 // len(req) + 1)
@@ -268,7 +268,7 @@ def test_frontdoor_send_timeout_closes_a_client_that_reads_nothing():
 def test_frontdoor_idle_connections_keep_no_body():
     body = json.dumps({"model": "claude-sonnet-4-5", "max_tokens": 8,
                        "messages": [{"role": "user", "content": "x" * (10 * 1024 * 1024)}]}).encode()
-    with Env(proxy_env={"MALLOC_ARENA_MAX": "1"}) as env:
+    with Env(proxy_env={"MALLOC_ARENA_MAX": "1", **asan_env()}) as env:
         port, pid = env.proxy.port, env.proxy.proc.pid
         eq(api_request(port, body=body, timeout=30).status, 200, "a 10 MB request")
         time.sleep(0.2)

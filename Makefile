@@ -94,7 +94,9 @@ VALGRIND_K ?= test_forwarding test_streaming test_errors hardening_limits harden
 	hardening_request_line hardening_error_at hardening_bare_lf hardening_control_bytes hardening_header_syntax \
 	hardening_body_framing hardening_transfer_codings hardening_trailers hardening_absolute_form hardening_absurd \
 	hardening_odd_usage hardening_pipelining hardening_http10 hardening_upstream_connect hardening_upstream_silence \
-	hardening_sigterm hardening_second_sigterm
+	hardening_sigterm hardening_second_sigterm frontdoor_keyless frontdoor_origin frontdoor_methods frontdoor_version \
+	frontdoor_status_lines frontdoor_every_connection frontdoor_refresh_sent frontdoor_credentials_fifo \
+	frontdoor_lock_and_temp
 FUZZ_TARGETS := fuzz_request fuzz_usage fuzz_json
 REPLAY := $(patsubst %,$(BUILD)/replay/%,$(FUZZ_TARGETS))
 

@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,13 @@ void buf_free(struct buf *b)
 {
 	free(b->data);
 	buf_init(b, b->max);
+}
+
+void buf_free_wipe(struct buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->cap);
+	buf_free(b);
 }
 
 int buf_reserve(struct buf *b, size_t n)
@@ -31,6 +39,8 @@ int buf_reserve(struct buf *b, size_t n)
 		b->len = size;
 		return 0;
 	}
+	if (n > SIZE_MAX / 4 - size)
+		return -1; /* no allocation holds it: refuse before the doubling below could overflow and spin */
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap - size < n)
 		cap *= 2;

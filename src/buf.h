@@ -19,6 +19,8 @@ struct buf {
 
 void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
+/* buf_free for a buffer that held secrets: the whole allocation is wiped first (a wipe the compiler keeps). */
+void buf_free_wipe(struct buf *b);
 /* Content pointer and size. */
 static inline char *buf_ptr(const struct buf *b) { return b->data + b->off; }
 static inline size_t buf_size(const struct buf *b) { return b->len - b->off; }

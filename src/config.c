@@ -1,8 +1,10 @@
 #include "config.h"
 #include "url.h"
 
+#include "door.h"
 #include "log.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -12,7 +14,7 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -35,10 +37,13 @@ static const struct opt opts[] = {
 	{"max-header-size", OPT_SIZE, F(max_header_size), "64k", "largest request head accepted"},
 	{"max-headers", OPT_COUNT, F(max_headers), "100", "most header lines in a request"},
 	{"max-url-length", OPT_SIZE, F(max_url_length), "8k", "longest request target (path and query)"},
-	{"max-connections", OPT_COUNT, F(max_connections), "4096", "most client connections at once"},
+	{"max-connections", OPT_COUNT, F(max_connections), NULL,
+	 "most client connections at once (default: what the open-file limit allows, two descriptors each)"},
 	{"drain-timeout", OPT_DURATION, F(drain_timeout_ms), "30s", "on SIGTERM, how long answers in flight may take"},
 	{"header-timeout", OPT_DURATION, F(header_timeout_ms), "30s", "time a client has to send a request head"},
 	{"keepalive-timeout", OPT_DURATION, F(keepalive_timeout_ms), "75s", "idle time allowed between requests"},
+	{"send-timeout", OPT_DURATION, F(send_timeout_ms), "60s",
+	 "a client that reads none of its waiting answer for this long is disconnected"},
 	{"connect-timeout", OPT_DURATION, F(connect_timeout_ms), "10s", "upstream TCP connect plus TLS handshake"},
 	{"upstream-timeout", OPT_DURATION, F(upstream_timeout_ms), "10m",
 	 "upstream silence allowed while waiting for or streaming an answer"},
@@ -55,10 +60,17 @@ static const struct opt opts[] = {
 	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
 	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
 	{"client-key", OPT_KEYS, F(client_keys), NULL,
-	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated"},
+	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated (the command line "
+	 "is visible to local users: prefer the environment or --client-keys-file)"},
 	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, "file of client keys, one per line (# comments)"},
 	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false",
 	 "allow a non-loopback --listen without client keys (an open proxy to your subscription)"},
+	{"allow-origin", OPT_ORIGINS, F(allow_origins), NULL,
+	 "a browser Origin (scheme://host[:port]) let in; repeatable; requests with any other Origin get 403"},
+	{"forward-prefix", OPT_PREFIXES, F(forward_prefixes), NULL,
+	 "a path prefix forwarded besides /v1/ and /api/ (e.g. /extra/); repeatable; other paths get 404"},
+	{"allow-core-dumps", OPT_BOOL, F(allow_core_dumps), "false",
+	 "leave core dumps on (they would hold tokens; off by default)"},
 	{"check", OPT_STR, F(check_url), NULL,
 	 "probe http://HOST:PORT/PATH, exit 0 on a 200 answer, 1 otherwise (container health checks)"},
 	{"access-log", OPT_BOOL, F(access_log), "true",
@@ -94,6 +106,21 @@ static int parse_u64(const char *s, uint64_t *out, const char *const *suffixes, 
 		return -1;
 	*out = (uint64_t)r;
 	return 0;
+}
+
+/* An origin as browsers serialise it (RFC 6454 §6.1): scheme "://" host [":" port], nothing more. */
+static int origin_ok(const char *s)
+{
+	const char *sep = strstr(s, "://");
+	if (!sep || sep == s || !sep[3] || strlen(s) > 300)
+		return 0;
+	for (const char *p = s; p < sep; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("+-.", *p))
+			return 0;
+	for (const char *p = sep + 3; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || strchr("/?#@\\", *p))
+			return 0;
+	return 1;
 }
 
 static int set_opt(struct config *cfg, const struct opt *o, const char *val, char *err, size_t errlen)
@@ -196,6 +223,29 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		}
 		return 0;
 	}
+	case OPT_ORIGINS:
+	case OPT_PREFIXES: {
+		struct config_list *l = (struct config_list *)field;
+		char *save = NULL;
+		if (strlen(val) >= sizeof l->buf)
+			break;
+		snprintf(l->buf, sizeof l->buf, "%s", val);
+		l->n = 0;
+		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+			while (*v == ' ')
+				v++;
+			int good = o->kind == OPT_ORIGINS ? origin_ok(v) : door_path_normal(v, strlen(v));
+			if (!good || l->n == CONFIG_MAX_LIST) {
+				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d of %s", v, o->name,
+					 CONFIG_MAX_LIST,
+					 o->kind == OPT_ORIGINS ? "scheme://host[:port] (no path), as browsers send in Origin"
+								: "paths such as /extra/ (no dot or empty segments)");
+				return -1;
+			}
+			l->v[l->n++] = v;
+		}
+		return 0;
+	}
 	case OPT_PERCENT: {
 		char *end;
 		double d = strtod(val, &end);
@@ -209,7 +259,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 					   "a size in bytes such as 65536, 64k or 32M",
 					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
 					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100",
-					   "true or false", "https:// URLs", "keys"};
+					   "true or false", "https:// URLs", "keys", "origins", "paths"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }
@@ -309,7 +359,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
-	char joined[2][2048] = {"", ""}; /* repeated URL and key flags, joined; copied into the struct */
+	char joined[4][2048] = {"", "", "", ""}; /* repeated list flags, joined; copied into the struct */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -349,8 +399,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			snprintf(err, errlen, "flag --%s needs a value", opts[k].name);
 			return CONFIG_ERROR;
 		}
-		int list = opts[k].kind == OPT_URLS || opts[k].kind == OPT_KEYS;
-		char *j = joined[opts[k].kind == OPT_KEYS];
+		int list = opts[k].kind >= OPT_URLS;
+		char *j = joined[list ? opts[k].kind - OPT_URLS : 0];
 		if (list && given[k]) {
 			/* Repeatable: collect every occurrence, in order. */
 			size_t need = strlen(j) + strlen(v) + 2;
@@ -366,6 +416,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			v = j;
 		}
 		given[k] = v;
+		if (opts[k].kind == OPT_KEYS)
+			cfg->client_keys_in_argv = 1;
 	}
 
 	for (size_t k = 0; k < NOPTS; k++) {

@@ -13,6 +13,14 @@ enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_ERROR };
 
 #define CONFIG_MAX_TOKEN_URLS 4
 #define CONFIG_MAX_CLIENT_KEYS 64
+#define CONFIG_MAX_LIST 16
+
+/* A repeatable flag's values (repeated or comma-separated), in order. */
+struct config_list {
+	const char *v[CONFIG_MAX_LIST]; /* the values */
+	int n;                          /* how many */
+	char buf[2048];                 /* storage behind v */
+};
 
 struct config {
 	const char *listen;          /* "HOST:PORT" as given */
@@ -30,10 +38,12 @@ struct config {
 	uint32_t max_header_size;    /* request head above this gets 431 */
 	uint32_t max_headers;        /* header lines above this get 431 */
 	uint32_t max_url_length;     /* request targets above this get 414 */
-	uint32_t max_connections;    /* client connections beyond this get 503 and are closed */
+	uint32_t max_connections;    /* client connections beyond this get 503 and are closed; 0: not given (main sets
+				      * it from the open-file limit) */
 	uint64_t drain_timeout_ms;   /* on SIGTERM, answers in flight get this long to finish */
 	uint64_t header_timeout_ms;  /* time a client has to send a complete request head */
 	uint64_t keepalive_timeout_ms; /* idle time allowed between requests on a client connection */
+	uint64_t send_timeout_ms;    /* a client that takes none of its waiting answer bytes for this long is closed */
 	uint64_t connect_timeout_ms; /* upstream TCP connect + TLS handshake */
 	uint64_t upstream_timeout_ms;/* upstream silence allowed while an answer is awaited or streams */
 	uint32_t pool_size;          /* idle upstream connections kept */
@@ -51,7 +61,11 @@ struct config {
 	int n_client_keys;           /* how many */
 	char client_key_buf[4096];   /* storage behind client_keys from flags */
 	const char *client_keys_file;/* more keys, read at start */
+	int client_keys_in_argv;     /* --client-key was on the command line (visible in /proc/PID/cmdline) */
 	int allow_unauthenticated;   /* a non-loopback listener without keys is accepted */
+	struct config_list allow_origins;   /* Origin values let in (none by default: any Origin is refused) */
+	struct config_list forward_prefixes; /* path prefixes forwarded besides /v1/ and /api/ */
+	int allow_core_dumps;        /* keep core dumps possible (they would hold tokens) */
 	const char *check_url;       /* --check: probe this URL and exit */
 	char token_url_buf[2048];    /* storage behind token_urls */
 };

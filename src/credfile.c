@@ -14,18 +14,18 @@ void cred_init(struct cred *c)
 	c->profile_scope = -1;
 }
 
-static void wipe(char *s)
+void cred_wipe(char *s)
 {
 	if (s) {
-		memset(s, 0, strlen(s));
+		explicit_bzero(s, strlen(s)); /* memset before free may be removed by the compiler; this is not */
 		free(s);
 	}
 }
 
 void cred_free(struct cred *c)
 {
-	wipe(c->access_token);
-	wipe(c->refresh_token);
+	cred_wipe(c->access_token);
+	cred_wipe(c->refresh_token);
 	cred_init(c);
 }
 

@@ -22,6 +22,8 @@ struct cred {
 
 void cred_init(struct cred *c);
 /* Wipes and frees the tokens. Safe twice. */
+/* Wipes a secret string (a wipe the compiler keeps) and frees it; NULL is fine. */
+void cred_wipe(char *s);
 void cred_free(struct cred *c);
 /* Moves src into dst (dst freed first; src left empty). */
 void cred_move(struct cred *dst, struct cred *src);

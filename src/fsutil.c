@@ -12,11 +12,13 @@
 int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode, char *err, size_t errlen)
 {
 	char tmp[4096], dir[4096];
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) {
+	if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
 		snprintf(err, errlen, "path too long: %s", path);
 		return -1;
 	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* A fresh name, created exclusively (O_EXCL, mode 0600): nobody can have planted a file or a symlink there for
+	 * the secrets to be written through. */
+	int fd = mkostemp(tmp, O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		return -1;
@@ -67,15 +69,23 @@ fail:
 
 char *fs_read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, with the whole loop. Symlinks are followed on
+	 * purpose (Kubernetes mounts secrets through them); what is opened must then be a regular file. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	char *data = NULL;
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || (size_t)st.st_size > max) {
-		snprintf(err, errlen, "%s is not a regular file of at most %zu bytes", path, max);
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a regular file (a FIFO, device or directory is refused)", path);
+		errno = EINVAL;
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		snprintf(err, errlen, "%s is larger than %zu bytes", path, max);
+		errno = EFBIG;
 		goto out;
 	}
 	data = malloc((size_t)st.st_size + 1);

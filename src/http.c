@@ -177,9 +177,17 @@ int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_
 	return hop(http_hdr_id(name, n), name, n, connection, connection_len);
 }
 
-int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i, const char *connection, size_t connection_len)
+int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i)
 {
-	return hop((enum http_hdr_id)h->v[i].id, http_hdr_name(h, i), h->v[i].name_len, connection, connection_len);
+	enum http_hdr_id id = (enum http_hdr_id)h->v[i].id;
+	if (id != HH_OTHER && id <= HH_HOP_LAST)
+		return 1;
+	/* RFC 9110 §7.6.1: every Connection field line counts, each a comma list, names compared case-insensitively. */
+	for (uint32_t k = 0; k < h->n; k++)
+		if (h->v[k].id == HH_CONNECTION &&
+		    hop(id, http_hdr_name(h, i), h->v[i].name_len, http_hdr_value(h, k), h->v[k].value_len))
+			return 1;
+	return 0;
 }
 
 const char *http_error_type(int status)
@@ -199,19 +207,48 @@ const char *http_error_type(int status)
 
 const char *http_reason(int status)
 {
+	/* Every status RFC 9110 §15 defines, 429 and 431 (RFC 6585), and the API's 529; the rest get their class's name
+	 * (§15: a client reads the class of a status it does not know). */
 	switch (status) {
 	case 100: return "Continue";
+	case 101: return "Switching Protocols";
 	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 203: return "Non-Authoritative Information";
+	case 204: return "No Content";
+	case 205: return "Reset Content";
+	case 206: return "Partial Content";
+	case 300: return "Multiple Choices";
+	case 301: return "Moved Permanently";
+	case 302: return "Found";
+	case 303: return "See Other";
+	case 304: return "Not Modified";
+	case 305: return "Use Proxy";
+	case 307: return "Temporary Redirect";
+	case 308: return "Permanent Redirect";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
+	case 402: return "Payment Required";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 407: return "Proxy Authentication Required";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 410: return "Gone";
 	case 411: return "Length Required";
-	case 413: return "Payload Too Large";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
 	case 417: return "Expectation Failed";
+	case 421: return "Misdirected Request";
+	case 422: return "Unprocessable Content";
+	case 426: return "Upgrade Required";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
@@ -219,8 +256,10 @@ const char *http_reason(int status)
 	case 503: return "Service Unavailable";
 	case 504: return "Gateway Timeout";
 	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 529: return "Overloaded";
 	}
+	static const char *const classes[] = {"Informational", "Success", "Redirection", "Client Error", "Server Error"};
+	return status >= 100 && status <= 599 ? classes[status / 100 - 1] : "Status";
 }
 
 int http_json_escape(struct buf *out, const char *s, size_t n)

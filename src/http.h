@@ -91,8 +91,8 @@ int http_list_has(const char *list, size_t n, const char *token);
 int http_list_has_exact(const char *list, size_t n, const char *token);
 /* Hop-by-hop headers (RFC 9110 §7.6.1) and any header named in `connection` (a Connection value, may be NULL). */
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len);
-/* The same for entry i of a list, by its id. */
-int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i, const char *connection, size_t connection_len);
+/* The same for entry i of a list, against every Connection header of the list. */
+int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i);
 
 /* The error type the API uses for a status. */
 const char *http_error_type(int status);

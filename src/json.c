@@ -11,7 +11,7 @@ yajl_val json_parse(const char *p, size_t n)
 	memcpy(copy, p, n);
 	copy[n] = 0;
 	yajl_val root = yajl_tree_parse(copy, NULL, 0);
-	memset(copy, 0, n);
+	explicit_bzero(copy, n); /* credentials and token answers pass through here */
 	free(copy);
 	return root;
 }

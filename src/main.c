@@ -8,7 +8,10 @@
 #include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,6 +159,51 @@ static char *load_keys(struct config *cfg, char *err, size_t errlen)
 	return data;
 }
 
+#define FD_RESERVE 64 /* descriptors kept for the listener, the token endpoints, files, logs */
+
+/* The open-file soft limit is raised to the hard one; without --max-connections the proxy takes what that allows,
+ * two descriptors per client (its socket and an upstream connection), and warns when the flag asks for more. */
+static void fit_connections(struct config *cfg)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		struct rlimit want = {rl.rlim_max, rl.rlim_max};
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	uint64_t fds = rl.rlim_cur == RLIM_INFINITY ? 2000000 : (uint64_t)rl.rlim_cur;
+	uint64_t fit = fds > FD_RESERVE + 2 ? (fds - FD_RESERVE) / 2 : 1;
+	if (fit > 1000000)
+		fit = 1000000;
+	if (!cfg->max_connections) {
+		cfg->max_connections = (uint32_t)fit;
+		return;
+	}
+	if (cfg->max_connections > fit) {
+		struct log_line l;
+		log_begin(&l, LOG_WARN, "max_connections");
+		log_int(&l, "max_connections", cfg->max_connections);
+		log_int(&l, "open_file_limit", (long long)fds);
+		log_int(&l, "fits", (long long)fit);
+		log_str(&l, "msg", "--max-connections asks for more connections than the open-file limit allows (two "
+				   "descriptors each); raise the limit (ulimit -n) or lower the flag");
+		log_end(&l);
+	}
+}
+
+/* Tokens live in this process's memory: no core file, and no ptrace or /proc/PID/mem for other processes of the
+ * same user, unless asked for. */
+static void no_core_dumps(const struct config *cfg)
+{
+	if (cfg->allow_core_dumps)
+		return;
+	struct rlimit none = {0, 0};
+	if (setrlimit(RLIMIT_CORE, &none) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
+		log_msg(LOG_WARN, "core_dumps", "could not turn core dumps off");
+}
+
 int main(int argc, char **argv)
 {
 	static struct app app; /* large (the upstream decrypt buffer): keep it off the stack */
@@ -183,6 +231,20 @@ int main(int argc, char **argv)
 	if (app.cfg.check_url)
 		return check(app.cfg.check_url);
 	log_setup((enum log_level)app.cfg.log_level, app.cfg.log_json);
+	no_core_dumps(&app.cfg);
+	struct sysinfo si;
+	if (sysinfo(&si) == 0 && app.cfg.max_body_size > (uint64_t)si.totalram * si.mem_unit) {
+		fprintf(stderr,
+			"anthropic-proxy: --max-body-size %llu is more than this machine's memory (%llu bytes): each request "
+			"body is held whole\n",
+			(unsigned long long)app.cfg.max_body_size, (unsigned long long)si.totalram * si.mem_unit);
+		return 2;
+	}
+	fit_connections(&app.cfg);
+	if (app.cfg.client_keys_in_argv)
+		log_msg(LOG_WARN, "client_keys_in_argv",
+			"--client-key on the command line is visible to every local user (/proc/PID/cmdline); use "
+			"--client-keys-file or ANTHROPIC_PROXY_CLIENT_KEY instead");
 	char *keys_data = NULL;
 	if (app.cfg.client_keys_file && !(keys_data = load_keys(&app.cfg, err, sizeof err))) {
 		fprintf(stderr, "anthropic-proxy: %s\n", err);

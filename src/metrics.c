@@ -15,7 +15,7 @@ static const char *const rl_names[RL_N] = {"window", "bare"};
 static const char *const reject_names[REJECT_N] = {"claude_code_only", "extra_usage"};
 static const char *const stream_error_names[METRICS_STREAM_ERRORS] = {
 	"overloaded_error", "api_error", "rate_limit_error", "invalid_request_error", "authentication_error", "other"};
-static const char *const timeout_names[3] = {"header", "body", "keepalive"};
+static const char *const timeout_names[4] = {"header", "body", "keepalive", "send"};
 
 void metrics_init(struct metrics *m, int64_t now_ms)
 {
@@ -366,7 +366,7 @@ static int traffic_families(struct sink *S, struct app *app)
 	       "Server-sent events too large to read usage from (skipped, still forwarded).");
 	POINT0(m->oversized_events);
 	FAMILY("anthropic_proxy_client_timeouts_total", M_COUNTER, "Client-side timeouts fired, by kind.");
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 4; k++)
 		POINT(m->client_timeouts[k], {"kind", timeout_names[k]});
 	FAMILY("anthropic_proxy_replays_total", M_COUNTER, "Requests sent again after an expired-token 401 and a refresh.");
 	POINT0(m->replays);

@@ -30,7 +30,7 @@ struct metrics {
 	uint64_t rejected[REJECT_N];        /* subscription-only 400s by reason */
 	uint64_t stream_errors[METRICS_STREAM_ERRORS]; /* in-stream `error` events by type */
 	uint64_t oversized_events;          /* SSE events too big to read usage from */
-	uint64_t client_timeouts[3];        /* head, body, keep-alive timeouts fired */
+	uint64_t client_timeouts[4];        /* head, body, keep-alive, send timeouts fired */
 	uint64_t replays;                   /* requests replayed after a refresh */
 	int64_t started_ms;                 /* process start, unix ms */
 };

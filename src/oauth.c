@@ -124,7 +124,7 @@ static int read_file(const char *path, struct cred *out, char *err, size_t errle
 	int rc = credfile_parse(data, len, out, e, sizeof e);
 	if (rc)
 		snprintf(err, errlen, "%s: %s", path, e);
-	memset(data, 0, len);
+	explicit_bzero(data, len);
 	free(data);
 	return rc;
 }
@@ -313,7 +313,7 @@ static int try_lock(struct oauth *o)
 {
 	char path[4200];
 	snprintf(path, sizeof path, "%s.lock", o->path);
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600); /* never through a planted symlink */
 	if (fd < 0)
 		return -1;
 	if (flock(fd, LOCK_EX | LOCK_NB)) {
@@ -346,11 +346,8 @@ static void finish(struct oauth *o, const char *token, const char *why)
 	o->refreshing = 0;
 	o->grant_retry = 0;
 	unlock(o);
-	if (o->sent_refresh) {
-		memset(o->sent_refresh, 0, strlen(o->sent_refresh));
-		free(o->sent_refresh);
-		o->sent_refresh = NULL;
-	}
+	cred_wipe(o->sent_refresh);
+	o->sent_refresh = NULL;
 	schedule(o);
 	resolve_all(o, token, why);
 }
@@ -399,7 +396,7 @@ static void send_refresh(struct oauth *o)
 			    "POST %s HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\naccept: application/json\r\n"
 			    "user-agent: anthropic-proxy/" AP_VERSION "\r\ncontent-length: %zu\r\n\r\n",
 			    o->token_path[i], o->token_auth[i], buf_size(&o->req_body));
-	free(o->sent_refresh);
+	cred_wipe(o->sent_refresh);
 	o->sent_refresh = strdup(o->cur.refresh_token);
 	if (e || !o->sent_refresh) {
 		refresh_failed(o, "out of memory");
@@ -512,13 +509,11 @@ static void write_back(struct oauth *o, const struct cred *c)
 		log_str(&l, "hint", "the rotated tokens live only in this process now; fix the file's permissions");
 		log_end(&l);
 	}
-	if (out.data)
-		memset(out.data, 0, out.cap);
-	buf_free(&out);
+	buf_free_wipe(&out);
 out:
 	cred_free(&disk);
 	if (data) {
-		memset(data, 0, len);
+		explicit_bzero(data, len);
 		free(data);
 	}
 }
@@ -607,7 +602,9 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	struct oauth *o = r->data;
 	if (o->closing)
 		return;
-	if (o->url_idx + 1 < o->n_urls) {
+	/* The next URL only when this one was never reached: a refresh request that may have arrived may have spent the
+	 * refresh token (it rotates on use), and sending it again elsewhere could kill the login. */
+	if (o->url_idx + 1 < o->n_urls && !r->sent) {
 		struct log_line l;
 		log_begin(&l, LOG_WARN, "token_url_failed");
 		log_str(&l, "token_url", o->cfg->token_urls[o->url_idx]);
@@ -729,13 +726,9 @@ void oauth_free(struct oauth *o)
 	for (int i = 0; i < o->n_urls; i++)
 		upstream_free(&o->token_up[i]);
 	cred_free(&o->cur);
-	if (o->req_body.data)
-		memset(o->req_body.data, 0, o->req_body.cap);
-	buf_free(&o->req_body);
+	buf_free_wipe(&o->req_body);
 	buf_free(&o->req_head);
-	if (o->resp.data)
-		memset(o->resp.data, 0, o->resp.cap);
-	buf_free(&o->resp);
-	free(o->sent_refresh);
+	buf_free_wipe(&o->resp);
+	cred_wipe(o->sent_refresh);
 	o->sent_refresh = NULL;
 }

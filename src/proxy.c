@@ -39,10 +39,7 @@ void proxy_exchange_init(struct proxy_exchange *ex)
 
 void proxy_exchange_free(struct proxy_exchange *ex)
 {
-	/* The head carries the access token: do not leave it in freed memory. */
-	if (ex->head.data)
-		memset(ex->head.data, 0, ex->head.cap);
-	buf_free(&ex->head);
+	buf_free_wipe(&ex->head); /* it carries the access token */
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
 	usage_reader_free(&ex->usage);
@@ -192,8 +189,6 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 			url_len = 1;
 		}
 	}
-	size_t conn_len = 0;
-	const char *conn = http_hdrs_find(h, HH_CONNECTION, &conn_len);
 	buf_reset(out);
 	if (buf_appends(out, method) || buf_append(out, " ", 1) || buf_append(out, url, url_len) ||
 	    buf_appends(out, " HTTP/1.1\r\nhost: ") || buf_appends(out, authority) || buf_append(out, "\r\n", 2))
@@ -211,7 +206,7 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		case HH_EXPECT:
 		case HH_ANTHROPIC_BETA: continue;
 		}
-		if (http_hdr_is_hop(h, i, conn, conn_len))
+		if (http_hdr_is_hop(h, i))
 			continue;
 		if (h->v[i].id == HH_ACCEPT_ENCODING) {
 			if (append_narrowed_encoding(out, val, vl))
@@ -249,41 +244,6 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 	return buf_append(out, "\r\n", 2);
 }
 
-/* Constant-time comparison: the time taken does not depend on where a guess goes wrong. */
-static int same_secret(const char *a, size_t an, const char *b, size_t bn)
-{
-	unsigned char d = an != bn;
-	for (size_t i = 0; i < bn; i++)
-		d |= (unsigned char)(b[i] ^ (i < an ? a[i] : 0));
-	return d == 0;
-}
-
-/* Whether the client presented one of the configured keys (x-api-key, or Authorization: Bearer). Every key is
- * compared, match or not, so timing says nothing about which one was close. */
-static int client_allowed(const struct client *c)
-{
-	const struct config *cfg = &c->app->cfg;
-	if (cfg->n_client_keys == 0)
-		return 1;
-	size_t n = 0;
-	const char *k = http_hdrs_find(&c->req.hdrs, HH_X_API_KEY, &n);
-	if (!k) {
-		k = http_hdrs_find(&c->req.hdrs, HH_AUTHORIZATION, &n);
-		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
-			k += 7;
-			n -= 7;
-		} else {
-			k = NULL;
-		}
-	}
-	if (!k)
-		return 0;
-	int ok = 0;
-	for (int i = 0; i < cfg->n_client_keys; i++)
-		ok |= same_secret(k, n, cfg->client_keys[i], strlen(cfg->client_keys[i]));
-	return ok;
-}
-
 /* Answers the request with the proxy's own error (API shape) instead of going upstream. */
 static void refuse(struct client *c, const char *kind, int status, const char *msg)
 {
@@ -299,20 +259,7 @@ void proxy_start(struct client *c)
 	const char *url = buf_ptr(&c->req.url);
 	size_t url_len = buf_size(&c->req.url);
 
-	if (c->req.method == HTTP_CONNECT || c->req.method > HTTP_TRACE) {
-		refuse(c, "method", 405, "method not supported by the proxy");
-		return;
-	}
-	if (url_len == 0 || (url[0] != '/' && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8))) {
-		refuse(c, "target", 400, "invalid request target: expected a path such as /v1/messages");
-		return;
-	}
-	if (!client_allowed(c)) {
-		refuse(c, "client_key", 401,
-		       "anthropic-proxy: missing or invalid client key; send one of the proxy's client keys in x-api-key or "
-		       "Authorization: Bearer");
-		return;
-	}
+	/* The front door (door.h) let this request in at its head: method, target, Host, Origin and client key. */
 	ex->replayed = 0;
 	ex->holding = 0;
 	ex->reading = 0;
@@ -495,8 +442,8 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	ex->upstream_answered = 1;
 
 	/* One pass over the headers picks out what the proxy acts on (ids were set as they were parsed). */
-	const char *rid = NULL, *ct = NULL, *ce = NULL, *conn = NULL, *rl_status = NULL;
-	size_t rid_len = 0, ctl = 0, cel = 0, conn_len = 0, rl_status_len = 0;
+	const char *rid = NULL, *ct = NULL, *ce = NULL, *rl_status = NULL;
+	size_t rid_len = 0, ctl = 0, cel = 0, rl_status_len = 0;
 	int has_te = 0, has_len = 0;
 	int64_t now = ex->messages ? app_wall_ms() : 0;
 	for (uint32_t i = 0; i < h->n; i++) {
@@ -506,7 +453,6 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		case HH_REQUEST_ID: rid = v, rid_len = vl; break;
 		case HH_CONTENT_TYPE: ct = v, ctl = vl; break;
 		case HH_CONTENT_ENCODING: ce = v, cel = vl; break;
-		case HH_CONNECTION: conn = v, conn_len = vl; break;
 		case HH_TRANSFER_ENCODING: has_te = 1; break;
 		case HH_CONTENT_LENGTH: has_len = 1; break;
 		case HH_RATELIMIT:
@@ -553,7 +499,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	for (uint32_t i = 0; i < h->n && !err; i++) {
 		const char *name = http_hdr_name(h, i), *val = http_hdr_value(h, i);
 		size_t nl = h->v[i].name_len, vl = h->v[i].value_len;
-		if (http_hdr_is_hop(h, i, conn, conn_len))
+		if (http_hdr_is_hop(h, i))
 			continue;
 		if (h->v[i].id == HH_CONTENT_LENGTH && ex->chunked)
 			continue;

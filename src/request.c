@@ -128,6 +128,13 @@ static int on_headers_complete(llhttp_t *p)
 		return fail(r, 405, "CONNECT is not supported");
 	if (p->upgrade || (p->flags & F_CONNECTION_UPGRADE))
 		return fail(r, 400, "protocol upgrades are not supported");
+	if (r->gate) {
+		int status = r->gate(r, r->gate_arg);
+		if (status) {
+			r->status = status;
+			return -1;
+		}
+	}
 	r->has_length = (p->flags & F_CONTENT_LENGTH) != 0;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	/* The body is forwarded de-chunked with a Content-Length, so "chunked" must be the only coding: "gzip, chunked"
@@ -278,7 +285,13 @@ enum request_result request_feed(struct request *r, const char *p, size_t n, siz
 	if (r->status == 0) {
 		/* llhttp refused the syntax: malformed lines, bare LF, obs-fold, bad chunk sizes, both Content-Length
 		 * and Transfer-Encoding, conflicting lengths, codings other than chunked... never forwarded. */
-		int status = e == HPE_INVALID_VERSION ? 505 : e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+		int status = e == HPE_INVALID_TRANSFER_ENCODING ? 501 : 400;
+		/* RFC 9112 §2.3: 505 only for a version that is well-formed (HTTP/DIGIT.DIGIT, then the line's end) but not
+		 * spoken here; "HTTP/1.1x" or "HTTP/1.1 junk" is a malformed request line, a 400. */
+		const char *at = llhttp_get_error_pos(&r->parser);
+		if (e == HPE_INVALID_VERSION && at < p + n && *at == '\r' &&
+		    strcmp(llhttp_get_error_reason(&r->parser), "Invalid HTTP version") == 0)
+			status = 505;
 		char msg[200];
 		snprintf(msg, sizeof msg, "malformed HTTP request: %s", llhttp_get_error_reason(&r->parser));
 		fail(r, status, msg);
@@ -293,6 +306,8 @@ void request_next(struct request *r)
 	memset(&r->lf, 0, sizeof r->lf);
 	r->lf.line_empty = 1;
 }
+
+void request_release_body(struct request *r) { buf_free(&r->body); }
 
 int request_has_body(const struct request *r)
 {

@@ -48,6 +48,11 @@ struct request {
 		uint8_t done;                 /* the head's blank line was seen */
 	} lf;                             /* head line-end scanner */
 	int feed_prev_lf;                 /* the last byte of the previous feed was a line feed */
+	/* Set by the caller after request_init (NULL: none): called when a head is complete and well-formed, before any
+	 * body byte is taken, any buffer is reserved for it or 100 Continue is due. Returns 0 to go on, or a status to
+	 * refuse the request with, its reason written into r->error. */
+	int (*gate)(struct request *r, void *arg);
+	void *gate_arg;                   /* the gate's argument */
 	int status;                       /* REQ_ERROR: the status to answer with (400, 413, 414, 431, 501, 505...) */
 	char error[200];                  /* REQ_ERROR: what was wrong, for the client and the log */
 };
@@ -59,6 +64,8 @@ void request_free(struct request *r);
 enum request_result request_feed(struct request *r, const char *p, size_t n, size_t *used);
 /* After REQ_DONE: ready the parser for the next request on the connection. */
 void request_next(struct request *r);
+/* Between requests: gives the body buffer back (a keep-alive connection holds none while idle). */
+void request_release_body(struct request *r);
 /* Whether the request carries a body (Content-Length, chunked, or a method that always does). */
 int request_has_body(const struct request *r);
 

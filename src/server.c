@@ -2,6 +2,7 @@
 
 #include "admin.h"
 #include "app.h"
+#include "door.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -23,6 +24,8 @@ static void client_finish(struct client *c);
 
 static void on_timer(uv_timer_t *t);
 static void start_reading(struct client *c);
+static void stop_reading(struct client *c);
+static void resume_input(struct client *c);
 
 static void arm(struct client *c, uint64_t ms) { uv_timer_start(&c->timer, on_timer, ms, 0); }
 
@@ -143,12 +146,18 @@ static void on_write(uv_write_t *req, int status)
 		client_close(c);
 		return;
 	}
+	c->out_progress_ms = uv_now(c->tcp.loop);
+	int resume = c->out_full && c->wq_bytes < CLIENT_WQ_LOW;
+	if (resume)
+		c->out_full = 0;
 	if (c->wq_count == 0 && c->close_after) {
 		client_finish(c);
 		return;
 	}
 	if (c->ex.active && c->ex.paused && c->wq_bytes < CLIENT_WQ_LOW)
 		proxy_drained(c);
+	if (resume && c->state != CL_CLOSING)
+		resume_input(c);
 }
 
 int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
@@ -196,8 +205,17 @@ int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		client_close(c);
 		return -1;
 	}
-	c->wq_count++;
+	if (c->wq_count++ == 0) {
+		c->out_progress_ms = uv_now(c->tcp.loop);
+		c->out_seen = 0;
+	}
 	c->wq_bytes += w->len;
+	if (c->wq_bytes > CLIENT_WQ_HIGH && !c->out_full) {
+		/* The client is not taking its answers: read and parse nothing more until it does (local answers such as
+		 * /metrics are made from nothing but requests, so reading on would queue output without bound). */
+		c->out_full = 1;
+		stop_reading(c);
+	}
 	return 0;
 }
 
@@ -205,9 +223,11 @@ void client_respond(struct client *c, int status, const char *content_type, cons
 {
 	char head[512];
 	int close = !c->keepalive || c->close_after || c->responded;
+	const char *allow = status == 405 ? (c->allow ? c->allow : DOOR_API_METHODS) : NULL;
 	int n = snprintf(head, sizeof head,
-			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s\r\n", status,
-			 http_reason(status), content_type, len, close ? "connection: close\r\n" : "");
+			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s\r\n", status,
+			 http_reason(status), content_type, len, allow ? "allow: " : "", allow ? allow : "",
+			 allow ? "\r\n" : "", close ? "connection: close\r\n" : "");
 	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
 	c->ex.status = status;
 	c->ex.bytes_out += c->req.method == HTTP_HEAD ? 0 : len;
@@ -277,6 +297,8 @@ static void reject(struct client *c, int status, const char *message)
 		return;
 	c->responded = 1;
 	c->keepalive = 0;
+	if (c->door_kind)
+		c->ex.error = c->door_kind;
 	client_respond_error(c, status, message);
 	client_log_request(c, message);
 	client_finish(c);
@@ -285,6 +307,7 @@ static void reject(struct client *c, int status, const char *message)
 void client_exchange_end(struct client *c, int complete)
 {
 	client_log_request(c, NULL);
+	request_release_body(&c->req); /* an idle keep-alive connection keeps no body (a prompt can be 32 MB) */
 	if (c->state == CL_CLOSING)
 		return;
 	if (!complete || !c->keepalive || c->eof || c->app->stopping) {
@@ -363,15 +386,31 @@ static void begin_request(struct client *c)
 	set_state(c, CL_HEAD);
 }
 
+/* request.c's gate: the front door decides at the head, before any body byte is read or 100 Continue sent. */
+static int gate(struct request *r, void *arg)
+{
+	struct client *c = arg;
+	struct door_verdict v;
+	door_check(&c->app->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	c->admin = v.route == DOOR_ADMIN;
+	c->door_kind = v.kind;
+	c->allow = v.allow;
+	if (v.status)
+		snprintf(r->error, sizeof r->error, "%s", v.msg);
+	return v.status;
+}
+
 static void dispatch(struct client *c)
 {
 	struct request *r = &c->req;
 	c->keepalive = r->keepalive;
 	set_state(c, CL_BUSY);
-	if (admin_match(buf_ptr(&r->url), buf_size(&r->url))) {
+	if (c->admin) {
 		struct admin_answer a;
+		size_t pl, al;
+		const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
 		c->ex.route = ROUTE_ADMIN;
-		admin_render(c->app, llhttp_method_name(r->method), buf_ptr(&r->url), buf_size(&r->url), &a);
+		admin_render(c->app, llhttp_method_name(r->method), path, pl, &a);
 		client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
 		buf_free(&a.body);
 		client_exchange_end(c, 1);
@@ -386,7 +425,7 @@ static size_t feed(struct client *c, const char *p, size_t n)
 	struct request *r = &c->req;
 	size_t off = 0;
 	c->in_process = 1;
-	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n) {
+	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n && !c->out_full) {
 		size_t used;
 		enum request_phase before = r->phase;
 		enum request_result rr = request_feed(r, p + off, n - off, &used);
@@ -423,12 +462,23 @@ static size_t feed(struct client *c, const char *p, size_t n)
 /* Reading follows the state: stop while an answer is produced and enough is queued, resume for the next request. */
 static void after_feed(struct client *c)
 {
-	if (c->state == CL_BUSY && buf_size(&c->in) > IN_PAUSE && c->reading) {
-		uv_read_stop((uv_stream_t *)&c->tcp);
-		c->reading = 0;
-	}
-	if ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && !c->reading)
+	if (c->state == CL_LINGER || c->state == CL_CLOSING)
+		return;
+	if (c->out_full || (c->state == CL_BUSY && buf_size(&c->in) > IN_PAUSE))
+		stop_reading(c);
+	else
 		start_reading(c);
+}
+
+/* Queued output fell below the low-water mark: parse what was kept, then read again. */
+static void resume_input(struct client *c)
+{
+	if (c->state == CL_LINGER || c->in_process)
+		return;
+	if (c->state != CL_BUSY && buf_size(&c->in))
+		process(c);
+	else
+		after_feed(c);
 }
 
 /* Parses the bytes the connection kept (pipelined requests, leftovers). */
@@ -445,8 +495,16 @@ static void process(struct client *c)
 
 static void start_reading(struct client *c)
 {
-	if (!c->reading && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+	if (!c->reading && !c->out_full && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
 		c->reading = 1;
+}
+
+static void stop_reading(struct client *c)
+{
+	if (c->reading) {
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->reading = 0;
+	}
 }
 
 /* ---- timers and accept ------------------------------------------------------------------------------------------ */
@@ -456,6 +514,10 @@ static void on_timer(uv_timer_t *t)
 	struct client *c = t->data;
 	switch (c->state) {
 	case CL_IDLE:
+		if (c->wq_count) { /* answers still going out: --send-timeout judges that, not the keep-alive timeout */
+			arm(c, c->app->cfg.keepalive_timeout_ms);
+			break;
+		}
 		c->app->metrics.client_timeouts[2]++;
 		client_close(c);
 		break;
@@ -471,6 +533,33 @@ static void on_timer(uv_timer_t *t)
 	case CL_BUSY:
 	case CL_CLOSING:
 		break;
+	}
+}
+
+/* One timer for every connection's send timeout: output that has not moved for --send-timeout (libuv's queue did
+ * not shrink and no write completed) means a client that reads nothing, holding its queued answer. */
+static void on_sweep(uv_timer_t *t)
+{
+	struct server *s = t->data;
+	uint64_t now = uv_now(t->loop), limit = s->app->cfg.send_timeout_ms;
+	for (struct client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		if (!c->wq_count || c->state == CL_CLOSING)
+			continue;
+		size_t q = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp);
+		if (q < c->out_seen)
+			c->out_progress_ms = now;
+		c->out_seen = q;
+		if (now - c->out_progress_ms < limit)
+			continue;
+		s->app->metrics.client_timeouts[3]++;
+		struct log_line l;
+		log_begin(&l, LOG_WARN, "send_timeout");
+		log_int(&l, "queued_bytes", (long long)c->wq_bytes);
+		log_int(&l, "send_timeout_ms", (long long)limit);
+		log_str(&l, "msg", "the client read none of its answer in time; connection closed");
+		log_end(&l);
+		client_close(c);
 	}
 }
 
@@ -522,6 +611,8 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	request_init(&c->req, &s->limits);
+	c->req.gate = gate;
+	c->req.gate_arg = c;
 	buf_init(&c->in, IN_MAX);
 	proxy_exchange_init(&c->ex);
 	c->next = s->clients;
@@ -567,6 +658,13 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
 		return rc;
 	}
+	uint64_t period = cfg->send_timeout_ms / 4;
+	period = period < 100 ? 100 : period > 1000 ? 1000 : period;
+	uv_timer_init(app->loop, &s->sweep);
+	s->sweep.data = s;
+	s->sweeping = 1;
+	uv_timer_start(&s->sweep, on_sweep, period, period);
+	uv_unref((uv_handle_t *)&s->sweep); /* it never keeps the loop alive by itself */
 	return 0;
 }
 
@@ -575,6 +673,10 @@ void server_stop(struct server *s)
 	if (s->listening) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		s->listening = 0;
+	}
+	if (s->sweeping) { /* draining answers are bounded by --drain-timeout from here */
+		uv_close((uv_handle_t *)&s->sweep, NULL);
+		s->sweeping = 0;
 	}
 	for (struct client *c = s->clients, *next; c; c = next) {
 		next = c->next;

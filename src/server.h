@@ -2,7 +2,10 @@
  * to admin or proxy, and writing with backpressure.
  *
  * A client connection handles one request at a time; bytes of a pipelined next request wait in `in` until the
- * current answer is complete. Lifetime: a client is freed in the close callback of the last of its two handles;
+ * current answer is complete. Who may go on is decided when a request's head is complete (door.h), before any body
+ * byte is read; a refused request is answered and the connection closed. Memory per connection is bounded whatever
+ * the client does: while its queued output is above CLIENT_WQ_HIGH nothing more is read or parsed (so answers that
+ * are never read cannot pile up), and output that does not move for --send-timeout closes the connection. Lifetime: a client is freed in the close callback of the last of its two handles;
  * every callback that may close it checks `state == CL_CLOSING` before touching anything else. */
 #ifndef AP_SERVER_H
 #define AP_SERVER_H
@@ -41,12 +44,18 @@ struct client {
 	uint64_t start_ms;         /* when the current request's first byte arrived */
 	uint32_t wq_count;         /* writes in flight */
 	size_t wq_bytes;           /* bytes in writes in flight */
+	uint64_t out_progress_ms;  /* when queued output last moved (--send-timeout counts from here) */
+	size_t out_seen;           /* libuv's write queue size at the last sweep */
+	const char *door_kind;     /* why the front door refused the current request (log label), or NULL */
+	const char *allow;         /* the Allow header for a 405 from the front door, or NULL */
 	unsigned reading : 1;      /* uv_read_start in effect */
 	unsigned keepalive : 1;    /* the connection may carry another request */
 	unsigned close_after : 1;  /* close once the write queue drains */
 	unsigned eof : 1;          /* the client closed its side */
 	unsigned responded : 1;    /* an early answer was sent while reading (e.g. 413): close after it */
 	unsigned in_process : 1;   /* inside process(): answers that end synchronously must not recurse */
+	unsigned out_full : 1;     /* reading and parsing stopped: queued output is above CLIENT_WQ_HIGH */
+	unsigned admin : 1;        /* the current request is for an admin path (decided at its head) */
 	struct proxy_exchange ex;  /* the proxied exchange, when there is one */
 };
 
@@ -58,6 +67,8 @@ struct server {
 	int listening;         /* listener open */
 	uint64_t n_rejected;   /* connections refused over --max-connections */
 	struct request_limits limits; /* from the config, shared by every connection */
+	uv_timer_t sweep;      /* periodic: closes clients whose queued output did not move for --send-timeout */
+	int sweeping;          /* sweep open */
 	char rbuf[64 * 1024];  /* the read buffer every connection reads into (parsed in place) */
 	struct buf gather;     /* answer bytes of the upstream read pass under way, for one write (proxy.c) */
 	struct client *gather_owner; /* whose bytes `gather` holds, or NULL */

@@ -629,6 +629,7 @@ static void send_pump(struct upstream_conn *c)
 				return;
 			}
 			size_t took = (size_t)rc, to_head = took < head ? took : head;
+			r->sent |= took > 0;
 			c->head_sent += to_head;
 			c->body_sent += took - to_head;
 		}
@@ -948,6 +949,7 @@ int upstream_request(struct upstream *u, struct upstream_req *r)
 {
 	r->conn = NULL;
 	r->retried = 0;
+	r->sent = 0;
 	r->start_ms = uv_now(u->loop);
 	r->connect_ms = 0;
 	if (u->idle) {

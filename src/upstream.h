@@ -11,6 +11,9 @@
  * callbacks, so a connection stays valid (closing) while a callback it made runs; after every callback the
  * upstream re-checks that the request is still its own before touching it again.
  *
+ * A request that may have reached the server is never sent to another one: `sent` tells the caller whether a failed
+ * request may be tried elsewhere (a refresh token must not be spent twice).
+ *
  * Ownership: the caller owns the request struct, its head and its body, and keeps them alive and unchanged until
  * the request ends or is cancelled (a request may be sent twice: once more on a fresh connection when a pooled
  * one turns out to be closed before any answer byte). Connections are owned by the pool.
@@ -64,6 +67,9 @@ struct upstream_req {
 	const char *body;               /* request body, sent as is (caller) */
 	size_t body_len;                /* bytes in body */
 	int no_body;                    /* HEAD request: the answer carries no body */
+	/* Set by upstream, readable in on_error: 0 when the request failed before any of it was handed to a connection
+	 * (DNS, connect or TLS handshake failure: the server cannot have seen it), 1 once it may have been sent. */
+	int sent;
 	/* Private to upstream. */
 	struct upstream_conn *conn;     /* the connection serving it, or NULL */
 	int retried;                    /* already re-sent once on a fresh connection */

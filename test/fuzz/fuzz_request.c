@@ -8,7 +8,11 @@
  *
  * Invariants checked (abort() with a message on stderr when one breaks):
  * - request_feed never uses more bytes than it was given, and takes all of them when it asks for more;
- * - an error has a status the server knows (400 408 413 414 417 431 501 503 505) and a message;
+ * - an error has a status the server knows (400 401 403 404 405 408 413 414 417 431 501 503 505) and a message;
+ * - the front door (door.h) runs as the server's gate, without client keys, one Origin allowed and /x/ forwarded:
+ *   listening on loopback when the split byte is even (Host checked), on 0.0.0.0 when it is odd (Host not checked);
+ *   an accepted request has a target in normal form, a loopback Host (or none) when on loopback, no Origin but the
+ *   allowed one, and one of the API's methods;
  * - a complete request respects the limits (target, header count, body), its body matches Content-Length;
  * - its head, as the client sent it, has CRLF line ends only and exactly as many header lines as the parser
  *   reported headers (trailer fields must not turn into headers);
@@ -21,6 +25,7 @@
  *
  * -DFUZZ_SKIP_KNOWN=1 looks past the bugs already reported (test/fuzz/README.md): the one-byte under-read in
  * request_feed gets a byte of slack before each buffer. */
+#include "door.h"
 #include "proxy.h"
 #include "request.h"
 
@@ -93,9 +98,40 @@ static long client_head_lines(const uint8_t *p, size_t n)
 	return lines;
 }
 
+static struct config door_cfg; /* no client keys, Origin https://ok.example allowed, /x/ forwarded */
+
+static int gate(struct request *r, void *arg)
+{
+	struct door_verdict v;
+	door_check(&door_cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	if (v.status)
+		snprintf(r->error, sizeof r->error, "%s", v.msg);
+	return v.status;
+}
+
+static void check_door(const struct request *r)
+{
+	size_t pl, al;
+	const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
+	if (!path || !door_path_normal(path, pl))
+		die("accepted a target not in normal form: %.*s", (int)buf_size(&r->url), buf_ptr(&r->url));
+	size_t hl = 0;
+	const char *host = auth ? auth : http_hdrs_get(&r->hdrs, "host", &hl);
+	if (auth)
+		hl = al;
+	if (host && config_is_loopback(door_cfg.listen_host) && !door_host_is_loopback(host, hl))
+		die("accepted a foreign Host without client keys: %.*s", (int)hl, host);
+	for (uint32_t i = 0; i < r->hdrs.n; i++)
+		if (name_is(http_hdr_name(&r->hdrs, i), r->hdrs.v[i].name_len, "origin") &&
+		    !name_is(http_hdr_value(&r->hdrs, i), r->hdrs.v[i].value_len, "https://ok.example"))
+			die("accepted an Origin that is not allowed");
+	if (r->method != HTTP_GET && r->method != HTTP_HEAD && r->method != HTTP_POST && r->method != HTTP_DELETE)
+		die("accepted method %s", llhttp_method_name(r->method));
+}
+
 static void check_error(const struct request *r)
 {
-	static const int known[] = {400, 405, 408, 413, 414, 417, 431, 501, 503, 505};
+	static const int known[] = {400, 401, 403, 404, 405, 408, 413, 414, 417, 431, 501, 503, 505};
 	int found = 0;
 	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
 		found |= r->status == known[i];
@@ -220,14 +256,9 @@ static void check_request(const struct request *r, const uint8_t *raw, size_t ra
 			die("accepted Transfer-Encoding '%.*s' (only 'chunked' is supported)", (int)vl, v);
 	}
 
+	check_door(r);
 	const char *url = buf_ptr(&r->url);
 	size_t ul = buf_size(&r->url);
-	/* proxy_start refuses these before rewriting: CONNECT and unknown methods, targets that are not origin-form or
-	 * absolute-form. */
-	if (r->method == HTTP_CONNECT || r->method > HTTP_TRACE)
-		return;
-	if (ul == 0 || (url[0] != '/' && strncasecmp(url, "http://", 7) && strncasecmp(url, "https://", 8)))
-		return;
 	int has_body = request_has_body(r);
 	if (proxy_rewrite_head(out, llhttp_method_name(r->method), url, ul, &r->hdrs, AUTHORITY, TOKEN, has_body,
 			       buf_size(&r->body)))
@@ -245,8 +276,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (split > size)
 		split = size;
 
+	if (!door_cfg.allow_origins.n) {
+		door_cfg.allow_origins.v[door_cfg.allow_origins.n++] = "https://ok.example";
+		door_cfg.forward_prefixes.v[door_cfg.forward_prefixes.n++] = "/x/";
+	}
+	snprintf(door_cfg.listen_host, sizeof door_cfg.listen_host, "%s", split & 1 ? "0.0.0.0" : "127.0.0.1");
 	struct request r;
 	request_init(&r, &lim);
+	r.gate = gate;
 	struct buf out;
 	buf_init(&out, 0);
 	size_t fed = 0, consumed = 0, req_start = 0;

@@ -81,6 +81,26 @@ REQUESTS = {
                            + b"\r\n{}\r\n0\r\n\r\n"),
     "te-gzip-chunked": (40, b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n"
                             b"0\r\n\r\n"),
+    # The front door (door.h): even split bytes listen on loopback (Host checked), odd ones on 0.0.0.0.
+    "door-hosts": (40, b"GET /v1/models HTTP/1.1\r\nHost: LocalHost.:8080\r\n\r\nGET /v1/models HTTP/1.1\r\n"
+                       b"Host: [::1]:1\r\n\r\nGET /v1/models HTTP/1.1\r\nHost: 127.0.0.9\r\n\r\n"
+                       b"GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1.evil.example\r\n\r\n"),
+    "door-absolute-localhost": (44, b"GET http://localhost:8080/v1/models?x=/../ HTTP/1.1\r\nHost: evil\r\n\r\n"),
+    "door-origin": (12, b"POST /v1/messages HTTP/1.1\r\nHost: localhost\r\nOrigin: https://ok.example\r\n"
+                        b"Content-Length: 2\r\n\r\n{}POST /v1/messages HTTP/1.1\r\nHost: localhost\r\n"
+                        b"Origin: null\r\nContent-Length: 2\r\n\r\n{}"),
+    "door-paths": (7, b"GET /x/thing HTTP/1.1\r\nHost: a\r\n\r\nDELETE /api/files/1 HTTP/1.1\r\nHost: a\r\n\r\n"
+                      b"GET /v1/.%2e/x HTTP/1.1\r\nHost: a\r\n\r\n"),
+    "door-dot-segments": (9, b"GET /v1/a/../b HTTP/1.1\r\nHost: a\r\n\r\n"),
+    "door-encoded-slash": (11, b"GET /v1/models%2F..%5Cx HTTP/1.1\r\nHost: a\r\n\r\n"),
+    "door-method": (13, b"TRACE /v1/messages HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"),
+    "door-admin-post": (2, b"POST /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\n"
+                           b"Content-Length: 5\r\n\r\nhello"),
+    "door-two-hosts": (4, b"GET /v1/models HTTP/1.1\r\nHost: localhost\r\nHost: evil\r\n\r\n"),
+    "door-connection-lists": (3, b"POST /v1/messages HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n"
+                                 b"CONNECTION: X-A, x-b\r\nX-A: 1\r\nx-B: 2\r\nContent-Length: 2\r\n\r\n{}"),
+    "version-junk": (255, b"GET /healthz HTTP/1.1x\r\nHost: a\r\n\r\n"),
+    "version-1-2": (255, b"GET /healthz HTTP/1.2\r\nHost: a\r\n\r\n"),
     # Regressions: the inputs behind the bugs in README.md ("Known bugs").
     "regress-first-byte": (255, b"get /healthz HTTP/1.1\r\nHost: x\r\n\r\n"),
     "regress-first-byte-pipelined": (37, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n\x00ET / HTTP/1.1\r\n\r\n"),

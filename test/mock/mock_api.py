@@ -84,6 +84,8 @@ OAuth (src/README.md §6):
       fail_count      ...for the next K token calls (omitted or null: until fail_status is
                       cleared with null/0)
       client_id       the client_id the endpoint accepts
+      drop_count      for the next K token calls: refresh (the refresh token is spent), then close
+                      the connection without answering (a server that fails after the request arrived)
     Stats gain `refreshes` (token endpoint calls), `refresh_tokens_received` (in order),
     `refresh_results` ([{"refresh_token","status","error","access_token","new_refresh_token",
     "time","mono"}]) and `invalid_grants`.
@@ -605,6 +607,7 @@ class OAuthState:
         self.delay_ms = 0
         self.fail_status = None
         self.fail_count = None           # None: until cleared
+        self.drop_count = 0              # token calls to spend and then drop unanswered
         self.n = 0
         self.issued = []                 # every token pair issued, in order
 
@@ -629,6 +632,8 @@ class OAuthState:
             self.fail_count = cfg.get("fail_count")
         elif "fail_count" in cfg:
             self.fail_count = cfg["fail_count"]
+        if "drop_count" in cfg:
+            self.drop_count = int(cfg["drop_count"] or 0)
         if cfg.get("expire_now"):
             for t in self.access:
                 self.access[t] = min(self.access[t], now - 1)
@@ -654,6 +659,7 @@ class OAuthState:
             "delay_ms": self.delay_ms,
             "fail_status": self.fail_status,
             "fail_count": self.fail_count,
+            "drop_count": self.drop_count,
             "issued": self.issued,
         }
 
@@ -1185,6 +1191,12 @@ class MockAPI:
         log(f"token endpoint: refresh_token={rt!r} -> {status} {code or answer.get('access_token')}")
         if o.delay_ms:
             await asyncio.sleep(o.delay_ms / 1000.0)
+        if o.drop_count > 0:
+            o.drop_count -= 1
+            result["dropped"] = True
+            log("token endpoint: dropping the connection without an answer (drop_count)")
+            r.conn.abort()
+            return False
         await r.full(status, headers, to_json(answer), keep_alive)
         return keep_alive
 

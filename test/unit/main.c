@@ -10,11 +10,16 @@ int unit_failed;
 	X(test_request_bare_lf_rejected)                                                                           \
 	X(test_request_trailers_are_dropped)                                                                       \
 	X(test_request_http10_and_keepalive)                                                                       \
+	X(test_door_loopback_hosts)                                                                                \
+	X(test_door_path_normal_form)                                                                              \
+	X(test_door_decisions)                                                                                     \
+	X(test_http_reasons_and_connection_lists)                                                                  \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \
 	X(test_config_errors_are_one_clear_line)                                                                   \
 	X(test_config_upstream_forms)                                                                              \
 	X(test_config_help_and_version)                                                                            \
+	X(test_config_front_door_flags)                                                                            \
 	X(test_config_booleans)                                                                            \
 	X(test_http_hdrs_split_and_lookup)                                                                         \
 	X(test_http_hdrs_limits)                                                                                   \

@@ -130,3 +130,32 @@ TEST(test_config_booleans)
 	CHECK_INT(parse(&c, a3, e3, err), CONFIG_OK);
 	CHECK_INT(c.access_log, 0);
 }
+
+TEST(test_config_front_door_flags)
+{
+	struct config c;
+	char err[512];
+	char *argv[] = {"p", "--allow-origin", "https://a.example", "--allow-origin=http://localhost:3000,https://b.example",
+			"--forward-prefix", "/extra/", "--send-timeout", "5s", "--allow-core-dumps", NULL};
+	char *envp[] = {"ANTHROPIC_PROXY_CLIENT_KEY=env-key-12345", NULL};
+	CHECK_INT(parse(&c, argv, envp, err), CONFIG_OK);
+	CHECK_INT(c.allow_origins.n, 3);
+	CHECK_STR(c.allow_origins.v[1], "http://localhost:3000");
+	CHECK_INT(c.forward_prefixes.n, 1);
+	CHECK_STR(c.forward_prefixes.v[0], "/extra/");
+	CHECK_INT(c.send_timeout_ms, 5000);
+	CHECK_INT(c.allow_core_dumps, 1);
+	CHECK_INT(c.n_client_keys, 1);
+	CHECK_INT(c.client_keys_in_argv, 0);
+	CHECK_INT(c.max_connections, 0); /* main sizes it from the open-file limit */
+	char *argv2[] = {"p", "--client-key", "argv-key-12345", NULL};
+	CHECK_INT(parse(&c, argv2, envp, err), CONFIG_OK);
+	CHECK_INT(c.client_keys_in_argv, 1);
+	char *bad[][3] = {{"p", "--allow-origin", "a.example"}, {"p", "--allow-origin", "https://a/x"},
+			  {"p", "--forward-prefix", "extra"}, {"p", "--forward-prefix", "/a/../b/"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *a[] = {bad[i][0], bad[i][1], bad[i][2], NULL};
+		CHECK_INT(parse(&c, a, envp, err), CONFIG_ERROR);
+		CHECK(strstr(err, bad[i][1]) != NULL);
+	}
+}

@@ -157,3 +157,27 @@ TEST(test_rewrite_narrows_accept_encoding)
 	free(out);
 	http_hdrs_free(&h);
 }
+
+TEST(test_http_reasons_and_connection_lists)
+{
+	CHECK_STR(http_reason(429), "Too Many Requests");
+	CHECK_STR(http_reason(529), "Overloaded");
+	CHECK_STR(http_reason(422), "Unprocessable Content");
+	CHECK_STR(http_reason(299), "Success");
+	CHECK_STR(http_reason(451), "Client Error");
+	CHECK_STR(http_reason(599), "Server Error");
+	struct http_hdrs h;
+	http_hdrs_init(&h, 4096, 16);
+	const char *pairs[][2] = {{"Connection", "keep-alive"}, {"CONNECTION", "X-A, x-b"}, {"x-a", "1"}, {"X-B", "2"},
+				  {"x-c", "3"}};
+	for (int i = 0; i < 5; i++) {
+		http_hdrs_field(&h, pairs[i][0], strlen(pairs[i][0]));
+		http_hdrs_value(&h, pairs[i][1], strlen(pairs[i][1]));
+		http_hdrs_value_done(&h);
+	}
+	CHECK(http_hdr_is_hop(&h, 0));
+	CHECK(http_hdr_is_hop(&h, 2));
+	CHECK(http_hdr_is_hop(&h, 3));
+	CHECK(!http_hdr_is_hop(&h, 4));
+	http_hdrs_free(&h);
+}

@@ -1,0 +1,269 @@
+#include "door.h"
+
+#include "admin.h"
+
+#include <llhttp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static void refuse(struct door_verdict *v, int status, const char *kind, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void refuse(struct door_verdict *v, int status, const char *kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v->msg, sizeof v->msg, fmt, ap);
+	va_end(ap);
+	v->status = status;
+	v->kind = kind;
+}
+
+static int digits(const char *p, size_t n, size_t max)
+{
+	if (n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+/* 127.a.b.c in plain decimal (no leading zeros, which some resolvers read as octal). */
+static int loopback_v4(const char *p, size_t n)
+{
+	if (n < 9 || memcmp(p, "127.", 4) != 0)
+		return 0;
+	int parts = 1;
+	size_t i = 4;
+	while (i <= n) {
+		size_t start = i;
+		while (i < n && p[i] != '.')
+			i++;
+		size_t len = i - start;
+		if (len == 0 || len > 3 || !digits(p + start, len, 3) || (len > 1 && p[start] == '0'))
+			return 0;
+		unsigned val = 0;
+		for (size_t k = start; k < i; k++)
+			val = val * 10 + (unsigned)(p[k] - '0');
+		if (val > 255)
+			return 0;
+		parts++;
+		i++; /* past the dot (or the end) */
+	}
+	return parts == 4;
+}
+
+int door_host_is_loopback(const char *host, size_t n)
+{
+	size_t name_len = n;
+	if (n && host[0] == '[') {
+		const char *close = memchr(host, ']', n);
+		if (!close)
+			return 0;
+		size_t in = (size_t)(close - host) + 1;
+		if (in < n && (host[in] != ':' || !digits(host + in + 1, n - in - 1, 5)))
+			return 0;
+		return in == 5 && memcmp(host, "[::1]", 5) == 0;
+	}
+	const char *colon = memchr(host, ':', n);
+	if (colon) {
+		name_len = (size_t)(colon - host);
+		if (!digits(colon + 1, n - name_len - 1, 5))
+			return 0;
+	}
+	return http_name_eq(host, name_len, "localhost") || http_name_eq(host, name_len, "localhost.") ||
+	       loopback_v4(host, name_len);
+}
+
+int door_path_normal(const char *p, size_t n)
+{
+	if (n == 0 || p[0] != '/')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\\')
+			return 0;
+		if (p[i] == '%' && i + 2 < n) {
+			char a = p[i + 1], b = (char)(p[i + 2] | 0x20);
+			if ((a == '2' && (b == 'e' || b == 'f')) || (a == '5' && b == 'c'))
+				return 0;
+		}
+		if (p[i] != '/')
+			continue;
+		/* A segment starts after this slash: it may be empty only at the very end ("/v1/"). */
+		size_t s = i + 1, e = s;
+		while (e < n && p[e] != '/')
+			e++;
+		size_t len = e - s;
+		if ((len == 0 && e < n) || (len == 1 && p[s] == '.') || (len == 2 && p[s] == '.' && p[s + 1] == '.'))
+			return 0;
+	}
+	return 1;
+}
+
+const char *door_target_path(const char *t, size_t n, size_t *path_len, const char **authority,
+			     size_t *authority_len)
+{
+	const char *path = NULL, *end = t + n;
+	*authority = NULL;
+	*authority_len = 0;
+	if (n && t[0] == '/') {
+		path = t;
+	} else {
+		/* Absolute-form (RFC 9112 §3.2.2): its authority stands in for Host. */
+		size_t scheme = n >= 7 && strncasecmp(t, "http://", 7) == 0	? 7
+				: n >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
+									     : 0;
+		if (!scheme)
+			return NULL;
+		const char *a = t + scheme, *p = a;
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		*authority = a;
+		*authority_len = (size_t)(p - a);
+		if (p == end || *p != '/') {
+			*path_len = 1;
+			return "/";
+		}
+		path = p;
+	}
+	const char *q = memchr(path, '?', (size_t)(end - path));
+	*path_len = (size_t)((q ? q : end) - path);
+	return path;
+}
+
+/* Constant-time comparison: the time taken does not depend on where a guess goes wrong. */
+static int same_secret(const char *a, size_t an, const char *b, size_t bn)
+{
+	unsigned char d = an != bn;
+	for (size_t i = 0; i < bn; i++)
+		d |= (unsigned char)(b[i] ^ (i < an ? a[i] : 0));
+	return d == 0;
+}
+
+/* Every key is compared, match or not, so timing says nothing about which one was close. */
+int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h)
+{
+	if (cfg->n_client_keys == 0)
+		return 1;
+	size_t n = 0;
+	const char *k = http_hdrs_find(h, HH_X_API_KEY, &n);
+	if (!k) {
+		k = http_hdrs_find(h, HH_AUTHORIZATION, &n);
+		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
+			k += 7;
+			n -= 7;
+		} else {
+			k = NULL;
+		}
+	}
+	if (!k)
+		return 0;
+	int ok = 0;
+	for (int i = 0; i < cfg->n_client_keys; i++)
+		ok |= same_secret(k, n, cfg->client_keys[i], strlen(cfg->client_keys[i]));
+	return ok;
+}
+
+static int origin_allowed(const struct config *cfg, const char *o, size_t n)
+{
+	for (int i = 0; i < cfg->allow_origins.n; i++)
+		if (http_name_eq(o, n, cfg->allow_origins.v[i]))
+			return 1;
+	return 0;
+}
+
+static int has_prefix(const char *p, size_t n, const char *prefix)
+{
+	size_t pl = strlen(prefix);
+	return n >= pl && memcmp(p, prefix, pl) == 0;
+}
+
+static int forwarded_path(const struct config *cfg, const char *p, size_t n)
+{
+	if (has_prefix(p, n, "/v1/") || has_prefix(p, n, "/api/"))
+		return 1;
+	for (int i = 0; i < cfg->forward_prefixes.n; i++)
+		if (has_prefix(p, n, cfg->forward_prefixes.v[i]))
+			return 1;
+	return 0;
+}
+
+void door_check(const struct config *cfg, int method, const char *target, size_t target_len,
+		const struct http_hdrs *h, struct door_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->route = DOOR_API;
+	size_t pl, al, hl = 0;
+	const char *auth, *host = NULL;
+	const char *path = door_target_path(target, target_len, &pl, &auth, &al);
+	if (!path) {
+		refuse(v, 400, "target", "invalid request target: expected a path such as /v1/messages");
+		return;
+	}
+	int hosts = 0;
+	for (uint32_t i = 0; i < h->n; i++)
+		if (h->v[i].id == HH_HOST) {
+			host = http_hdr_value(h, i);
+			hl = h->v[i].value_len;
+			hosts++;
+		}
+	if (hosts > 1) { /* RFC 9110 §7.2 */
+		refuse(v, 400, "host", "more than one Host header");
+		return;
+	}
+	if (auth) {
+		host = auth;
+		hl = al;
+	}
+	/* Without keys on loopback, being local is the only credential: a browser page that reaches this port through
+	 * DNS rebinding still names its own host here. A request without Host (HTTP/1.0) is not a browser's. */
+	if (cfg->n_client_keys == 0 && config_is_loopback(cfg->listen_host) && host && !door_host_is_loopback(host, hl)) {
+		refuse(v, 403, "host",
+		       "anthropic-proxy serves only local clients without client keys: Host '%.*s' is not localhost, "
+		       "127.0.0.1 or [::1]",
+		       (int)(hl > 80 ? 80 : hl), host);
+		return;
+	}
+	/* Command-line clients send no Origin; a web page's fetch always does. */
+	for (uint32_t i = 0; i < h->n; i++) {
+		if (!http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "origin"))
+			continue;
+		const char *o = http_hdr_value(h, i);
+		size_t ol = h->v[i].value_len;
+		if (!origin_allowed(cfg, o, ol)) {
+			refuse(v, 403, "origin",
+			       "anthropic-proxy refuses requests from web pages (Origin '%.*s'); allow one with --allow-origin",
+			       (int)(ol > 80 ? 80 : ol), o);
+			return;
+		}
+	}
+	if (!door_path_normal(path, pl)) {
+		refuse(v, 400, "path", "request path is not in normal form (empty, '.' or '..' segments, or encoded "
+				       "dots, slashes or backslashes)");
+		return;
+	}
+	if (admin_match(path, pl)) {
+		v->route = DOOR_ADMIN;
+		if (method != HTTP_GET && method != HTTP_HEAD) {
+			v->allow = DOOR_ADMIN_METHODS;
+			refuse(v, 405, "method", "only GET and HEAD are allowed here");
+		}
+		return;
+	}
+	if (!door_client_key_ok(cfg, h)) {
+		refuse(v, 401, "client_key",
+		       "anthropic-proxy: missing or invalid client key; send one of the proxy's client keys in x-api-key or "
+		       "Authorization: Bearer");
+		return;
+	}
+	if (!forwarded_path(cfg, path, pl)) {
+		refuse(v, 404, "path", "anthropic-proxy forwards only the API's paths (/v1/, /api/); no such path");
+		return;
+	}
+	if (method != HTTP_GET && method != HTTP_HEAD && method != HTTP_POST && method != HTTP_DELETE) {
+		v->allow = DOOR_API_METHODS;
+		refuse(v, 405, "method", "method not allowed: the proxy forwards " DOOR_API_METHODS);
+	}
+}

@@ -1,0 +1,49 @@
+/* door: the front door. Who may use the proxy and what it signs, decided from a request's head alone, before any
+ * body byte is read or buffered:
+ * - Host: without client keys on a loopback listener, only a loopback name or address (a browser page that reaches
+ *   127.0.0.1 through DNS rebinding shows its own name here);
+ * - Origin: only values allowed by --allow-origin (a web page's fetch carries one; command-line clients never do);
+ * - the client key, when keys are configured (compared in constant time);
+ * - the API's methods and paths (/v1/, /api/, --forward-prefix), in normal form only; the admin paths, served locally.
+ *
+ * Pure: no sockets, so the unit tests and the request fuzzer drive exactly what the server runs. */
+#ifndef AP_DOOR_H
+#define AP_DOOR_H
+
+#include "config.h"
+#include "http.h"
+
+#include <stddef.h>
+
+enum door_route { DOOR_API, DOOR_ADMIN };
+
+struct door_verdict {
+	int status;            /* 0: let in; else the status to refuse with (400, 401, 403, 404, 405) */
+	const char *kind;      /* why it was refused: a static label for the log line ("host", "origin", ...) */
+	const char *allow;     /* a 405's Allow header value, else NULL */
+	enum door_route route; /* status 0: where the request goes */
+	char msg[200];         /* status != 0: what was wrong, for the client and the log */
+};
+
+/* The methods the API is forwarded with, as an Allow header value. */
+#define DOOR_API_METHODS "GET, HEAD, POST, DELETE"
+#define DOOR_ADMIN_METHODS "GET, HEAD"
+
+/* Decides one request from its llhttp method, its target as received and its headers. */
+void door_check(const struct config *cfg, int method, const char *target, size_t target_len,
+		const struct http_hdrs *h, struct door_verdict *v);
+
+/* Whether a Host value (or an absolute-form authority) names this machine's loopback: localhost (any case, a
+ * trailing dot allowed), 127.x.y.z or [::1], each with an optional port. */
+int door_host_is_loopback(const char *host, size_t n);
+/* Whether a path (no query) is in normal form: starts with '/', no empty, "." or ".." segments, no percent-encoded
+ * dot, slash or backslash and no backslash (ways to make one path read as another further along). */
+int door_path_normal(const char *path, size_t n);
+/* Whether the request carries one of cfg's client keys (x-api-key, or Authorization: Bearer). 1 when none are set. */
+int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h);
+/* The path of a request target: origin-form as is, absolute-form after its authority ("/" when it has none); the
+ * query is left off. *authority is set for absolute-form (else NULL). Returns the path, or NULL for other forms. */
+const char *door_target_path(const char *target, size_t n, size_t *path_len, const char **authority,
+			     size_t *authority_len);
+
+#endif

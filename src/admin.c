@@ -1,6 +1,8 @@
 #include "admin.h"
 
 #include "app.h"
+#include "door.h"
+#include "metrics.h"
 #include "http.h"
 
 #include <string.h>
@@ -11,16 +13,10 @@ int admin_match(const char *url, size_t len)
 	       http_path_is(url, len, "/metrics");
 }
 
-void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a)
+void admin_render(struct app *app, const char *url, size_t len, struct admin_answer *a)
 {
 	buf_init(&a->body, 0);
 	a->content_type = "application/json";
-	if (strcmp(method, "GET") && strcmp(method, "HEAD")) {
-		a->status = 405;
-		buf_appends(&a->body, "{\"type\":\"error\",\"error\":{\"type\":\"invalid_request_error\","
-				      "\"message\":\"only GET and HEAD are allowed here\"}}");
-		return;
-	}
 	if (http_path_is(url, len, "/healthz")) {
 		/* Liveness only: answered without touching the upstream or the credentials. */
 		a->status = 200;
@@ -58,4 +54,22 @@ void admin_render(struct app *app, const char *method, const char *url, size_t l
 	}
 	a->status = 404;
 	buf_appends(&a->body, "{\"type\":\"error\",\"error\":{\"type\":\"not_found_error\",\"message\":\"no such path\"}}");
+}
+
+static void admin_start(void *ctx, struct client *c)
+{
+	const struct request *r = client_request(c);
+	struct admin_answer a;
+	size_t pl, al;
+	const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
+	admin_render(ctx, path ? path : "/", path ? pl : 1, &a);
+	client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
+	buf_free(&a.body);
+	struct client_report rep = {.route = ROUTE_ADMIN, .model_slot = METRICS_MODEL_NONE, .ttfb_ms = -1};
+	client_end(c, &rep, 1);
+}
+
+void admin_route_init(struct client_route *r, struct app *app)
+{
+	*r = (struct client_route){.start = admin_start, .ctx = app};
 }

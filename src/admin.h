@@ -1,9 +1,11 @@
-/* admin: the proxy's own endpoints, served on the client listener at reserved paths: /healthz and /usage (the
- * tracker's JSON snapshot). Pure rendering: no sockets, no upstream. */
+/* admin: the proxy's own endpoints, /healthz, /readyz, /usage (the tracker's JSON snapshot) and /metrics, served as
+ * a route of the server (server.h) on the client listener at reserved paths. Answers are rendered at once from the
+ * app's state: no upstream, no waiting. The front door (door.h) lets only GET and HEAD through to here. */
 #ifndef AP_ADMIN_H
 #define AP_ADMIN_H
 
 #include "buf.h"
+#include "server.h"
 
 #include <stddef.h>
 
@@ -15,9 +17,11 @@ struct admin_answer {
 	struct buf body;          /* rendered body (caller frees) */
 };
 
-/* Whether a request target is one of the reserved paths (the query string is ignored). */
-int admin_match(const char *url, size_t len);
-/* Renders the answer for a reserved path. */
-void admin_render(struct app *app, const char *method, const char *url, size_t len, struct admin_answer *a);
+/* Whether a request path is one of the reserved paths (the query string is ignored). */
+int admin_match(const char *path, size_t len);
+/* Renders the answer for a reserved path (pure rendering over the app's state). */
+void admin_render(struct app *app, const char *path, size_t len, struct admin_answer *a);
+/* The route the server sends admin requests to. */
+void admin_route_init(struct client_route *r, struct app *app);
 
 #endif

@@ -8,6 +8,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "otlp.h"
+#include "proxy.h"
 #include "server.h"
 #include "upstream.h"
 
@@ -21,6 +22,8 @@ struct app {
 	struct tls_ctx tls;       /* TLS settings shared by every upstream origin */
 	struct upstream up;       /* the API origin: client and pool */
 	struct server srv;        /* listener and client connections */
+	struct proxy proxy;       /* the API route: proxied exchanges */
+	struct client_route admin;/* the admin route: /healthz, /readyz, /usage, /metrics */
 	struct account *accounts; /* the subscriptions, in configuration order (one today: "default") */
 	uint32_t n_accounts;      /* how many */
 	struct metrics metrics;   /* request-path counters and histograms */

@@ -1,5 +1,7 @@
 /* anthropic-proxy: start-up, signals and the loop. Everything else is in the modules main wires together. */
+#include "admin.h"
 #include "app.h"
+#include "door.h"
 #include "log.h"
 
 #include "fsutil.h"
@@ -286,7 +288,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	otlp_start(&app.otlp);
-	if (server_start(&app.srv, &app, err, sizeof err)) {
+	proxy_init(&app.proxy, &app);
+	admin_route_init(&app.admin, &app);
+	server_init(&app.srv, app.loop, &app.cfg, &app.metrics);
+	server_route(&app.srv, DOOR_API, &app.proxy.route);
+	server_route(&app.srv, DOOR_ADMIN, &app.admin);
+	if (server_start(&app.srv, err, sizeof err)) {
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
@@ -314,6 +321,7 @@ int main(int argc, char **argv)
 	if (rc == UV_EBUSY)
 		log_msg(LOG_ERROR, "shutdown", "a handle was still open at exit (a bug)");
 	server_free(&app.srv);
+	proxy_free(&app.proxy);
 	upstream_free(&app.up);
 	tls_ctx_free(&app.tls);
 	otlp_free(&app.otlp);

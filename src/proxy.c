@@ -1,102 +1,179 @@
 #include "proxy.h"
 
+#include "account.h"
 #include "app.h"
 #include "inflate.h"
 #include "log.h"
 #include "metrics.h"
-#include "server.h"
+#include "usage.h"
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define OAUTH_BETA "oauth-2025-04-20"
+#define HOLD_MAX (64 * 1024)  /* a 401 body is small; anything bigger is passed through */
+#define OUT_FLUSH (8 * 1024)  /* gathered answer bytes past this go out at once: small answers coalesce, big ones
+				* stream on */
+#define OUT_KEEP (64 * 1024)  /* a gather buffer grown past this is released after its flush */
+
+/* One request's way through the proxy, from proxy_start to client_end. */
+struct proxy_exchange {
+	struct proxy *proxy;      /* owner */
+	struct client *client;    /* the client being answered (not owned; valid until client_end) */
+	struct account *acct;     /* the subscription that signs it (not owned) */
+	struct upstream_req ureq; /* the upstream request (its head points into `head`) */
+	struct buf head;          /* rewritten request head (holds the access token: wiped) */
+	int status;               /* status sent to the client, 0 until the head went out */
+	unsigned active : 1;      /* an upstream request is in flight */
+	unsigned chunked : 1;     /* the body goes to the client in chunked framing */
+	unsigned paused : 1;      /* upstream reading paused because the client is slow */
+	unsigned messages : 1;    /* a POST /v1/messages: its answer is consumption (tracked and counted) */
+	unsigned waiting : 1;     /* queued for an access token (refresh in flight) */
+	unsigned holding : 1;     /* a 401 is held back until we know whether a refresh fixes it */
+	unsigned replayed : 1;    /* already sent again after a 401 "expired": never twice */
+	unsigned sniff : 1;       /* keep the start of the body (error answers) to read its message */
+	unsigned reading : 1;     /* `usage` reads this answer */
+	unsigned accounted : 1;   /* this answer's tokens went to the tracker */
+	unsigned hold_coded : 1;  /* the held body has a content-encoding */
+	struct oauth_waiter waiter; /* the token wait */
+	uint64_t generation;      /* oauth generation of the token the request was signed with */
+	struct buf hold;          /* the held 401 answer, as it would go to the client (bounded) */
+	struct buf hold_body;     /* its body alone, to read the error message */
+	int held_status;          /* its status */
+	uint8_t route;            /* enum metrics_route */
+	int model_slot;           /* tracker model slot of the answer, or METRICS_MODEL_NONE */
+	struct usage_reader usage;/* token usage read on the side (never moved once fed) */
+	uint64_t bytes_out;       /* body bytes written to the client */
+	int64_t ttfb_ms;          /* time to the answer's head, -1 until it came */
+	char request_id[72];      /* upstream request-id, for the log */
+	const char *error;        /* error kind when the exchange failed (static string), or NULL */
+};
 
 static const struct upstream_cbs proxy_cbs;
 static void on_error(struct upstream_req *r, const char *kind, const char *msg);
-static void send_upstream(struct client *c, const char *token, const char *why);
+static void send_upstream(struct proxy_exchange *ex, const char *token, const char *why);
+static void record_usage(struct proxy_exchange *ex);
+static void classify_rejection(struct proxy_exchange *ex);
+static void proxy_start(void *ctx, struct client *c);
+static void proxy_abort(void *ctx, struct client *c, void *exchange);
+static void proxy_drained(void *ctx, struct client *c, void *exchange);
 
-static void record_usage(struct client *c);
-static void classify_rejection(struct client *c);
-
-static void on_token(struct oauth_waiter *w, const char *token, const char *why)
+void proxy_init(struct proxy *p, struct app *app)
 {
-	struct client *c = w->data;
-	c->ex.waiting = 0;
-	send_upstream(c, token, why);
+	memset(p, 0, sizeof *p);
+	p->app = app;
+	p->route = (struct client_route){.start = proxy_start, .abort = proxy_abort, .drained = proxy_drained, .ctx = p};
+	buf_init(&p->gather, 0);
 }
 
-#define HOLD_MAX (64 * 1024) /* a 401 body is small; anything bigger is passed through */
+void proxy_free(struct proxy *p) { buf_free(&p->gather); }
 
-void proxy_exchange_init(struct proxy_exchange *ex)
-{
-	memset(ex, 0, sizeof *ex);
-	buf_init(&ex->head, 0);
-	buf_init(&ex->hold, HOLD_MAX);
-	buf_init(&ex->hold_body, HOLD_MAX);
-}
-
-void proxy_exchange_free(struct proxy_exchange *ex)
+static void exchange_free(struct proxy_exchange *ex)
 {
 	buf_free_wipe(&ex->head); /* it carries the access token */
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
 	usage_reader_free(&ex->usage);
+	free(ex);
 }
 
-#define OUT_FLUSH (8 * 1024)  /* gathered answer bytes past this go out at once: small answers coalesce, big ones
-				* stream on */
-#define OUT_KEEP (64 * 1024)  /* a gather buffer grown past this is released after its flush */
-
-/* Answer bytes wait in one loop-wide buffer (the server's `gather`) until the upstream read pass ends: one write per
- * pass, and no gather memory per connection (at 200 connections that was 200 buffers). Every pass ends with a
- * flush; bytes another client left there (its pass ended in an error) go to it first. */
-static int flush_out(struct client *c);
-
-static struct buf *gather(struct client *c)
+static void on_token(struct oauth_waiter *w, const char *token, const char *why)
 {
-	struct server *s = &c->app->srv;
-	if (s->gather_owner != c) {
-		if (s->gather_owner)
-			(void)flush_out(s->gather_owner);
-		s->gather_owner = c;
+	struct proxy_exchange *ex = w->data;
+	ex->waiting = 0;
+	send_upstream(ex, token, why);
+}
+
+/* Answer bytes wait in one loop-wide buffer (the proxy's `gather`) until the upstream read pass ends: one write per
+ * pass, and no gather memory per connection (at 200 connections that was 200 buffers). Every pass ends with a
+ * flush; bytes another exchange left there (its pass ended in an error) go to it first. */
+static int flush_out(struct proxy_exchange *ex);
+
+static struct buf *gather(struct proxy_exchange *ex)
+{
+	struct proxy *p = ex->proxy;
+	if (p->gather_owner != ex) {
+		if (p->gather_owner)
+			(void)flush_out(p->gather_owner);
+		p->gather_owner = ex;
 	}
-	return &s->gather;
+	return &p->gather;
 }
 
 /* Writes the gathered answer bytes to the client in one write, then applies backpressure. */
-static int flush_out(struct client *c)
+static int flush_out(struct proxy_exchange *ex)
 {
-	struct server *s = &c->app->srv;
-	struct proxy_exchange *ex = &c->ex;
-	if (s->gather_owner != c)
+	struct proxy *p = ex->proxy;
+	if (p->gather_owner != ex)
 		return 0;
-	s->gather_owner = NULL;
-	struct buf *g = &s->gather;
+	p->gather_owner = NULL;
+	struct buf *g = &p->gather;
 	uv_buf_t b = uv_buf_init(buf_ptr(g), (unsigned)buf_size(g));
 	buf_reset(g); /* the bytes stay put: client_write copies what it cannot send before anything appends again */
-	int rc = b.len ? client_write(c, &b, 1) : 0;
+	int rc = b.len ? client_write(ex->client, &b, 1) : 0;
 	if (g->cap > OUT_KEEP)
 		buf_free(g);
-	if (rc == 0 && ex->active && c->wq_bytes > CLIENT_WQ_HIGH && !ex->paused) {
+	if (rc == 0 && ex->active && client_queued(ex->client) > CLIENT_WQ_HIGH && !ex->paused) {
 		ex->paused = 1;
 		upstream_pause(&ex->ureq);
 	}
 	return rc;
 }
 
+/* When the answer named no model (an error, count_tokens), the request says which one was asked for. The reader
+ * takes only the top-level "model", in bounded memory, whatever the body holds. */
+static void fill_model(struct proxy_exchange *ex)
+{
+	const struct request *req = client_request(ex->client);
+	if (ex->model_slot != METRICS_MODEL_NONE || (ex->route != ROUTE_MESSAGES && ex->route != ROUTE_COUNT_TOKENS) ||
+	    !buf_size(&req->body))
+		return;
+	struct usage_reader u;
+	usage_reader_init(&u, "application/json", 16, NULL, 0);
+	usage_reader_feed(&u, buf_ptr(&req->body), buf_size(&req->body));
+	usage_reader_finish(&u);
+	if (u.usage.model[0])
+		ex->model_slot = tracker_model_index(&ex->acct->tracker, u.usage.model);
+	usage_reader_free(&u);
+}
+
+/* Ends the exchange: reported to the server (logged, counted), detached, freed. */
+static void finish(struct proxy_exchange *ex, int complete, const char *note)
+{
+	struct proxy *p = ex->proxy;
+	if (p->gather_owner == ex) { /* what was gathered went out already, or the exchange failed: drop the rest */
+		buf_reset(&p->gather);
+		p->gather_owner = NULL;
+	}
+	fill_model(ex);
+	struct client_report rep = {
+		.status = ex->status,
+		.bytes_out = ex->bytes_out,
+		.route = ex->route,
+		.model_slot = ex->model_slot,
+		.ttfb_ms = ex->ttfb_ms,
+		.request_id = ex->request_id,
+		.error = ex->error,
+		.usage = ex->accounted ? &ex->usage.usage : NULL,
+		.note = note,
+	};
+	client_end(ex->client, &rep, complete);
+	exchange_free(ex);
+}
+
 /* Every answer byte for the client goes through here: gathered until the upstream read pass ends (one write per
  * pass instead of one per head, chunk and terminator), and kept back whole while a 401 is held. */
-static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
+static int ex_write(struct proxy_exchange *ex, const uv_buf_t *b, unsigned n)
 {
-	struct proxy_exchange *ex = &c->ex;
 	if (!ex->holding) {
-		struct buf *g = gather(c);
+		struct buf *g = gather(ex);
 		for (unsigned i = 0; i < n; i++)
 			if (buf_append(g, b[i].base, b[i].len))
 				return -1;
-		return buf_size(g) >= OUT_FLUSH ? flush_out(c) : 0;
+		return buf_size(g) >= OUT_FLUSH ? flush_out(ex) : 0;
 	}
 	for (unsigned i = 0; i < n; i++)
 		if (buf_append(&ex->hold, b[i].base, b[i].len)) {
@@ -104,10 +181,10 @@ static int ex_write(struct client *c, const uv_buf_t *b, unsigned n)
 			ex->holding = 0;
 			ex->status = ex->held_status;
 			uv_buf_t h = uv_buf_init(buf_ptr(&ex->hold), (unsigned)buf_size(&ex->hold));
-			if (client_write(c, &h, 1))
+			if (client_write(ex->client, &h, 1))
 				return -1;
 			buf_reset(&ex->hold);
-			return client_write(c, b + i, n - i);
+			return client_write(ex->client, b + i, n - i);
 		}
 	return 0;
 }
@@ -123,13 +200,12 @@ static int body_says(const char *p, size_t n, int coded, const char *needle)
 	return got > 0 && memmem(out, (size_t)got, needle, nl) != NULL;
 }
 
-static int flush_hold(struct client *c)
+static int flush_hold(struct proxy_exchange *ex)
 {
-	struct proxy_exchange *ex = &c->ex;
 	ex->holding = 0;
 	ex->status = ex->held_status;
 	uv_buf_t h = uv_buf_init(buf_ptr(&ex->hold), (unsigned)buf_size(&ex->hold));
-	int rc = client_write(c, &h, 1);
+	int rc = client_write(ex->client, &h, 1);
 	buf_reset(&ex->hold);
 	return rc;
 }
@@ -245,50 +321,59 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 }
 
 /* Answers the request with the proxy's own error (API shape) instead of going upstream. */
-static void refuse(struct client *c, const char *kind, int status, const char *msg)
+static void refuse(struct proxy_exchange *ex, const char *kind, int status, const char *msg)
 {
-	c->ex.error = kind;
-	client_respond_error(c, status, msg);
-	client_exchange_end(c, 1);
+	ex->error = kind;
+	client_respond_error(ex->client, status, msg);
+	finish(ex, 1, NULL);
 }
 
-void proxy_start(struct client *c)
-{
-	struct app *app = c->app;
-	struct proxy_exchange *ex = &c->ex;
-	const char *url = buf_ptr(&c->req.url);
-	size_t url_len = buf_size(&c->req.url);
+/* ---- the route ------------------------------------------------------------------------------------------------- */
 
+static void proxy_start(void *ctx, struct client *c)
+{
+	struct proxy *p = ctx;
+	const struct request *req = client_request(c);
+	struct proxy_exchange *ex = calloc(1, sizeof *ex);
+	if (!ex) {
+		struct client_report rep = {.route = ROUTE_OTHER, .model_slot = METRICS_MODEL_NONE, .ttfb_ms = -1,
+					    .error = "nomem"};
+		client_respond_error(c, 503, "anthropic-proxy: out of memory");
+		client_end(c, &rep, 1);
+		return;
+	}
 	/* The front door (door.h) let this request in at its head: method, target, Host, Origin and client key. */
-	ex->replayed = 0;
-	ex->holding = 0;
-	ex->reading = 0;
-	ex->route = (uint8_t)metrics_route(url, url_len);
+	ex->proxy = p;
+	ex->client = c;
+	buf_init(&ex->head, 0);
+	buf_init(&ex->hold, HOLD_MAX);
+	buf_init(&ex->hold_body, HOLD_MAX);
+	ex->ttfb_ms = -1;
+	ex->route = (uint8_t)metrics_route(buf_ptr(&req->url), buf_size(&req->url));
 	ex->model_slot = METRICS_MODEL_NONE;
-	buf_reset(&ex->hold);
-	buf_reset(&ex->hold_body);
-	ex->acct = app_default_account(app);
+	ex->messages = req->method == HTTP_POST && http_path_is(buf_ptr(&req->url), buf_size(&req->url), "/v1/messages");
+	ex->acct = app_default_account(p->app);
+	ex->waiter.cb = on_token;
+	ex->waiter.data = ex;
+	client_attach(c, ex);
 	if (oauth_must_wait(&ex->acct->oauth)) {
-		ex->waiter.cb = on_token;
-		ex->waiter.data = c;
 		ex->waiting = 1;
 		if (oauth_wait(&ex->acct->oauth, &ex->waiter) == 0)
 			return;
 		ex->waiting = 0;
 	}
-	send_upstream(c, oauth_token(&ex->acct->oauth), NULL);
+	send_upstream(ex, oauth_token(&ex->acct->oauth), NULL);
 }
 
-static void send_upstream(struct client *c, const char *token, const char *why)
+static void send_upstream(struct proxy_exchange *ex, const char *token, const char *why)
 {
-	struct app *app = c->app;
-	struct proxy_exchange *ex = &c->ex;
-	const char *url = buf_ptr(&c->req.url);
-	size_t url_len = buf_size(&c->req.url);
+	struct app *app = ex->proxy->app;
+	const struct request *req = client_request(ex->client);
+	const struct oauth *oa = &ex->acct->oauth;
 	if (!token && ex->replayed && buf_size(&ex->hold)) {
 		/* No new token after a 401: the client gets the upstream's own answer. */
-		if (flush_hold(c) == 0)
-			client_exchange_end(c, 1);
+		if (flush_hold(ex) == 0)
+			finish(ex, 1, NULL);
 		return;
 	}
 	if (!token) {
@@ -297,29 +382,29 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 			 "anthropic-proxy has no Claude credentials (%s). Log in with Claude Code (`claude /login`) so "
 			 "~/.claude/.credentials.json exists, pass --credentials PATH, or set CLAUDE_CODE_OAUTH_TOKEN "
 			 "(from `claude setup-token`), then send the proxy SIGHUP or restart it.",
-			 why ? why : ex->acct->oauth.problem[0] ? ex->acct->oauth.problem : "none found");
-		if (ex->acct->oauth.cur.access_token) /* credentials exist but are not usable now */
+			 why ? why : oa->problem[0] ? oa->problem : "none found");
+		if (oa->cur.access_token) /* credentials exist but are not usable now */
 			snprintf(msg, sizeof msg, "anthropic-proxy has no usable access token: %s",
-				 why ? why : ex->acct->oauth.problem[0] ? ex->acct->oauth.problem : "unknown reason");
-		refuse(c, "no_credentials", 503, msg);
+				 why ? why : oa->problem[0] ? oa->problem : "unknown reason");
+		refuse(ex, "no_credentials", 503, msg);
 		return;
 	}
-	int has_body = request_has_body(&c->req);
-	if (proxy_rewrite_head(&ex->head, llhttp_method_name(c->req.method), url, url_len, &c->req.hdrs,
-			       app->cfg.upstream_authority, token, has_body, buf_size(&c->req.body))) {
-		refuse(c, "nomem", 503, "out of memory");
+	if (proxy_rewrite_head(&ex->head, llhttp_method_name(req->method), buf_ptr(&req->url), buf_size(&req->url),
+			       &req->hdrs, app->cfg.upstream_authority, token, request_has_body(req),
+			       buf_size(&req->body))) {
+		refuse(ex, "nomem", 503, "out of memory");
 		return;
 	}
 	ex->ureq = (struct upstream_req){
 		.cbs = &proxy_cbs,
-		.data = c,
+		.data = ex,
 		.head = buf_ptr(&ex->head),
 		.head_len = buf_size(&ex->head),
-		.body = buf_ptr(&c->req.body),
-		.body_len = buf_size(&c->req.body),
-		.no_body = (c->req.method == HTTP_HEAD),
+		.body = buf_ptr(&req->body),
+		.body_len = buf_size(&req->body),
+		.no_body = (req->method == HTTP_HEAD),
 	};
-	ex->generation = ex->acct->oauth.generation;
+	ex->generation = oa->generation;
 	ex->reading = 0;
 	ex->accounted = 0;
 	ex->sniff = 0;
@@ -329,46 +414,55 @@ static void send_upstream(struct client *c, const char *token, const char *why)
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
-	ex->messages = c->req.method == HTTP_POST && http_path_is(url, url_len, "/v1/messages");
 	if (upstream_request(&app->up, &ex->ureq))
 		on_error(&ex->ureq, UPSTREAM_ENOMEM, "out of memory");
 }
 
-void proxy_abort(struct client *c)
+static void proxy_abort(void *ctx, struct client *c, void *exchange)
 {
-	struct proxy_exchange *ex = &c->ex;
+	struct proxy_exchange *ex = exchange;
+	(void)ctx, (void)c;
 	if (ex->waiting) {
 		oauth_cancel(&ex->acct->oauth, &ex->waiter);
 		ex->waiting = 0;
-		ex->active = 1; /* log it below like any exchange cut short */
 	}
-	if (!ex->active)
-		return;
-	ex->active = 0;
+	if (ex->active) {
+		ex->active = 0;
+		upstream_cancel(&ex->ureq);
+	}
 	ex->error = "client_gone";
-	upstream_cancel(&ex->ureq);
-	record_usage(c); /* tokens seen before the client left still count */
-	client_log_request(c, "client closed the connection before the answer was complete; upstream stream dropped");
+	record_usage(ex); /* tokens seen before the client left still count */
+	finish(ex, 0, "client closed the connection before the answer was complete; upstream stream dropped");
+}
+
+static void proxy_drained(void *ctx, struct client *c, void *exchange)
+{
+	struct proxy_exchange *ex = exchange;
+	(void)ctx, (void)c;
+	if (!ex->paused)
+		return;
+	ex->paused = 0;
+	upstream_resume(&ex->ureq);
 }
 
 /* Hands an answer's tokens to the tracker once (also for answers cut short), and its events to the metrics. */
-static void record_usage(struct client *c)
+static void record_usage(struct proxy_exchange *ex)
 {
-	struct proxy_exchange *ex = &c->ex;
 	if (!ex->reading || ex->accounted)
 		return;
 	ex->accounted = 1;
-	struct app *app = c->app;
+	struct app *app = ex->proxy->app;
 	struct usage_reader *u = &ex->usage;
 	usage_reader_finish(u);
 	const struct usage_counts *k = &u->usage;
+	struct tracker *t = &ex->acct->tracker;
 	if (k->input_tokens >= 0 || k->output_tokens >= 0 || k->cache_creation_input_tokens >= 0 ||
 	    k->cache_read_input_tokens >= 0) {
-		tracker_record(&ex->acct->tracker, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
+		tracker_record(t, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
 			       k->cache_read_input_tokens, app_wall_ms());
-		ex->model_slot = tracker_model_index(&ex->acct->tracker, k->model);
+		ex->model_slot = tracker_model_index(t, k->model);
 	} else if (k->model[0]) {
-		ex->model_slot = tracker_model_index(&ex->acct->tracker, k->model);
+		ex->model_slot = tracker_model_index(t, k->model);
 	}
 	if (u->error_events)
 		app->metrics.stream_errors[metrics_stream_error_index(u->error_type)] += u->error_events;
@@ -384,9 +478,8 @@ static void record_usage(struct client *c)
 }
 
 /* The API refuses (or bills as extra usage) non-Claude-Code traffic on a subscription: count it and say so. */
-static void classify_rejection(struct client *c)
+static void classify_rejection(struct proxy_exchange *ex)
 {
-	struct proxy_exchange *ex = &c->ex;
 	const char *p = buf_ptr(&ex->hold_body);
 	size_t n = buf_size(&ex->hold_body);
 	int kind = -1;
@@ -396,34 +489,11 @@ static void classify_rejection(struct client *c)
 		kind = REJECT_EXTRA_USAGE;
 	if (kind < 0)
 		return;
-	c->app->metrics.rejected[kind]++;
+	ex->proxy->app->metrics.rejected[kind]++;
 	log_msg(LOG_WARN, "subscription_rejection",
 		kind == REJECT_CLAUDE_CODE_ONLY
 			? "the API refused this request: the subscription's credential is only authorized for Claude Code"
 			: "the API bills this client's traffic as extra usage (third-party apps draw from extra usage)");
-}
-
-void proxy_fill_model(struct client *c)
-{
-	struct proxy_exchange *ex = &c->ex;
-	if (ex->model_slot != METRICS_MODEL_NONE || (ex->route != ROUTE_MESSAGES && ex->route != ROUTE_COUNT_TOKENS) ||
-	    !buf_size(&c->req.body))
-		return;
-	/* The answer named no model (an error, count_tokens): the request says which one was asked for. The reader
-	 * takes only the top-level "model", in bounded memory, whatever the body holds. */
-	struct usage_reader u;
-	usage_reader_init(&u, "application/json", 16, NULL, 0);
-	usage_reader_feed(&u, buf_ptr(&c->req.body), buf_size(&c->req.body));
-	usage_reader_finish(&u);
-	if (u.usage.model[0])
-		ex->model_slot = tracker_model_index(&ex->acct->tracker, u.usage.model);
-	usage_reader_free(&u);
-}
-
-void proxy_drained(struct client *c)
-{
-	c->ex.paused = 0;
-	upstream_resume(&c->ex.ureq);
 }
 
 /* ---- upstream callbacks ------------------------------------------------------------------------------------------ */
@@ -434,33 +504,35 @@ static int has_prefix_ci(const char *v, size_t n, const char *prefix)
 	return n >= pl && strncasecmp(v, prefix, pl) == 0;
 }
 
-static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
-{
-	struct client *c = r->data;
-	struct proxy_exchange *ex = &c->ex;
-	ex->ttfb_ms = uv_now(c->tcp.loop) - c->start_ms;
-	ex->upstream_answered = 1;
+/* What the proxy acts on in an answer head, picked out in one pass (ids were set as the headers were parsed). */
+struct head_facts {
+	const char *content_type, *content_encoding, *rl_status;
+	size_t content_type_len, content_encoding_len, rl_status_len;
+	unsigned has_te : 1, has_len : 1;
+};
 
-	/* One pass over the headers picks out what the proxy acts on (ids were set as they were parsed). */
-	const char *rid = NULL, *ct = NULL, *ce = NULL, *rl_status = NULL;
-	size_t rid_len = 0, ctl = 0, cel = 0, rl_status_len = 0;
-	int has_te = 0, has_len = 0;
+/* One pass over the answer's headers: the facts above, the request id for the log, and the rate-limit headers
+ * for the account's tracker (they appear on /v1/messages answers only; every status carries them, 429s too). */
+static void scan_head(struct proxy_exchange *ex, const struct http_hdrs *h, struct head_facts *f)
+{
+	const char *rid = NULL;
+	size_t rid_len = 0;
 	int64_t now = ex->messages ? app_wall_ms() : 0;
+	memset(f, 0, sizeof *f);
 	for (uint32_t i = 0; i < h->n; i++) {
 		const char *v = http_hdr_value(h, i);
 		size_t vl = h->v[i].value_len;
 		switch (h->v[i].id) {
 		case HH_REQUEST_ID: rid = v, rid_len = vl; break;
-		case HH_CONTENT_TYPE: ct = v, ctl = vl; break;
-		case HH_CONTENT_ENCODING: ce = v, cel = vl; break;
-		case HH_TRANSFER_ENCODING: has_te = 1; break;
-		case HH_CONTENT_LENGTH: has_len = 1; break;
+		case HH_CONTENT_TYPE: f->content_type = v, f->content_type_len = vl; break;
+		case HH_CONTENT_ENCODING: f->content_encoding = v, f->content_encoding_len = vl; break;
+		case HH_TRANSFER_ENCODING: f->has_te = 1; break;
+		case HH_CONTENT_LENGTH: f->has_len = 1; break;
 		case HH_RATELIMIT:
-			/* Rate-limit headers appear on /v1/messages answers only; every status carries them, 429s too. */
 			if (ex->messages)
 				tracker_apply_header(&ex->acct->tracker, http_hdr_name(h, i), h->v[i].name_len, v, vl, now);
 			if (http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-ratelimit-unified-status"))
-				rl_status = v, rl_status_len = vl;
+				f->rl_status = v, f->rl_status_len = vl;
 			break;
 		}
 	}
@@ -469,30 +541,13 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		if (isalnum((unsigned char)rid[i]) || rid[i] == '_' || rid[i] == '-')
 			ex->request_id[k++] = rid[i];
 	ex->request_id[k] = 0;
+}
 
-	if (ex->messages) {
-		usage_reader_init(&ex->usage, ct, ctl, ce, cel);
-		ex->reading = 1;
-	}
-	if (status == 429)
-		c->app->metrics.rate_limited[rl_status && http_name_eq(rl_status, rl_status_len, "rejected") ? RL_WINDOW
-													: RL_BARE]++;
-	ex->sniff = status == 400 || status == 403;
-	ex->hold_coded = ce != NULL;
-
-	int bodyless = (c->req.method == HTTP_HEAD) || status == 204 || status == 304;
-	ex->chunked = 0;
-	if (!bodyless && (has_te || !has_len)) {
-		/* The length is unknown: chunk it for HTTP/1.1 clients, or delimit it by closing for HTTP/1.0. */
-		if (c->req.http10)
-			c->keepalive = 0;
-		else
-			ex->chunked = 1;
-	}
-
-	/* The answer's head is built in place in the gather buffer (held back below if it is a 401 to hold). */
-	struct buf *out = gather(c);
-	size_t mark = out->len;
+/* The answer's head as the client gets it, appended to `out`: the upstream's status and headers less hop-by-hop
+ * ones, with the framing this side needs. Returns 0 or -1 (memory). */
+static int build_head(struct proxy_exchange *ex, int status, const struct http_hdrs *h, struct buf *out)
+{
+	int keepalive = client_keepalive(ex->client), http10 = client_request(ex->client)->http10;
 	int err = buf_appends(out, "HTTP/1.1 ") || buf_append_dec(out, (unsigned)status) || buf_append(out, " ", 1) ||
 		  buf_appends(out, http_reason(status)) || buf_append(out, "\r\n", 2);
 	int sse = 0;
@@ -512,13 +567,47 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		err = buf_appends(out, "transfer-encoding: chunked\r\n");
 	if (!err && sse)
 		err = buf_appends(out, "x-accel-buffering: no\r\n");
-	if (!err && !c->keepalive)
+	if (!err && !keepalive)
 		err = buf_appends(out, "connection: close\r\n");
-	else if (!err && c->req.http10)
+	else if (!err && http10)
 		err = buf_appends(out, "connection: keep-alive\r\n");
-	if (!err)
-		err = buf_append(out, "\r\n", 2);
-	if (err) {
+	return err || buf_append(out, "\r\n", 2) ? -1 : 0;
+}
+
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+{
+	struct proxy_exchange *ex = r->data;
+	struct client *c = ex->client;
+	struct app *app = ex->proxy->app;
+	ex->ttfb_ms = (int64_t)(uv_now(app->loop) - client_start_ms(c));
+	struct head_facts f;
+	scan_head(ex, h, &f);
+	if (ex->messages) {
+		usage_reader_init(&ex->usage, f.content_type, f.content_type_len, f.content_encoding,
+				  f.content_encoding_len);
+		ex->reading = 1;
+	}
+	if (status == 429)
+		app->metrics.rate_limited[f.rl_status && http_name_eq(f.rl_status, f.rl_status_len, "rejected")
+						  ? RL_WINDOW
+						  : RL_BARE]++;
+	ex->sniff = status == 400 || status == 403;
+	ex->hold_coded = f.content_encoding != NULL;
+
+	int bodyless = client_request(c)->method == HTTP_HEAD || status == 204 || status == 304;
+	ex->chunked = 0;
+	if (!bodyless && (f.has_te || !f.has_len)) {
+		/* The length is unknown: chunk it for HTTP/1.1 clients, or delimit it by closing for HTTP/1.0. */
+		if (client_request(c)->http10)
+			client_no_keepalive(c);
+		else
+			ex->chunked = 1;
+	}
+
+	/* The answer's head is built in place in the gather buffer (held back below if it is a 401 to hold). */
+	struct buf *out = gather(ex);
+	size_t mark = out->len;
+	if (build_head(ex, status, h, out)) {
 		out->len = mark;
 		return -1;
 	}
@@ -529,18 +618,17 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		ex->holding = 1;
 		ex->held_status = status;
 		uv_buf_t b = uv_buf_init(out->data + mark, (unsigned)(out->len - mark));
-		int rc = ex_write(c, &b, 1); /* to the hold buffer (or straight out when too big to hold) */
+		int rc = ex_write(ex, &b, 1); /* to the hold buffer (or straight out when too big to hold) */
 		out->len = mark;
 		return rc;
 	}
 	ex->status = status;
-	return buf_size(out) >= OUT_FLUSH ? flush_out(c) : 0;
+	return buf_size(out) >= OUT_FLUSH ? flush_out(ex) : 0;
 }
 
 static int on_body(struct upstream_req *r, const char *p, size_t n)
 {
-	struct client *c = r->data;
-	struct proxy_exchange *ex = &c->ex;
+	struct proxy_exchange *ex = r->data;
 	int rc;
 	if (ex->holding || ex->sniff)
 		(void)buf_append(&ex->hold_body, p, n); /* bounded: past it, the message check simply fails */
@@ -555,10 +643,10 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 		while (v >>= 4);
 		uv_buf_t b[3] = {uv_buf_init(sp, (unsigned)(size + sizeof size - sp)), uv_buf_init((char *)p, (unsigned)n),
 				 uv_buf_init("\r\n", 2)};
-		rc = ex_write(c, b, 3);
+		rc = ex_write(ex, b, 3);
 	} else {
 		uv_buf_t b = uv_buf_init((char *)p, (unsigned)n);
-		rc = ex_write(c, &b, 1);
+		rc = ex_write(ex, &b, 1);
 	}
 	if (rc)
 		return -1;
@@ -568,45 +656,41 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 
 static void on_end(struct upstream_req *r)
 {
-	struct client *c = r->data;
-	struct proxy_exchange *ex = &c->ex;
+	struct proxy_exchange *ex = r->data;
 	ex->active = 0;
-	record_usage(c);
+	record_usage(ex);
 	if (ex->sniff)
-		classify_rejection(c);
+		classify_rejection(ex);
 	if (ex->chunked) {
 		uv_buf_t b = uv_buf_init("0\r\n\r\n", 5);
-		if (ex_write(c, &b, 1))
+		if (ex_write(ex, &b, 1))
 			return;
 	}
-	if (flush_out(c))
+	if (flush_out(ex))
 		return;
 	if (ex->holding) {
 		if (body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "OAuth token has expired")) {
-			c->app->metrics.replays++;
+			ex->proxy->app->metrics.replays++;
 			ex->replayed = 1;
-			ex->waiter.cb = on_token;
-			ex->waiter.data = c;
 			ex->waiting = 1;
 			log_msg(LOG_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
 			if (oauth_expired(&ex->acct->oauth, ex->generation, &ex->waiter) == 0)
 				return;
 			ex->waiting = 0;
 		}
-		if (flush_hold(c))
+		if (flush_hold(ex))
 			return;
 	}
-	client_exchange_end(c, 1);
+	finish(ex, 1, NULL);
 }
 
 static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 {
-	struct client *c = r->data;
-	struct proxy_exchange *ex = &c->ex;
+	struct proxy_exchange *ex = r->data;
 	ex->active = 0;
 	ex->error = kind;
 	ex->holding = 0; /* a partial held answer is dropped: the client gets the proxy's error instead */
-	record_usage(c);       /* a stream cut short still used the tokens it reported */
+	record_usage(ex);       /* a stream cut short still used the tokens it reported */
 	struct log_line l;
 	log_begin(&l, LOG_WARN, "upstream_error");
 	log_str(&l, "kind", kind);
@@ -616,12 +700,11 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	if (ex->status == 0) {
 		char text[400];
 		snprintf(text, sizeof text, "anthropic-proxy: %s", msg);
-		client_respond_error(c, kind == UPSTREAM_ETIMEOUT ? 504 : 502, text);
-		client_exchange_end(c, 1);
-	} else {
+		client_respond_error(ex->client, kind == UPSTREAM_ETIMEOUT ? 504 : 502, text);
+		finish(ex, 1, NULL);
+	} else if (flush_out(ex) == 0) {
 		/* The head is out: what arrived goes out, then the only honest signal left is to cut the stream too. */
-		if (flush_out(c) == 0)
-			client_exchange_end(c, 0);
+		finish(ex, 0, NULL);
 	}
 }
 

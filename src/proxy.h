@@ -1,66 +1,38 @@
-/* proxy: one proxied exchange on a client connection: rewrite the request, send it upstream, stream the
- * answer back with backpressure.
+/* proxy: the API route. For each request the front door lets through, one exchange: pick the account that signs
+ * it, rewrite the head, send it upstream, stream the answer back with backpressure, and read its usage on the side.
  *
- * The exchange lives inside struct client (one at a time per connection: HTTP/1.1 answers are in order).
- * The server calls proxy_start when a request is complete, proxy_abort when the client goes away, and
- * proxy_drained when the client's write queue falls below the low-water mark. The proxy ends every exchange
- * it starts with client_exchange_end. */
+ * The proxy talks to the client only through the client API (server.h) and to the upstream only through
+ * upstream.h. An exchange is allocated when a request starts and freed when it ends (an idle connection holds
+ * none); it is attached to the client so that the server can report the client's going away (abort) and its
+ * drained output (drained). Every exchange that starts ends with exactly one client_end.
+ *
+ * Answer bytes of one upstream read pass are gathered in one buffer the proxy shares among its exchanges (one loop,
+ * one pass at a time) and written in one piece when the pass ends. */
 #ifndef AP_PROXY_H
 #define AP_PROXY_H
 
 #include "buf.h"
-#include "oauth.h"
-#include "upstream.h"
-#include "usage.h"
+#include "server.h"
 
 #include <stdint.h>
 
-struct account;
-struct client;
+struct app;
+struct http_hdrs;
+struct proxy_exchange;
 
-struct proxy_exchange {
-	struct upstream_req ureq; /* the upstream request (its head points into `head`) */
-	struct account *acct;     /* the subscription that signs this exchange (not owned) */
-	struct buf head;          /* rewritten request head, reused across requests on the connection */
-	int status;               /* status sent to the client, 0 until the head went out */
-	unsigned active : 1;      /* an upstream request is in flight */
-	unsigned chunked : 1;     /* the body goes to the client in chunked framing */
-	unsigned paused : 1;      /* upstream reading paused because the client is slow */
-	unsigned messages : 1;    /* a POST /v1/messages: its answer is consumption (tracked and counted) */
-	unsigned waiting : 1;     /* queued for an access token (refresh in flight) */
-	unsigned holding : 1;     /* a 401 is held back until we know whether a refresh fixes it */
-	unsigned replayed : 1;    /* already sent again after a 401 "expired": never twice */
-	struct oauth_waiter waiter; /* the token wait */
-	uint64_t generation;      /* oauth generation of the token the request was signed with */
-	struct buf hold;          /* the held 401 answer, as it would go to the client (bounded) */
-	struct buf hold_body;     /* its body alone, to read the error message */
-	int held_status;          /* its status */
-	int hold_coded;           /* the held body has a content-encoding */
-	unsigned sniff : 1;       /* keep the start of the body (error answers) to read its message */
-	unsigned reading : 1;     /* `usage` reads this answer */
-	unsigned accounted : 1;   /* this answer's tokens went to the tracker */
-	uint8_t route;            /* enum metrics_route */
-	int model_slot;           /* tracker model slot of the answer, or METRICS_MODEL_NONE */
-	struct usage_reader usage;/* token usage read on the side (never moved once fed) */
-	uint64_t bytes_out;       /* body bytes written to the client */
-	uint64_t ttfb_ms;         /* time to the answer's head */
-	int upstream_answered;    /* the upstream sent a head (ttfb_ms is meaningful) */
-	char request_id[72];      /* upstream request-id, for the log */
-	const char *error;        /* error kind when the exchange failed (static string), or NULL */
+struct proxy {
+	struct app *app;                     /* owner: config, accounts, upstream client, metrics */
+	struct client_route route;           /* how the server reaches the proxy (ctx: this struct) */
+	struct buf gather;                   /* answer bytes of the upstream read pass under way, for one write */
+	struct proxy_exchange *gather_owner; /* whose bytes `gather` holds, or NULL */
 };
 
-void proxy_exchange_init(struct proxy_exchange *ex);
-void proxy_exchange_free(struct proxy_exchange *ex);
+void proxy_init(struct proxy *p, struct app *app);
+/* After the loop has ended (no exchange is left). */
+void proxy_free(struct proxy *p);
 
-void proxy_start(struct client *c);
-void proxy_abort(struct client *c);
-void proxy_drained(struct client *c);
-/* When the answer named no model, attributes the request to the model its body asked for (for metrics). */
-void proxy_fill_model(struct client *c);
-
-/* Builds the upstream request head from a client request (pure; exposed for unit tests).
+/* Builds the upstream request head from a client request (pure; exposed for unit tests and the fuzzer).
  * Returns 0, or -1 when out of memory. */
-struct http_hdrs;
 int proxy_rewrite_head(struct buf *out, const char *method, const char *url, size_t url_len,
 		       const struct http_hdrs *h, const char *authority, const char *token, int has_body,
 		       uint64_t body_len);

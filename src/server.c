@@ -1,11 +1,12 @@
 #include "server.h"
 
-#include "admin.h"
-#include "app.h"
+#include "config.h"
 #include "door.h"
 #include "log.h"
 #include "metrics.h"
+#include "usage.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
@@ -26,12 +27,20 @@ static void on_timer(uv_timer_t *t);
 static void start_reading(struct client *c);
 static void stop_reading(struct client *c);
 static void resume_input(struct client *c);
+static void on_reap(uv_timer_t *t);
 
 static void arm(struct client *c, uint64_t ms) { uv_timer_start(&c->timer, on_timer, ms, 0); }
 
 static void set_state(struct client *c, enum client_state s)
 {
-	const struct config *cfg = &c->app->cfg;
+	const struct config *cfg = c->srv->cfg;
+	if (log_enabled(LOG_DEBUG)) {
+		struct log_line l;
+		log_begin(&l, LOG_DEBUG, "client_state");
+		log_str(&l, "from", state_names[c->state]);
+		log_str(&l, "to", state_names[s]);
+		log_end(&l);
+	}
 	c->state = s;
 	switch (s) {
 	case CL_IDLE: arm(c, cfg->keepalive_timeout_ms); break;
@@ -45,19 +54,37 @@ static void set_state(struct client *c, enum client_state s)
 
 /* ---- lifetime ---------------------------------------------------------------------------------------------- */
 
+static int gate(struct request *r, void *arg);
+
+/* A parsed request lives from its first byte to the end of its answer. */
+static int new_request(struct client *c)
+{
+	c->req = malloc(sizeof *c->req);
+	if (!c->req)
+		return -1;
+	request_init(c->req, &c->srv->limits);
+	c->req->gate = gate;
+	c->req->gate_arg = c;
+	return 0;
+}
+
+static void drop_request(struct client *c)
+{
+	if (!c->req)
+		return;
+	request_free(c->req);
+	free(c->req);
+	c->req = NULL;
+}
+
 static void on_client_close(uv_handle_t *h)
 {
 	struct client *c = h->data;
 	if (--c->refs)
 		return;
-	struct server *s = &c->app->srv;
-	if (s->gather_owner == c) {
-		buf_reset(&s->gather);
-		s->gather_owner = NULL;
-	}
-	request_free(&c->req);
+	struct server *s = c->srv;
+	drop_request(c);
 	buf_free(&c->in);
-	proxy_exchange_free(&c->ex);
 	free(c);
 	/* After a burst the heap holds freed write buffers; hand them back to the system once the last client left. */
 	if (s->n_clients == 0)
@@ -76,10 +103,15 @@ static void client_close(struct client *c)
 {
 	if (c->state == CL_CLOSING)
 		return;
-	if (c->ex.active)
-		proxy_abort(c);
 	set_state(c, CL_CLOSING);
-	struct server *s = &c->app->srv;
+	if (c->exchange) /* the route stops its work and ends the exchange: logged, nothing more is written */
+		c->route->abort(c->route->ctx, c, c->exchange);
+	struct server *s = c->srv;
+	for (struct client **p = &s->reap; c->failed && *p; p = &(*p)->reap_next)
+		if (*p == c) { /* closed another way first: the reaper must not see it once it is freed */
+			*p = c->reap_next;
+			break;
+		}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -124,6 +156,31 @@ static void client_finish(struct client *c)
 		client_close(c);
 }
 
+/* A write failed inside the client API: the route that called it is still on the stack, so the connection is
+ * closed (and the route's exchange aborted) from the server's reaper on the next loop turn, never from inside the
+ * call. Until then it takes no more bytes and reads nothing. */
+static void fail_later(struct client *c)
+{
+	struct server *s = c->srv;
+	if (c->failed)
+		return;
+	c->failed = 1;
+	stop_reading(c);
+	c->reap_next = s->reap;
+	s->reap = c;
+	uv_timer_start(&s->reaper, on_reap, 0, 0);
+}
+
+static void on_reap(uv_timer_t *t)
+{
+	struct server *s = t->data;
+	while (s->reap) {
+		struct client *c = s->reap;
+		s->reap = c->reap_next;
+		client_close(c);
+	}
+}
+
 /* ---- writing ----------------------------------------------------------------------------------------------- */
 
 struct wreq {
@@ -154,15 +211,15 @@ static void on_write(uv_write_t *req, int status)
 		client_finish(c);
 		return;
 	}
-	if (c->ex.active && c->ex.paused && c->wq_bytes < CLIENT_WQ_LOW)
-		proxy_drained(c);
+	if (c->exchange && c->route->drained && c->wq_bytes < CLIENT_WQ_LOW)
+		c->route->drained(c->route->ctx, c, c->exchange);
 	if (resume && c->state != CL_CLOSING)
 		resume_input(c);
 }
 
 int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 {
-	if (c->state == CL_CLOSING || c->state == CL_LINGER)
+	if (c->state == CL_CLOSING || c->state == CL_LINGER || c->failed)
 		return -1;
 	size_t total = 0, done = 0;
 	for (unsigned i = 0; i < n; i++)
@@ -175,7 +232,7 @@ int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		if (r >= 0)
 			done = (size_t)r;
 		else if (r != UV_EAGAIN) {
-			client_close(c);
+			fail_later(c);
 			return -1;
 		}
 	}
@@ -183,7 +240,7 @@ int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 		return 0;
 	struct wreq *w = malloc(sizeof *w + total - done);
 	if (!w) {
-		client_close(c);
+		fail_later(c);
 		return -1;
 	}
 	w->c = c;
@@ -202,7 +259,7 @@ int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 	uv_buf_t b = uv_buf_init(w->data, (unsigned)w->len);
 	if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write)) {
 		free(w);
-		client_close(c);
+		fail_later(c);
 		return -1;
 	}
 	if (c->wq_count++ == 0) {
@@ -229,36 +286,40 @@ void client_respond(struct client *c, int status, const char *content_type, cons
 			 http_reason(status), content_type, len, allow ? "allow: " : "", allow ? allow : "",
 			 allow ? "\r\n" : "", close ? "connection: close\r\n" : "");
 	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
-	c->ex.status = status;
-	c->ex.bytes_out += c->req.method == HTTP_HEAD ? 0 : len;
-	client_write(c, b, c->req.method == HTTP_HEAD ? 1 : 2);
+	int head_only = c->req && c->req->method == HTTP_HEAD;
+	c->status = status;
+	c->local_bytes += head_only ? 0 : (uint32_t)len;
+	client_write(c, b, head_only ? 1 : 2);
 }
 
-void client_log_request(struct client *c, const char *note)
+/* One access-log line and the request metrics, once per request. */
+static void log_exchange(struct client *c, const struct client_report *rep)
 {
-	struct metrics *m = &c->app->metrics;
+	struct metrics *m = c->srv->metrics;
 	uint64_t now = uv_now(c->tcp.loop);
-	proxy_fill_model(c);
-	int route = c->ex.route < ROUTE_N ? c->ex.route : ROUTE_OTHER;
-	int slot = c->ex.model_slot >= 0 && c->ex.model_slot <= METRICS_MODEL_NONE ? c->ex.model_slot : METRICS_MODEL_NONE;
-	m->requests[route][metrics_class(c->ex.status)][slot]++;
+	int status = rep->status ? rep->status : c->status;
+	int route = rep->route >= 0 && rep->route < ROUTE_N ? rep->route : ROUTE_OTHER;
+	int slot = rep->model_slot >= 0 && rep->model_slot <= METRICS_MODEL_NONE ? rep->model_slot : METRICS_MODEL_NONE;
+	m->requests[route][metrics_class(status)][slot]++;
 	hist_observe(&m->duration[route], (double)(now - c->start_ms) / 1000);
-	int proxied = route != ROUTE_ADMIN && c->ex.status;
-	if (proxied && c->ex.upstream_answered)
-		hist_observe(&m->ttfb[route], (double)c->ex.ttfb_ms / 1000);
-	int problem = c->ex.status >= 500 || c->ex.error;
-	if (!c->app->cfg.access_log && !problem)
+	if (rep->ttfb_ms >= 0)
+		hist_observe(&m->ttfb[route], (double)rep->ttfb_ms / 1000);
+	int problem = status >= 500 || rep->error;
+	if (!c->srv->cfg->access_log && !problem)
 		return;
+	const struct request *r = c->req;
 	struct log_line l;
 	log_begin(&l, problem ? LOG_WARN : LOG_INFO, "request");
-	log_str(&l, "method", llhttp_method_name(c->req.method));
-	log_strn(&l, "path", buf_ptr(&c->req.url), buf_size(&c->req.url));
-	log_int(&l, "status", c->ex.status);
+	if (r) {
+		log_str(&l, "method", llhttp_method_name(r->method));
+		log_strn(&l, "path", buf_ptr(&r->url), buf_size(&r->url));
+	}
+	log_int(&l, "status", status);
 	log_int(&l, "duration_ms", (long long)(now - c->start_ms));
-	if (proxied && c->ex.upstream_answered)
-		log_int(&l, "ttfb_ms", (long long)c->ex.ttfb_ms);
-	if (c->ex.accounted) {
-		const struct usage_counts *k = &c->ex.usage.usage;
+	if (rep->ttfb_ms >= 0)
+		log_int(&l, "ttfb_ms", (long long)rep->ttfb_ms);
+	const struct usage_counts *k = rep->usage;
+	if (k) {
 		if (k->model[0])
 			log_str(&l, "model", k->model);
 		if (k->input_tokens >= 0)
@@ -270,14 +331,14 @@ void client_log_request(struct client *c, const char *note)
 		if (k->cache_read_input_tokens >= 0)
 			log_int(&l, "cache_read_tokens", (long long)k->cache_read_input_tokens);
 	}
-	log_int(&l, "bytes_in", (long long)buf_size(&c->req.body));
-	log_int(&l, "bytes_out", (long long)c->ex.bytes_out);
-	if (c->ex.request_id[0])
-		log_str(&l, "request_id", c->ex.request_id);
-	if (c->ex.error)
-		log_str(&l, "error", c->ex.error);
-	if (note)
-		log_str(&l, "msg", note);
+	log_int(&l, "bytes_in", r ? (long long)buf_size(&r->body) : 0);
+	log_int(&l, "bytes_out", (long long)(rep->bytes_out + c->local_bytes));
+	if (rep->request_id && rep->request_id[0])
+		log_str(&l, "request_id", rep->request_id);
+	if (rep->error)
+		log_str(&l, "error", rep->error);
+	if (rep->note)
+		log_str(&l, "msg", rep->note);
 	log_end(&l);
 }
 
@@ -297,20 +358,26 @@ static void reject(struct client *c, int status, const char *message)
 		return;
 	c->responded = 1;
 	c->keepalive = 0;
-	if (c->door_kind)
-		c->ex.error = c->door_kind;
 	client_respond_error(c, status, message);
-	client_log_request(c, message);
+	struct client_report rep = {.route = ROUTE_OTHER, .model_slot = METRICS_MODEL_NONE, .ttfb_ms = -1,
+				    .error = c->door_kind, .note = message};
+	log_exchange(c, &rep);
 	client_finish(c);
 }
 
-void client_exchange_end(struct client *c, int complete)
+void client_attach(struct client *c, void *exchange) { c->exchange = exchange; }
+
+void client_no_keepalive(struct client *c) { c->keepalive = 0; }
+
+void client_end(struct client *c, const struct client_report *rep, int complete)
 {
-	client_log_request(c, NULL);
-	request_release_body(&c->req); /* an idle keep-alive connection keeps no body (a prompt can be 32 MB) */
-	if (c->state == CL_CLOSING)
+	c->exchange = NULL;
+	log_exchange(c, rep);
+	c->door_kind = c->allow = NULL;
+	drop_request(c); /* an idle keep-alive connection keeps no request (a prompt can be 32 MB) */
+	if (c->state == CL_CLOSING || c->failed)
 		return;
-	if (!complete || !c->keepalive || c->eof || c->app->stopping) {
+	if (!complete || !c->keepalive || c->eof || c->srv->stopping) {
 		client_finish(c);
 		return;
 	}
@@ -328,7 +395,7 @@ void client_exchange_end(struct client *c, int complete)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct client *c = h->data;
-	struct server *s = &c->app->srv;
+	struct server *s = c->srv;
 	if (c->state == CL_LINGER || buf_size(&c->in) == 0) {
 		*b = uv_buf_init(s->rbuf, sizeof s->rbuf);
 		return;
@@ -357,7 +424,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		buf_reset(&c->in); /* draining: the bytes are dropped */
 		return;
 	}
-	if (b->base != c->app->srv.rbuf) {
+	if (b->base != c->srv->rbuf) {
 		c->in.len += (size_t)n;
 		process(c);
 		return;
@@ -371,17 +438,11 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	after_feed(c);
 }
 
-/* A request's first byte arrived: its clock starts and the exchange state is fresh. */
+/* A request's first byte arrived: its clock starts and what the last answer left is cleared. */
 static void begin_request(struct client *c)
 {
-	c->ex.status = 0;
-	c->ex.bytes_out = 0;
-	c->ex.ttfb_ms = 0;
-	c->ex.upstream_answered = 0;
-	c->ex.request_id[0] = 0;
-	c->ex.error = NULL;
-	c->ex.route = ROUTE_OTHER;
-	c->ex.model_slot = METRICS_MODEL_NONE;
+	c->status = 0;
+	c->local_bytes = 0;
 	c->start_ms = uv_now(c->tcp.loop);
 	set_state(c, CL_HEAD);
 }
@@ -391,8 +452,8 @@ static int gate(struct request *r, void *arg)
 {
 	struct client *c = arg;
 	struct door_verdict v;
-	door_check(&c->app->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
-	c->admin = v.route == DOOR_ADMIN;
+	door_check(c->srv->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	c->route = c->srv->routes[v.route == DOOR_ADMIN ? DOOR_ADMIN : DOOR_API];
 	c->door_kind = v.kind;
 	c->allow = v.allow;
 	if (v.status)
@@ -402,30 +463,22 @@ static int gate(struct request *r, void *arg)
 
 static void dispatch(struct client *c)
 {
-	struct request *r = &c->req;
-	c->keepalive = r->keepalive;
+	c->keepalive = c->req->keepalive;
 	set_state(c, CL_BUSY);
-	if (c->admin) {
-		struct admin_answer a;
-		size_t pl, al;
-		const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
-		c->ex.route = ROUTE_ADMIN;
-		admin_render(c->app, llhttp_method_name(r->method), path, pl, &a);
-		client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
-		buf_free(&a.body);
-		client_exchange_end(c, 1);
-	} else {
-		proxy_start(c);
-	}
+	c->route->start(c->route->ctx, c);
 }
 
 /* Parses what it can of p[0..n): requests are dispatched one at a time; returns the bytes consumed. */
 static size_t feed(struct client *c, const char *p, size_t n)
 {
-	struct request *r = &c->req;
 	size_t off = 0;
 	c->in_process = 1;
 	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n && !c->out_full) {
+		if (!c->req && new_request(c)) {
+			client_close(c);
+			break;
+		}
+		struct request *r = c->req;
 		size_t used;
 		enum request_phase before = r->phase;
 		enum request_result rr = request_feed(r, p + off, n - off, &used);
@@ -436,7 +489,7 @@ static size_t feed(struct client *c, const char *p, size_t n)
 			c->keepalive = r->keepalive;
 			set_state(c, CL_BODY); /* arms the body timeout */
 		} else if (c->state == CL_BODY && used) {
-			arm(c, c->app->cfg.header_timeout_ms); /* idle timeout between body bytes */
+			arm(c, c->srv->cfg->header_timeout_ms); /* idle timeout between body bytes */
 		}
 		if (r->want_continue && r->phase == REQ_BODY) {
 			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
@@ -495,7 +548,7 @@ static void process(struct client *c)
 
 static void start_reading(struct client *c)
 {
-	if (!c->reading && !c->out_full && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
+	if (!c->reading && !c->out_full && !c->failed && uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0)
 		c->reading = 1;
 }
 
@@ -515,10 +568,10 @@ static void on_timer(uv_timer_t *t)
 	switch (c->state) {
 	case CL_IDLE:
 		if (c->wq_count) { /* answers still going out: --send-timeout judges that, not the keep-alive timeout */
-			arm(c, c->app->cfg.keepalive_timeout_ms);
+			arm(c, c->srv->cfg->keepalive_timeout_ms);
 			break;
 		}
-		c->app->metrics.client_timeouts[2]++;
+		c->srv->metrics->client_timeouts[2]++;
 		client_close(c);
 		break;
 	case CL_LINGER:
@@ -526,7 +579,7 @@ static void on_timer(uv_timer_t *t)
 		break;
 	case CL_HEAD:
 	case CL_BODY:
-		c->app->metrics.client_timeouts[c->state == CL_HEAD ? 0 : 1]++;
+		c->srv->metrics->client_timeouts[c->state == CL_HEAD ? 0 : 1]++;
 		reject(c, 408, c->state == CL_HEAD ? "timed out waiting for the request head"
 						   : "timed out waiting for the request body");
 		break;
@@ -541,7 +594,7 @@ static void on_timer(uv_timer_t *t)
 static void on_sweep(uv_timer_t *t)
 {
 	struct server *s = t->data;
-	uint64_t now = uv_now(t->loop), limit = s->app->cfg.send_timeout_ms;
+	uint64_t now = uv_now(t->loop), limit = s->cfg->send_timeout_ms;
 	for (struct client *c = s->clients, *next; c; c = next) {
 		next = c->next;
 		if (!c->wq_count || c->state == CL_CLOSING)
@@ -552,7 +605,7 @@ static void on_sweep(uv_timer_t *t)
 		c->out_seen = q;
 		if (now - c->out_progress_ms < limit)
 			continue;
-		s->app->metrics.client_timeouts[3]++;
+		s->metrics->client_timeouts[3]++;
 		struct log_line l;
 		log_begin(&l, LOG_WARN, "send_timeout");
 		log_int(&l, "queued_bytes", (long long)c->wq_bytes);
@@ -571,15 +624,14 @@ static void on_connection(uv_stream_t *l, int status)
 	struct client *c = calloc(1, sizeof *c);
 	if (!c)
 		return;
-	const struct config *cfg = &s->app->cfg;
-	c->app = s->app;
+	const struct config *cfg = s->cfg;
+	c->srv = s;
 	uv_tcp_init(l->loop, &c->tcp);
 	uv_timer_init(l->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;
 	c->refs = 2;
-	c->state = CL_IDLE;
 	if (uv_accept(l, (uv_stream_t *)&c->tcp)) {
-		c->state = CL_CLOSING;
+		set_state(c, CL_CLOSING);
 		uv_close((uv_handle_t *)&c->timer, on_client_close_bare);
 		uv_close((uv_handle_t *)&c->tcp, on_client_close_bare);
 		return;
@@ -605,34 +657,34 @@ static void on_connection(uv_stream_t *l, int status)
 			log_int(&ll, "rejected", (long long)s->n_rejected);
 			log_end(&ll);
 		}
-		c->state = CL_CLOSING;
+		set_state(c, CL_CLOSING);
 		uv_close((uv_handle_t *)&c->timer, on_client_close_bare);
 		uv_close((uv_handle_t *)&c->tcp, on_client_close_bare);
 		return;
 	}
-	request_init(&c->req, &s->limits);
-	c->req.gate = gate;
-	c->req.gate_arg = c;
 	buf_init(&c->in, IN_MAX);
-	proxy_exchange_init(&c->ex);
 	c->next = s->clients;
 	if (s->clients)
 		s->clients->prev = c;
 	s->clients = c;
 	s->n_clients++;
 	c->start_ms = uv_now(l->loop);
-	c->state = CL_HEAD; /* a new connection gets the header timeout, not the keep-alive one */
-	arm(c, cfg->header_timeout_ms);
-	c->state = CL_IDLE;
+	set_state(c, CL_IDLE);
+	arm(c, cfg->header_timeout_ms); /* a new connection gets the header timeout, not the keep-alive one */
 	start_reading(c);
-	(void)state_names;
 }
 
-int server_start(struct server *s, struct app *app, char *err, size_t errlen)
+void server_init(struct server *s, uv_loop_t *loop, const struct config *cfg, struct metrics *metrics)
 {
-	const struct config *cfg = &app->cfg;
-	memset(s, 0, sizeof *s);
-	s->app = app;
+	memset(s, 0, offsetof(struct server, rbuf));
+	s->loop = loop;
+	s->cfg = cfg;
+	s->metrics = metrics;
+}
+
+int server_start(struct server *s, char *err, size_t errlen)
+{
+	const struct config *cfg = s->cfg;
 	s->limits = (struct request_limits){
 		.max_header_size = cfg->max_header_size,
 		.max_headers = cfg->max_headers,
@@ -648,7 +700,7 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen)
 		snprintf(err, errlen, "--listen %s: '%s' is not an IP address", cfg->listen, cfg->listen_host);
 		return rc;
 	}
-	uv_tcp_init(app->loop, &s->listener);
+	uv_tcp_init(s->loop, &s->listener);
 	s->listener.data = s;
 	s->listening = 1;
 	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
@@ -660,7 +712,10 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen)
 	}
 	uint64_t period = cfg->send_timeout_ms / 4;
 	period = period < 100 ? 100 : period > 1000 ? 1000 : period;
-	uv_timer_init(app->loop, &s->sweep);
+	uv_timer_init(s->loop, &s->reaper);
+	s->reaper.data = s;
+	uv_unref((uv_handle_t *)&s->reaper); /* closes what is already closing: never keeps the loop alive */
+	uv_timer_init(s->loop, &s->sweep);
 	s->sweep.data = s;
 	s->sweeping = 1;
 	uv_timer_start(&s->sweep, on_sweep, period, period);
@@ -670,6 +725,7 @@ int server_start(struct server *s, struct app *app, char *err, size_t errlen)
 
 void server_stop(struct server *s)
 {
+	s->stopping = 1;
 	if (s->listening) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		s->listening = 0;
@@ -692,4 +748,6 @@ void server_close_all(struct server *s)
 		client_close(s->clients);
 }
 
-void server_free(struct server *s) { buf_free(&s->gather); }
+void server_free(struct server *s) { (void)s; }
+
+void server_route(struct server *s, int which, const struct client_route *r) { s->routes[which] = r; }

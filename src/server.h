@@ -1,25 +1,34 @@
-/* server: the listener and client connections: accept, llhttp request parsing, limits and timeouts, routing
- * to admin or proxy, and writing with backpressure.
+/* server: the listener and client connections: accept, request parsing (request.h), the front door (door.h), limits
+ * and timeouts, and writing with backpressure. It decides nothing about answers: a complete request goes to the
+ * route the front door chose (a table filled at start: the API proxy, the admin endpoints), which answers through
+ * the client API below. The server knows no route and no route knows the server's structs.
  *
  * A client connection handles one request at a time; bytes of a pipelined next request wait in `in` until the
- * current answer is complete. Who may go on is decided when a request's head is complete (door.h), before any body
- * byte is read; a refused request is answered and the connection closed. Memory per connection is bounded whatever
- * the client does: while its queued output is above CLIENT_WQ_HIGH nothing more is read or parsed (so answers that
- * are never read cannot pile up), and output that does not move for --send-timeout closes the connection. Lifetime: a client is freed in the close callback of the last of its two handles;
- * every callback that may close it checks `state == CL_CLOSING` before touching anything else. */
+ * current answer is complete. Who may go on is decided when a request's head is complete, before any body byte is
+ * read; a refused request is answered and the connection closed. Memory per connection is bounded whatever the
+ * client does: while its queued output is above CLIENT_WQ_HIGH nothing more is read or parsed (so answers that are
+ * never read cannot pile up), output that does not move for --send-timeout closes the connection, and a parsed
+ * request lives only from its first byte to the end of its answer (an idle keep-alive connection holds its socket,
+ * its timer and a few flags).
+ *
+ * Lifetime: a client is freed in the close callback of the last of its two handles, never inside another callback;
+ * every callback that may close it checks `state == CL_CLOSING` first. A route's exchange is its own: the route
+ * allocates it, tells the server with client_attach (so the server can report the client's going away and its
+ * drained output), and frees it; after client_end the route touches neither the client nor the request again. */
 #ifndef AP_SERVER_H
 #define AP_SERVER_H
 
 #include "buf.h"
 #include "http.h"
-#include "proxy.h"
 #include "request.h"
 
 #include <llhttp.h>
 #include <stdint.h>
 #include <uv.h>
 
-struct app;
+struct config;
+struct metrics;
+struct usage_counts;
 
 enum client_state {
 	CL_IDLE,    /* waiting for the first byte of a request (keep-alive timeout) */
@@ -30,24 +39,30 @@ enum client_state {
 	CL_CLOSING, /* handles closing */
 };
 
+struct client_route;
+
 struct client {
 	uv_tcp_t tcp;              /* the socket */
 	uv_timer_t timer;          /* the timeout of the current state */
 	uv_shutdown_t shutdown;    /* graceful close: FIN after the last answer byte */
-	struct app *app;           /* owner of everything */
+	struct server *srv;        /* owner */
 	struct client *next;       /* list of open clients */
 	struct client *prev;
 	enum client_state state;   /* changed by set_state only */
 	int refs;                  /* handle close callbacks still due */
-	struct request req;        /* the current request: parser, headers, target, body (bounded) */
+	struct request *req;       /* the request from its first byte to the end of its answer, else NULL */
 	struct buf in;             /* received bytes not yet parsed (pipelined requests) */
 	uint64_t start_ms;         /* when the current request's first byte arrived */
 	uint32_t wq_count;         /* writes in flight */
 	size_t wq_bytes;           /* bytes in writes in flight */
 	uint64_t out_progress_ms;  /* when queued output last moved (--send-timeout counts from here) */
 	size_t out_seen;           /* libuv's write queue size at the last sweep */
+	const struct client_route *route; /* who answers the current request (chosen at its head) */
+	void *exchange;            /* the route's state for it (client_attach), or NULL */
 	const char *door_kind;     /* why the front door refused the current request (log label), or NULL */
 	const char *allow;         /* the Allow header for a 405 from the front door, or NULL */
+	int status;                /* status of an answer made by client_respond, 0 none */
+	uint32_t local_bytes;      /* body bytes of that answer */
 	unsigned reading : 1;      /* uv_read_start in effect */
 	unsigned keepalive : 1;    /* the connection may carry another request */
 	unsigned close_after : 1;  /* close once the write queue drains */
@@ -55,27 +70,60 @@ struct client {
 	unsigned responded : 1;    /* an early answer was sent while reading (e.g. 413): close after it */
 	unsigned in_process : 1;   /* inside process(): answers that end synchronously must not recurse */
 	unsigned out_full : 1;     /* reading and parsing stopped: queued output is above CLIENT_WQ_HIGH */
-	unsigned admin : 1;        /* the current request is for an admin path (decided at its head) */
-	struct proxy_exchange ex;  /* the proxied exchange, when there is one */
+	unsigned failed : 1;       /* a write failed: closed by the reaper on the next loop turn */
+	struct client *reap_next;  /* the reaper's list */
+};
+
+/* A route answers the requests the front door sends its way. `ctx` is the route's own object. */
+struct client_route {
+	/* The request is complete (head and bounded body): answer through the client API, now or later, and end
+	 * with client_end. */
+	void (*start)(void *ctx, struct client *c);
+	/* The client went away before client_end: stop at once, free the exchange, and still call client_end (its
+	 * report is logged; nothing more is written). */
+	void (*abort)(void *ctx, struct client *c, void *exchange);
+	/* Optional: queued output fell below CLIENT_WQ_LOW while the exchange runs (resume what was paused). */
+	void (*drained)(void *ctx, struct client *c, void *exchange);
+	void *ctx;
 };
 
 struct server {
-	struct app *app;       /* owner */
+	uv_loop_t *loop;       /* the loop (not owned) */
+	const struct config *cfg; /* limits, timeouts, access log (not owned) */
+	struct metrics *metrics;  /* request and timeout counters (not owned) */
+	int stopping;          /* server_stop ran: answers in flight finish, connections then close */
 	uv_tcp_t listener;     /* listening socket */
 	struct client *clients;/* open client connections */
 	uint32_t n_clients;    /* how many */
 	int listening;         /* listener open */
 	uint64_t n_rejected;   /* connections refused over --max-connections */
 	struct request_limits limits; /* from the config, shared by every connection */
+	const struct client_route *routes[2]; /* by enum door_route: the API, the admin endpoints */
 	uv_timer_t sweep;      /* periodic: closes clients whose queued output did not move for --send-timeout */
+	uv_timer_t reaper;     /* zero timer: closes the clients whose writes failed, outside the route's calls */
+	struct client *reap;   /* those clients */
 	int sweeping;          /* sweep open */
 	char rbuf[64 * 1024];  /* the read buffer every connection reads into (parsed in place) */
-	struct buf gather;     /* answer bytes of the upstream read pass under way, for one write (proxy.c) */
-	struct client *gather_owner; /* whose bytes `gather` holds, or NULL */
 };
 
+/* What an exchange reports when it ends: its access-log line and the request metrics are made from it. Pointers
+ * need to stay valid only during the client_end call. */
+struct client_report {
+	int status;                       /* status sent; 0: the one client_respond sent, if any */
+	uint64_t bytes_out;               /* body bytes the route wrote with client_write (client_respond's count) */
+	int route;                        /* enum metrics_route */
+	int model_slot;                   /* metrics model slot, or METRICS_MODEL_NONE */
+	int64_t ttfb_ms;                  /* time to the upstream's answer head, < 0 when none came */
+	const char *request_id;           /* the upstream's request-id, or NULL */
+	const char *error;                /* static error kind (a metric label), or NULL */
+	const struct usage_counts *usage; /* tokens read from the answer, or NULL */
+	const char *note;                 /* a sentence for the log line, or NULL */
+};
+
+/* Sets up (no I/O, cannot fail): routes are added next, then server_start. */
+void server_init(struct server *s, uv_loop_t *loop, const struct config *cfg, struct metrics *metrics);
 /* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */
-int server_start(struct server *s, struct app *app, char *err, size_t errlen);
+int server_start(struct server *s, char *err, size_t errlen);
 /* Stops accepting; open connections finish their current answer and close. */
 void server_stop(struct server *s);
 /* Closes every client connection now. */
@@ -83,18 +131,34 @@ void server_close_all(struct server *s);
 /* Releases what the server still holds once the loop has closed. */
 void server_free(struct server *s);
 
-/* For the proxy and admin: write answer bytes (copied if they cannot go out at once). 0, or -1 if the client
- * is gone. */
+/* Routes the requests that the front door sends to `which` (enum door_route) to `r` (kept, not copied). */
+void server_route(struct server *s, int which, const struct client_route *r);
+
+/* ---- The client API: all a route may do with a client. ---- */
+
+/* The request being answered (valid until client_end). */
+static inline const struct request *client_request(const struct client *c) { return c->req; }
+/* When the request's first byte arrived (uv_now). */
+static inline uint64_t client_start_ms(const struct client *c) { return c->start_ms; }
+/* Answer bytes queued and not yet taken by the socket (compare with CLIENT_WQ_HIGH / CLIENT_WQ_LOW). */
+static inline size_t client_queued(const struct client *c) { return c->wq_bytes; }
+/* Whether the connection may carry another request after this answer. */
+static inline int client_keepalive(const struct client *c) { return c->keepalive; }
+/* The answer will be delimited by closing the connection (a length-less answer to an HTTP/1.0 client). */
+void client_no_keepalive(struct client *c);
+/* The route's state for the current request: the server passes it to abort and drained. */
+void client_attach(struct client *c, void *exchange);
+/* Writes answer bytes (copied if they cannot go out at once). 0, or -1 if the client is gone. */
 int client_write(struct client *c, const uv_buf_t *bufs, unsigned n);
-/* A complete answer with a body, built here (head + body). For local answers and proxy-made errors. */
+/* A complete answer with a body, built here (head + body): local answers and proxy-made errors. */
 void client_respond(struct client *c, int status, const char *content_type, const char *body, size_t len);
-/* An error answer in the API's JSON shape, logged as one line. */
+/* An error answer in the API's JSON shape. */
 void client_respond_error(struct client *c, int status, const char *message);
-/* The answer to the current request is over: `complete` is 0 when it was cut short (the connection then
- * closes so the client cannot take a partial answer for a whole one). */
-void client_exchange_end(struct client *c, int complete);
-/* Logs the request as one line and records it in the metrics (once per request). */
-void client_log_request(struct client *c, const char *note);
+/* The answer is over: logged and counted from `rep`; `complete` is 0 when it was cut short (the connection then
+ * closes so the client cannot take a partial answer for a whole one). The exchange is detached; the next
+ * pipelined request may start from inside this call. */
+void client_end(struct client *c, const struct client_report *rep, int complete);
+
 /* Write-queue watermarks for backpressure. */
 /* Bytes queued in userspace for a client: only a slow reader ever queues (the kernel's socket buffer takes the rest
  * first), so a small mark costs fast clients nothing and keeps a slow one's footprint small. */

@@ -243,10 +243,20 @@ int tls_handshake(struct tls_conn *c)
 
 int tls_read(struct tls_conn *c, char *p, size_t n)
 {
-	int rc;
-	/* RFC 8446 4.6.1: a TLS 1.3 server sends tickets after the handshake, usually in the first flight after it. */
-	while ((rc = mbedtls_ssl_read(&c->ssl, (unsigned char *)p, n)) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
-		save_session(c);
+	int rc, kept = 0;
+	/* RFC 8446 4.6.1: a TLS 1.3 server sends tickets after the handshake, usually in the first flight after it.
+	 * Mbed TLS meets one as WANT_READ, with the message kept and the rest of the input untouched; the next call
+	 * processes it and says RECEIVED_NEW_SESSION_TICKET; the one after goes on reading. So a WANT_READ is believed
+	 * the second time in a row (the second call costs nothing when the input is really empty). */
+	for (;;) {
+		rc = mbedtls_ssl_read(&c->ssl, (unsigned char *)p, n);
+		if (rc == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET) {
+			save_session(c);
+			kept = 0;
+		} else if (rc != MBEDTLS_ERR_SSL_WANT_READ || kept++) {
+			break;
+		}
+	}
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return TLS_AGAIN;
 	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)

@@ -74,6 +74,9 @@
 
 /* ---- PSA crypto: the TLS 1.3 key schedule and key exchange run on it (psa_crypto_init() at start) ---- */
 #define MBEDTLS_PSA_CRYPTO_C
+/* Every TLS 1.3 handshake holds PSA keys (its ECDHE key, the handshake secrets): a fixed store of 32 slots fails
+ * bursts of concurrent handshakes with "Memory allocation failed"; the dynamic store grows with them. */
+#define MBEDTLS_PSA_KEY_STORE_DYNAMIC
 /* MBEDTLS_USE_PSA_CRYPTO stays off: TLS 1.2 and X.509 use the classic API, and records are sealed by a cipher
  * context keyed once per connection instead of a PSA key looked up for every record. */
 

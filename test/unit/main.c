@@ -53,7 +53,9 @@ int unit_failed;
 	X(test_usage_gzip_every_split)                                                                             \
 	X(test_usage_deflate_zlib_and_raw)                                                                         \
 	X(test_usage_corrupt_gzip)                                                                                 \
-	X(test_usage_inactive)
+	X(test_usage_inactive)                                                                                     \
+	X(test_tls_cipher_order_follows_hardware)                                                                  \
+	X(test_tls_ctx_reports_a_bad_ca_bundle)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

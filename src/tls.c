@@ -282,13 +282,23 @@ void tls_describe(struct tls_conn *c, int rc, char *out, size_t len)
 {
 	if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
 		uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
-		char info[512];
-		int n = mbedtls_x509_crt_verify_info(info, sizeof info, "", flags);
+		char info[512] = "", name[320] = "";
+		/* The library words a name mismatch as "Common Name (CN) does not match", yet it compares the subject
+		 * alternative names (DNS names, or IP addresses for an IP literal) and the CN only when there are none:
+		 * say what was looked for instead. */
+		if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH) {
+			const char *host = mbedtls_ssl_get_hostname(&c->ssl);
+			snprintf(name, sizeof name, "the certificate does not name '%s'%s", host ? host : "?",
+				 flags & ~MBEDTLS_X509_BADCERT_CN_MISMATCH ? "; " : "");
+			flags &= ~MBEDTLS_X509_BADCERT_CN_MISMATCH;
+		}
+		int n = flags ? mbedtls_x509_crt_verify_info(info, sizeof info, "", flags) : 0;
 		/* verify_info separates reasons with newlines; join them into one sentence. */
 		for (int i = 0; i < n; i++)
 			if (info[i] == '\n')
 				info[i] = (i == n - 1) ? 0 : ';';
-		snprintf(out, len, "certificate verification failed: %s", n > 0 ? info : "unknown reason");
+		snprintf(out, len, "certificate verification failed: %s%s", name,
+			 n > 0 ? info : *name ? "" : "unknown reason");
 		return;
 	}
 	char e[160];

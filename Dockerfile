@@ -12,8 +12,9 @@
 # below and runs it in a chroot: keep the two in step.
 
 # ---- build stage -------------------------------------------------------------------------------------------------
-# Debian 12, the platform the project builds and is tested on; its static archives of libuv, mbedTLS, yajl and zlib
-# (and glibc 2.36's static libc, whose built-in files/dns resolvers need no NSS modules) make a fully static binary.
+# Debian 12, the platform the project builds and is tested on; its static archives of libuv, yajl and zlib, the
+# vendored Mbed TLS (deps/mbedtls, compiled by `make`) and glibc 2.36's static libc (whose built-in files/dns
+# resolvers need no NSS modules) make a fully static binary.
 FROM debian:12 AS build
 WORKDIR /src
 

@@ -13,14 +13,18 @@ SAN_FLAGS :=
 endif
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
-CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lmbedtls -lmbedx509 -lmbedcrypto -lyajl -lz
+CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(MBEDTLS_CPPFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lyajl -lz
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 
-.PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind
+.PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind mbedtls
 all: $(BUILD)/anthropic-proxy
 
 include deps/llhttp.mk
+include deps/mbedtls.mk
+# The vendored Mbed TLS alone (test/fuzz/run.sh and test/bench/run.sh build it into their own BUILD).
+mbedtls: $(MBEDTLS_LIB)
 
 SRC := $(wildcard src/*.c)
 LIB_SRC := $(filter-out src/main.c,$(SRC))
@@ -40,18 +44,19 @@ $(BUILD)/obj/unit/%.o: test/unit/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
-$(BIN): $(OBJ) $(LLHTTP_LIB)
+$(BIN): $(OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # A fully static binary for scratch images: glibc's static libc (2.36 has the files and dns resolvers built in, so
-# name resolution needs no NSS modules at run time, only /etc/hosts and /etc/resolv.conf) and the packaged .a files.
-STATIC_LIBS := -l:libuv_a.a -lmbedtls -lmbedx509 -lmbedcrypto -l:libyajl_s.a -l:libz.a -lpthread -ldl
+# name resolution needs no NSS modules at run time, only /etc/hosts and /etc/resolv.conf), the packaged .a files
+# and the vendored Mbed TLS.
+STATIC_LIBS := -l:libuv_a.a -l:libyajl_s.a -l:libz.a -lpthread -ldl
 static: $(BUILD)/anthropic-proxy-static
-$(BUILD)/anthropic-proxy-static: $(OBJ) $(LLHTTP_LIB)
+$(BUILD)/anthropic-proxy-static: $(OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 	$(CC) $(CFLAGS) -static -s $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>&1 | grep -v -e 'statically linked applications requires' -e ': in function' >&2 || true
 	@test -x $@
 
-$(UNIT): $(UNIT_OBJ) $(LIB_OBJ) $(LLHTTP_LIB)
+$(UNIT): $(UNIT_OBJ) $(LIB_OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
@@ -100,9 +105,10 @@ VALGRIND_K ?= test_forwarding test_streaming test_errors hardening_limits harden
 FUZZ_TARGETS := fuzz_request fuzz_usage fuzz_json
 REPLAY := $(patsubst %,$(BUILD)/replay/%,$(FUZZ_TARGETS))
 
-$(BUILD)/replay/%: test/fuzz/%.c test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB)
+$(BUILD)/replay/%: test/fuzz/%.c test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -std=c11 $(CFLAGS) $(SAN_FLAGS) -o $@ $< test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB) $(LDLIBS)
+	$(CC) $(CPPFLAGS) -std=c11 $(CFLAGS) $(SAN_FLAGS) -o $@ $< test/fuzz/replay.c $(LIB_OBJ) $(LLHTTP_LIB) \
+		$(MBEDTLS_LIB) $(LDLIBS)
 
 valgrind: $(BIN) $(UNIT) $(REPLAY)
 	$(VALGRIND) $(UNIT) >/dev/null

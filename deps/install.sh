@@ -4,7 +4,7 @@
 # Used by the Makefile's run/test/bench targets and by .ci/run.
 set -eu
 
-build="gcc make pkg-config libuv1-dev libmbedtls-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
+build="gcc make pkg-config libuv1-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
 test="python3 curl openssl prometheus"
 bench="wrk nginx haproxy openssl valgrind"
 fuzz="clang libclang-rt-14-dev valgrind"

@@ -177,6 +177,6 @@ void log_msg(enum log_level level, const char *event, const char *msg)
 void log_fingerprint(const char *secret, char out[16])
 {
 	unsigned char digest[32];
-	mbedtls_sha256_ret((const unsigned char *)secret, strlen(secret), digest, 0);
+	mbedtls_sha256((const unsigned char *)secret, strlen(secret), digest, 0);
 	snprintf(out, 16, "sha256:%02x%02x%02x%02x", digest[0], digest[1], digest[2], digest[3]);
 }

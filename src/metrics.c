@@ -406,6 +406,10 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	FAMILY("anthropic_proxy_upstream_pool_purged_total", M_COUNTER,
 	       "Idle upstream connections closed as surplus after a burst.");
 	POINT0(app->up.n_purged);
+	FAMILY("anthropic_proxy_upstream_tls_info", M_GAUGE,
+	       "The TLS protocol and cipher suite last negotiated with the upstream (one series).");
+	if (app->up.tls_version)
+		POINT(1, {"version", app->up.tls_version}, {"cipher", app->up.tls_cipher});
 	FAMILY("anthropic_proxy_build_info", M_GAUGE, "Build information.");
 	POINT(1, {"version", AP_VERSION});
 	FAMILY("process_start_time_seconds", M_GAUGE, "Start time of the process since unix epoch in seconds.");

@@ -17,7 +17,7 @@ const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UP
 							   UPSTREAM_ENOMEM};
 
 #define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
-#define RECORD_MAX 16384            /* plaintext handed to one mbedtls_ssl_write */
+#define RECORD_MAX TLS_RECORD_MAX    /* plaintext handed to one mbedtls_ssl_write */
 #define POOL_PURGE_MS 1000          /* period of the pool's surplus check */
 #define POOL_KEEP 16                /* pooled connections never closed as surplus (only by --pool-idle-timeout) */
 
@@ -64,6 +64,7 @@ struct upstream_conn {
 	unsigned eof : 1;              /* the peer closed its side */
 	unsigned reused : 1;           /* the request came to this connection from the pool */
 	unsigned purged : 1;           /* closed as surplus by pool_purge */
+	unsigned full_wait : 1;        /* a full handshake whose session parked connections wait for (in up->n_full) */
 	size_t head_sent;              /* bytes of req->head encrypted */
 	size_t body_sent;              /* bytes of req->body encrypted */
 	uint64_t resp_bytes;           /* plaintext answer bytes received for the current request */
@@ -87,8 +88,10 @@ static void start_handshake(struct upstream_conn *c);
  * new connections (start-up, a pool refilled after an idle spell) then costs one key exchange and one certificate
  * check instead of one each (each takes milliseconds of CPU on this one thread; 200 in a row queued everything
  * behind them for seconds). When that handshake ends, done or failed, they go on: resuming if it left a session, in
- * full otherwise. Their own timers wake them (at once, before the connect deadline their timer was set for), outside
- * whatever callback ended the handshake. */
+ * full otherwise. A TLS 1.3 session comes later, with the ticket the server sends after the handshake (RFC 8446
+ * 4.6.1, in practice before any answer byte): the wait lasts until the ticket or the first answer byte, whichever
+ * comes first (see full_over). Their own timers wake them (at once, before the connect deadline their timer was set
+ * for), outside whatever callback ended the wait. */
 static void wake_parked(struct upstream *u)
 {
 	for (struct upstream_conn *p = u->parked, *next; p; p = next) {
@@ -109,6 +112,16 @@ static void unpark(struct upstream_conn *c)
 		}
 }
 
+/* The full handshake that parked connections wait for has left its session, or will not leave one. */
+static void full_over(struct upstream_conn *c)
+{
+	if (!c->full_wait)
+		return;
+	c->full_wait = 0;
+	if (--c->up->n_full == 0)
+		wake_parked(c->up);
+}
+
 static void set_state(struct upstream_conn *c, enum conn_state s)
 {
 	if (log_enabled(LOG_DEBUG)) {
@@ -120,14 +133,15 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 		log_end(&l);
 	}
 	struct upstream *u = c->up;
-	/* A full handshake (no session offered: key exchange, certificate check); fixed before the handshake starts. */
-	int full = u->tls && !c->tls.resuming;
 	if (s == C_HANDSHAKE) {
+		/* A full handshake (no session offered: key exchange, certificate check). */
+		c->full_wait = u->tls && !c->tls.resuming;
+		u->n_full += c->full_wait;
 		u->n_handshaking++;
-		u->n_full += full;
 	} else if (c->state == C_HANDSHAKE) {
-		if (full && --u->n_full == 0)
-			wake_parked(u);
+		/* Done (TLS 1.2: the session is cached) or failed; a TLS 1.3 session is still to come. */
+		if (s != C_BUSY || u->sessions.have || !tls_is_13(&c->tls))
+			full_over(c);
 		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
 		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
 		u->n_handshaking--;
@@ -136,6 +150,8 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 			malloc_trim(64 * 1024);
 		}
 	}
+	if (s != C_BUSY && s != C_HANDSHAKE)
+		full_over(c); /* closed, or pooled with no ticket seen */
 	c->state = s;
 }
 
@@ -431,14 +447,28 @@ static void keep_rest(struct upstream_conn *c)
 		finish_error(c, UPSTREAM_EPROTOCOL, "upstream sent more than the input buffer takes (256 KB)");
 }
 
+/* A pooled connection read n bytes: whether they were only TLS 1.3 handshake messages (a ticket), fully taken. */
+static int idle_ticket(struct upstream_conn *c, const char *p, size_t n)
+{
+	if (!tls_is_13(&c->tls))
+		return 0;
+	tls_lend(&c->tls, p, n);
+	int rc = tls_read(&c->tls, c->up->plain, sizeof c->up->plain);
+	int quiet = rc == TLS_AGAIN && tls_buffered(&c->tls) == 0 && !tls_pending(&c->tls);
+	tls_lend(&c->tls, NULL, 0);
+	return quiet;
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
 	struct upstream_conn *c = s->data;
 	if (c->state == C_CLOSING || n == 0)
 		return;
 	if (c->state == C_IDLE) {
-		/* A pooled connection must stay silent: bytes or EOF mean the server is done with it. */
-		conn_close(c);
+		/* A pooled connection must stay silent: bytes or EOF mean the server is done with it; only a TLS 1.3
+		 * post-handshake message (a new session ticket), which leaves no plaintext, keeps it pooled. */
+		if (n < 0 || !c->up->tls || b->base != c->up->cipher || !idle_ticket(c, b->base, (size_t)n))
+			conn_close(c);
 		return;
 	}
 	if (n > 0) {
@@ -774,14 +804,37 @@ static void read_pass(struct upstream_conn *c)
 			return;
 		}
 		c->resp_bytes += (uint64_t)n;
+		if (c->full_wait)
+			full_over(c); /* an answer byte before any ticket: this server sends none (or late) */
 		feed(c, u->plain, (size_t)n);
 	}
+	if (c->full_wait && u->sessions.have)
+		full_over(c); /* the ticket came */
 	if (c->state == C_CLOSING)
 		return;
 	hdrs_spill(c);
 	flush(c);
 	if (c->req && !c->done && c->req->cbs->on_flush)
 		c->req->cbs->on_flush(c->req);
+}
+
+/* The protocol and cipher suite negotiated, logged once per origin and again when they change (a server
+ * reconfigured, a fallback to TLS 1.2), and kept for the metrics. */
+static void note_tls(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	const char *v = tls_version(&c->tls), *ci = tls_cipher(&c->tls);
+	if (u->tls_version && strcmp(u->tls_version, v) == 0 && strcmp(u->tls_cipher, ci) == 0)
+		return;
+	u->tls_version = v;
+	u->tls_cipher = ci;
+	struct log_line l;
+	log_begin(&l, LOG_INFO, "upstream_tls");
+	log_str(&l, "upstream", u->host);
+	log_int(&l, "port", u->port);
+	log_str(&l, "version", v);
+	log_str(&l, "cipher", ci);
+	log_end(&l);
 }
 
 static void drive(struct upstream_conn *c)
@@ -801,6 +854,8 @@ static void drive(struct upstream_conn *c)
 		}
 		uint64_t now = uv_now(c->up->loop);
 		hist_observe(&c->up->handshake_time, (double)(now - c->handshake_at) / 1000);
+		if (c->up->tls)
+			note_tls(c);
 		c->req->connect_ms = now - c->req->start_ms;
 		set_state(c, C_BUSY);
 		begin_send(c);

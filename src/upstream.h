@@ -97,10 +97,12 @@ struct upstream {
 	uint32_t idle_low;            /* fewest pooled connections since then (never needed: surplus) */
 	uint32_t trim_due;            /* purged connections whose memory is not yet released */
 	uint32_t n_handshaking;       /* connections in a TLS handshake */
-	uint32_t n_full;              /* of those, handshakes with no session to resume (key exchange, certificate) */
+	uint32_t n_full;              /* full handshakes (no session offered) whose session is still to come */
 	struct upstream_conn *parked; /* connected, waiting for a session to resume (see upstream.c) */
 	uint32_t handshakes_since_trim; /* handshakes finished since the heap was last trimmed */
 	uint64_t n_reused;            /* requests served by a pooled connection */
+	const char *tls_version;      /* protocol last negotiated ("TLSv1.3"; static), NULL before the first */
+	const char *tls_cipher;       /* cipher suite last negotiated (static) */
 	uint64_t n_errors[UPSTREAM_NKINDS]; /* failed requests by kind (retries not counted) */
 	struct hist connect_time;     /* DNS + TCP connect */
 	struct hist handshake_time;   /* TLS handshake */

@@ -632,7 +632,18 @@ def median_rows(runs, kind, conns):
     return rows
 
 
-def cipher_section(w, c, runs):
+def aead_of(info):
+    """The AEAD in a negotiated-TLS line ("TLSv1.3 TLS_AES_128_GCM_SHA256 x25519"), as cipher.c and openssl speed
+    name it, or None."""
+    u = (info or "").upper().replace("-", "_")
+    for key, name in (("CHACHA20", "chacha20-poly1305"), ("AES_128_GCM", "aes-128-gcm"), ("AES128_GCM", "aes-128-gcm"),
+                      ("AES_256_GCM", "aes-256-gcm"), ("AES256_GCM", "aes-256-gcm")):
+        if key in u:
+            return name
+    return None
+
+
+def cipher_section(w, c, runs, tls):
     """What sealing and opening one JSON exchange's two records costs in each TLS library, and what the proxy's CPU
     per request would be with OpenSSL's cipher speed."""
     sizes = [str(c["request_bytes"]), str(c["answer_bytes"])]
@@ -640,7 +651,7 @@ def cipher_section(w, c, runs):
     w("")
     w(f"One JSON exchange puts two records through the upstream TLS connection: the request ({sizes[0]} B of "
       f"plaintext) and the answer ({sizes[1]} B: head and body), each sealed by one side and opened by the other at "
-      "about the same cost. µs to seal one record of that size on this machine: mbedTLS (the proxy's TLS library, "
+      "about the same cost. µs to seal one record of that size on this machine: Mbed TLS (the proxy's vendored 3.6, "
       "test/bench/cipher.c) and OpenSSL (nginx's and HAProxy's, `openssl speed -aead`):")
     w("")
     w(f"| library | cipher | {sizes[0]} B | {sizes[1]} B | per exchange |")
@@ -654,13 +665,14 @@ def cipher_section(w, c, runs):
             per[(lib, name)] = t[sizes[0]] + t[sizes[1]]
             w(f"| {lib} | {name} | {t[sizes[0]]:.2f} | {t[sizes[1]]:.2f} | {per[(lib, name)]:.2f} |")
     w("")
-    ours, theirs = per.get(("mbedtls", "chacha20-poly1305")), per.get(("openssl", "aes-256-gcm"))
+    # What each side negotiated with the upstream stand-in (see the negotiated TLS above).
+    mine, nginx = aead_of(tls.get("anthropic-proxy")), aead_of(tls.get("nginx")) or "aes-256-gcm"
+    ours, theirs = per.get(("mbedtls", mine)), per.get(("openssl", nginx))
     if ours is None or theirs is None:
         return
-    w("anthropic-proxy negotiates ChaCha20-Poly1305 (mbedTLS's faster AEAD here); nginx and HAProxy, OpenSSL clients, "
-      f"AES-256-GCM (see the negotiated TLS above). Per JSON exchange the proxy spends **{ours - theirs:.1f} µs "
-      "more** on the cipher than they do. The JSON rows with that difference taken out (what the proxy's CPU per "
-      "request would be with OpenSSL's cipher speed):")
+    w(f"anthropic-proxy negotiated {mine}; nginx and HAProxy, OpenSSL clients, {nginx}. Per JSON exchange the proxy "
+      f"spends **{ours - theirs:.1f} µs more** on the cipher than they do. The JSON rows with that difference taken "
+      "out (what the proxy's CPU per request would be with OpenSSL's cipher speed):")
     w("")
     w("| scenario | server | CPU µs/req | less the cipher difference | ÷ nginx | as measured ÷ nginx |")
     w("|---|---|--:|--:|--:|--:|")
@@ -700,7 +712,7 @@ def cmd_report(a):
       "run / requests; up CPU = the same for the upstream nginx worker; up conns = TLS connections the upstream "
       "accepted during the measured run (new upstream TLS connections: pool churn); ratios are to the nginx row of the "
       "same scenario (req/s: higher is better; CPU and RSS: lower is better). Idle upstream connections kept: nginx "
-      f"`keepalive 32`, anthropic-proxy `--pool-size {meta.get('pool_default', '?')}` (its default), HAProxy "
+      f"`keepalive {meta.get('ngx_keepalive', '?')}`, anthropic-proxy `--pool-size {meta.get('pool_default', '?')}` (its default), HAProxy "
       f"`http-reuse always` (no cap). anthropic-proxy-static is the same code as the stripped static binary the "
       "container image ships (no shared libraries: its RSS has no library pages, which the dynamic build and nginx "
       f"count); anthropic-proxy-pool{meta.get('alt_pool', '?')}, when run, is a diagnostic row with "
@@ -885,7 +897,7 @@ def cmd_report(a):
                 w(f"| {v:,} | {v / steady * 100:.0f}% | `{k}` |")
             w("")
     for c in (r for r in recs if r["type"] == "cipher"):
-        cipher_section(w, c, runs)
+        cipher_section(w, c, runs, tls)
     w(f"Logs and raw wrk output: `{meta['logdir']}` (deleted at exit unless BENCH_KEEP=1).")
     text = "\n".join(out) + "\n"
     for path in a.md:

@@ -1,8 +1,9 @@
-/* cipher: what the TLS record cipher costs the proxy, per record, in this machine's mbedTLS.
+/* cipher: what the TLS record cipher costs the proxy, per record, in the vendored Mbed TLS 3.6 (deps/mbedtls, built
+ * with the project's config: AES-NI / Armv8 AES when the CPU has them, as in the proxy).
  *
  * Usage: cipher BYTES...   prints one JSON object: {"chacha20-poly1305": {"BYTES": us, ...}, "aes-128-gcm": {...}}
  *
- * Each record is sealed the way mbedTLS's record layer seals it (mbedtls_cipher_auth_encrypt_ext: 13-byte additional
+ * Each record is sealed the way Mbed TLS's record layer seals it (mbedtls_cipher_auth_encrypt_ext: 13-byte additional
  * data, 12-byte nonce, 16-byte tag), in a loop long enough (~0.3 s per size) for the clock to be exact. run.sh puts
  * these figures next to `openssl speed` for the same sizes: the bulk cipher is where the proxy's TLS library and
  * nginx's/HAProxy's differ most. */

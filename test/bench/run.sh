@@ -10,15 +10,15 @@
 # each, run one after another): wrk json/sse x 50/200 connections, warm-up + measured run, req/s, p50, p99,
 # errors, peak RSS, CPU per request. Then: token accounting (/usage vs 2xx answers), 1,000 slow SSE readers
 # (RSS per stream and drift over a minute), instructions per request under callgrind, and what the TLS record
-# cipher costs per JSON exchange in mbedTLS (the proxy's) and in OpenSSL (nginx's and HAProxy's).
+# cipher costs per JSON exchange in Mbed TLS (the proxy's vendored 3.6) and in OpenSSL (nginx's and HAProxy's).
 # Writes build/bench/results-<date>.md and build/bench/latest.md (curated numbers live in test/bench/RESULTS.md).
 # Exit status 1 if a check fails.
 #
 # Knobs (environment): BENCH_THREADS (wrk -t, 2), BENCH_WARM (2 s), BENCH_DUR (6 s), BENCH_CONNS ("50 200"),
 # BENCH_KINDS ("json sse"), BENCH_SERVERS ("direct nginx haproxy anthropic-proxy anthropic-proxy-static";
 # anthropic-proxy-static is the stripped static binary the container image ships, same code; also available:
-# anthropic-proxy-pool32, a diagnostic row with --pool-size BENCH_ALT_POOL (32: nginx's keepalive 32), to tell
-# upstream pool churn from per-request cost), BENCH_SLOW (1: run the slow-reader check), BENCH_SLOW_CONNS (1000), BENCH_SLOW_SECS (60), BENCH_CALLGRIND (1), BENCH_CG_N (200),
+# anthropic-proxy-pool32, a diagnostic row with --pool-size BENCH_ALT_POOL (32), to tell upstream pool churn
+# from per-request cost), BENCH_SLOW (1: run the slow-reader check), BENCH_SLOW_CONNS (1000), BENCH_SLOW_SECS (60), BENCH_CALLGRIND (1), BENCH_CG_N (200),
 # BENCH_ROUNDS (3: each scenario is measured this many times on every server, interleaved; the report keeps each
 # row's median round by req/s), BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the
 # machine to drop below a quarter
@@ -34,6 +34,11 @@ THREADS=${BENCH_THREADS:-2}
 WARM=${BENCH_WARM:-2}
 DUR=${BENCH_DUR:-6}
 CONNS=${BENCH_CONNS:-50 200}
+# nginx's upstream `keepalive` is the idle connections each worker keeps: below the client count, every request
+# past it closes an upstream connection and the next one dials and handshakes again, which measures nginx's TLS
+# handshakes instead of its proxying. It covers the largest connection count (HAProxy's `http-reuse always` and
+# this proxy's pool are unbounded by default).
+NGX_KEEPALIVE=$(printf '%s\n' $CONNS | sort -n | tail -n1)
 KINDS=${BENCH_KINDS:-json sse}
 ALT_POOL=${BENCH_ALT_POOL:-32}
 SERVERS=${BENCH_SERVERS-direct nginx haproxy anthropic-proxy anthropic-proxy-static}
@@ -237,7 +242,7 @@ http {
     keepalive_timeout 75s;
     upstream anthropic {
         server 127.0.0.1:$UPORT;
-        keepalive 32;
+        keepalive $NGX_KEEPALIVE;
         keepalive_requests 1000000;
         keepalive_timeout 30s;
     }
@@ -475,9 +480,12 @@ if [ "$CALLGRIND" = 1 ]; then
   CG_JSON="{\"n\":$CG_N,\"ir0\":${IR[0]},\"ir1\":${IR[1]},\"irn\":${IR[$CG_N]},\"top\":$top}"
 fi
 
-# 11. The record cipher: one JSON exchange's two records (sizes as a direct client sees them), sealed by mbedTLS
-# (test/bench/cipher.c, linked with the proxy's libmbedcrypto) and by OpenSSL (`openssl speed`).
-cc -std=c11 -O2 -Wall -Wextra -Werror "$BENCH/cipher.c" -o "$TMP/cipher" -lmbedcrypto || die "building test/bench/cipher.c"
+# 11. The record cipher: one JSON exchange's two records (sizes as a direct client sees them), sealed by Mbed TLS
+# (test/bench/cipher.c, linked with the proxy's vendored libmbedcrypto and config) and by OpenSSL (`openssl speed`).
+make --no-print-directory -s mbedtls >/dev/null || die "building the vendored Mbed TLS"
+cc -std=c11 -O2 -Wall -Wextra -Werror -I"$ROOT/deps/mbedtls/include" \
+  -DMBEDTLS_CONFIG_FILE="\"$ROOT/deps/mbedtls_config.h\"" "$BENCH/cipher.c" -o "$TMP/cipher" \
+  "$ROOT/build/deps/libmbedcrypto.a" || die "building test/bench/cipher.c"
 read -r req_b head_b body_b < <(curl -sS --max-time 10 --cacert "$PKI/ca.pem" -o /dev/null \
   -w '%{size_request} %{size_header} %{size_download}\n' -H "authorization: Bearer $TOKEN" \
   -H "anthropic-beta: oauth-2025-04-20" -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' \
@@ -486,17 +494,17 @@ read -r req_b head_b body_b < <(curl -sS --max-time 10 --cacert "$PKI/ca.pem" -o
 mbed=$("$TMP/cipher" "$req_b" $((head_b + body_b))) || die "test/bench/cipher"
 py cipher --request-bytes "$req_b" --answer-bytes $((head_b + body_b)) --mbedtls "$mbed" --out "$RESULTS" ||
   die "openssl speed"
-say "record cipher: $mbed (mbedTLS, µs per record of $req_b and $((head_b + body_b)) B)"
+say "record cipher: $mbed (Mbed TLS, µs per record of $req_b and $((head_b + body_b)) B)"
 
 # 12. Report.
 STAMP=$(date +%Y-%m-%d_%H%M)
 export M_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" M_HOST="$(hostname)" M_CPUS="$(nproc)" M_KERNEL="$(uname -sr)"
 export M_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
-export M_POOL_DEFAULT="$("$BIN" --help 2>&1 | sed -n 's/.*--pool-size.*(default \([0-9]*\)).*/\1/p')" M_ALT_POOL="$ALT_POOL"
+export M_POOL_DEFAULT="$("$BIN" --help 2>&1 | sed -n 's/.*--pool-size.*(default \([0-9]*\)).*/\1/p')" M_ALT_POOL="$ALT_POOL" M_NGX_KEEPALIVE="$NGX_KEEPALIVE"
 export M_CMD="test/bench/run.sh ${1:-}" M_THREADS="$THREADS" M_WARM="$WARM" M_DUR="$DUR" M_LOGS="$LOGS" M_CG="$CG_JSON"
 export M_VERSIONS="$("$BIN" --version 2>&1 | head -n1), $(nginx -v 2>&1 | sed 's/.*: //'), \
 $(haproxy -v | head -n1 | awk '{print "HAProxy " $3}'), $(wrk -v 2>&1 | head -n1 | awk '{print "wrk " $2}'), \
-libmbedtls $(dpkg-query -W -f='${Version}' libmbedtls14 2>/dev/null || echo '?'), $(openssl version | awk '{print "OpenSSL " $2}'); \
+$("$BIN" --version 2>&1 | grep '^Mbed TLS') (vendored), $(openssl version | awk '{print "OpenSSL " $2}'); \
 load average before $LOAD_BEFORE, at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$TMP/meta.json" "$ANS/expected.json" <<'EOF'
 import json, os, sys
@@ -505,7 +513,8 @@ meta = {"date": e["M_DATE"], "host": e["M_HOST"], "cpus": e["M_CPUS"], "kernel":
         "cmdline": e["M_CMD"].strip(), "threads": e["M_THREADS"], "warm": e["M_WARM"], "dur": e["M_DUR"],
         "logdir": e["M_LOGS"], "versions": e["M_VERSIONS"], "sizes": json.load(open(sys.argv[2]))["sizes"],
         "callgrind": json.loads(e["M_CG"]) if e["M_CG"] else None,
-        "pool_default": e["M_POOL_DEFAULT"] or "?", "alt_pool": e["M_ALT_POOL"]}
+        "pool_default": e["M_POOL_DEFAULT"] or "?", "alt_pool": e["M_ALT_POOL"],
+        "ngx_keepalive": e["M_NGX_KEEPALIVE"]}
 json.dump(meta, open(sys.argv[1], "w"))
 EOF
 cp "$RESULTS" "$LOGS/results.jsonl"

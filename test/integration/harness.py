@@ -174,7 +174,7 @@ def tail(path, lines=30):
 # Test PKI, made with the openssl CLI and cached under build/test-pki/.
 # --------------------------------------------------------------------------------------
 
-PKI_VERSION = "1"  # bump to force regeneration when the layout below changes
+PKI_VERSION = "2"  # bump to force regeneration when the layout below changes
 
 _OPENSSL_CNF = """\
 [req]
@@ -200,6 +200,21 @@ extendedKeyUsage = serverAuth
 subjectAltName = DNS:wrong.example
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
+[v3_otherip]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:localhost, IP:127.0.0.2, IP:::1
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[ca_expired]
+database = index.txt
+serial = serial
+new_certs_dir = .
+default_md = sha256
+policy = policy_any
+[policy_any]
+commonName = supplied
 """
 
 
@@ -211,10 +226,13 @@ class PKI:
     wrong.pem/.key               SAN DNS:wrong.example only, signed by ca
     untrusted-ca.pem             a second, self-signed CA the proxy does NOT trust
     untrusted-localhost.pem/.key SAN DNS:localhost, IP:127.0.0.1, signed by untrusted-ca
+    otherip.pem/.key             CN 127.0.0.1 but SAN DNS:localhost, IP:127.0.0.2, IP:::1 only, signed by ca
+    expired.pem/.key             SAN DNS:localhost, IP:127.0.0.1, signed by ca, valid only on 1-2 Jan 2020
     """
 
     FILES = ["ca.pem", "ca.key", "localhost.pem", "localhost.key", "wrong.pem", "wrong.key",
-             "untrusted-ca.pem", "untrusted-ca.key", "untrusted-localhost.pem", "untrusted-localhost.key"]
+             "untrusted-ca.pem", "untrusted-ca.key", "untrusted-localhost.pem", "untrusted-localhost.key",
+             "otherip.pem", "otherip.key", "expired.pem", "expired.key"]
 
     def __init__(self, d):
         self.dir = d
@@ -227,6 +245,8 @@ class PKI:
             "localhost": (self.localhost_pem, self.localhost_key, self.ca_pem),
             "wrong": (self.wrong_pem, self.wrong_key, self.ca_pem),
             "untrusted": (self.untrusted_localhost_pem, self.untrusted_localhost_key, self.untrusted_ca_pem),
+            "otherip": (self.otherip_pem, self.otherip_key, self.ca_pem),
+            "expired": (self.expired_pem, self.expired_key, self.ca_pem),
         }[kind]
 
 
@@ -263,6 +283,18 @@ def _make_pki(d):
     leaf("wrong", "wrong.example", "v3_wrong", "ca")
     ca("untrusted-ca", "anthropic-proxy UNTRUSTED test CA")
     leaf("untrusted-localhost", "localhost", "v3_localhost", "untrusted-ca")
+    leaf("otherip", "127.0.0.1", "v3_otherip", "ca")
+    # An expired certificate needs explicit dates, which only `openssl ca` takes (OpenSSL 3.0's x509 has no
+    # -not_after).
+    key("expired")
+    _openssl("req", "-new", "-key", "expired.key", "-config", "openssl.cnf", "-subj", "/CN=localhost",
+             "-out", "expired.csr", cwd=d)
+    open(os.path.join(d, "index.txt"), "w").close()
+    with open(os.path.join(d, "serial"), "w") as f:
+        f.write("%016x\n" % secrets.randbits(63))
+    _openssl("ca", "-batch", "-notext", "-config", "openssl.cnf", "-name", "ca_expired", "-cert", "ca.pem",
+             "-keyfile", "ca.key", "-in", "expired.csr", "-out", "expired.pem", "-startdate", "20200101000000Z",
+             "-enddate", "20200102000000Z", "-extfile", "openssl.cnf", "-extensions", "v3_localhost", cwd=d)
     with open(os.path.join(d, "STAMP"), "w") as f:
         f.write(PKI_VERSION + "\n")
 
@@ -276,7 +308,7 @@ def _pki_valid(d):
         return False
     if not all(os.path.exists(os.path.join(d, f)) for f in PKI.FILES):
         return False
-    for cert in ("ca.pem", "localhost.pem", "wrong.pem", "untrusted-ca.pem", "untrusted-localhost.pem"):
+    for cert in ("ca.pem", "localhost.pem", "wrong.pem", "untrusted-ca.pem", "untrusted-localhost.pem", "otherip.pem"):
         r = subprocess.run(["openssl", "x509", "-checkend", "86400", "-noout", "-in", cert],
                            cwd=d, capture_output=True, timeout=30)
         if r.returncode != 0:
@@ -375,6 +407,9 @@ class Conn:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if tls_ca:
             ctx = ssl.create_default_context(cafile=tls_ca)
+            # The mocks' control channel: the test talks to its own mock, whose certificate may be the expired
+            # one under test (X509_V_FLAG_NO_CHECK_TIME; the chain and the name are still checked).
+            ctx.verify_flags |= 0x200000
             self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
         self.buf = b""
         self.eof = False
@@ -729,7 +764,8 @@ class Mock:
     """The mock API server (test/mock/mock_api.py) on 127.0.0.1 over TLS."""
 
     def __init__(self, cert="localhost", expect_token=TOKEN, idle_timeout=None, label="mock",
-                 oauth_validate=False, refresh_token=None, access_tokens=()):
+                 oauth_validate=False, refresh_token=None, access_tokens=(), tls_version=None,
+                 client_cipher_order=False):
         self.cert, self.key, self.ca = pki().server(cert)
         self.server_name = "wrong.example" if cert == "wrong" else "localhost"  # what its cert is for
         self.expect_token = expect_token
@@ -738,6 +774,8 @@ class Mock:
         self.oauth_validate = oauth_validate
         self.refresh_token = refresh_token
         self.access_tokens = list(access_tokens)
+        self.tls_version = tls_version  # "1.2" or "1.3": the only version the mock speaks
+        self.client_cipher_order = client_cipher_order
         self.proc = None
         self.port = None
 
@@ -757,6 +795,10 @@ class Mock:
             cmd += ["--refresh-token", self.refresh_token]
         for t in self.access_tokens:
             cmd += ["--access-token", t]
+        if self.tls_version:
+            cmd += ["--tls-version", self.tls_version]
+        if self.client_cipher_order:
+            cmd += ["--client-cipher-order"]
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)
@@ -1022,10 +1064,10 @@ class Env:
     On exit both are stopped and a proxy crash/sanitizer report fails the test."""
 
     def __init__(self, mock_cert="localhost", proxy_args=(), token=TOKEN, upstream=None, proxy_env=None,
-                 mock_idle_timeout=None, start_mock=True):
+                 mock_idle_timeout=None, start_mock=True, mock_opts=None):
         self.mock = None
         self.proxy = None
-        self._mock_args = dict(cert=mock_cert, idle_timeout=mock_idle_timeout)
+        self._mock_args = dict(cert=mock_cert, idle_timeout=mock_idle_timeout, **(mock_opts or {}))
         self._start_mock = start_mock and upstream is None
         self._upstream = upstream
         self._proxy_args = list(proxy_args)

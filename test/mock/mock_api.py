@@ -864,6 +864,12 @@ class MockAPI:
         self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_ctx.load_cert_chain(args.cert, args.key)
         self.ssl_ctx.set_alpn_protocols(["http/1.1"])
+        if args.tls_version:  # only this protocol version (a TLS 1.2-only or TLS 1.3-only server)
+            v = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}[args.tls_version]
+            self.ssl_ctx.minimum_version = self.ssl_ctx.maximum_version = v
+        if args.client_cipher_order:  # the client's cipher preference decides (as most servers let it)
+            self.ssl_ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+        self.conn_tls = {}  # connection id -> what its handshake negotiated (put in request records)
 
     # ---- accept + TLS ----------------------------------------------------------------
     async def accept_loop(self, lsock):
@@ -896,6 +902,9 @@ class MockAPI:
         ssl_obj = writer.get_extra_info("ssl_object")
         if ssl_obj is not None and ssl_obj.session_reused:
             st.resumed_connections += 1
+        if ssl_obj is not None:
+            self.conn_tls[conn_id] = {"version": ssl_obj.version(), "cipher": ssl_obj.cipher()[0],
+                                      "resumed": ssl_obj.session_reused}
         st.open_ids.add(conn_id)
         conn = Connection(self, reader, writer, conn_id)
         try:
@@ -908,6 +917,7 @@ class MockAPI:
             traceback.print_exc()
         finally:
             st.open_ids.discard(conn_id)
+            self.conn_tls.pop(conn_id, None)
             await conn.close()
 
     # ---- control endpoints -----------------------------------------------------------
@@ -953,6 +963,7 @@ class MockAPI:
             "body_sha256": hashlib.sha256(req.body).hexdigest(),
             "scenario": scenario,
             "time": time.time(),
+            "tls": self.conn_tls.get(req.conn_id),
         }
         if len(req.body) <= RECORD_BODY_MAX:
             rec["body_b64"] = base64.b64encode(req.body).decode()
@@ -1462,6 +1473,9 @@ def main():
     p.add_argument("--oauth-validate", action="store_true",
                    help="API endpoints accept only currently valid access tokens")
     p.add_argument("--client-id", default=CLAUDE_CODE_CLIENT_ID, help="client_id the token endpoint accepts")
+    p.add_argument("--tls-version", choices=("1.2", "1.3"), help="speak only this TLS version")
+    p.add_argument("--client-cipher-order", action="store_true",
+                   help="let the client's cipher suite preference decide (default: the server's)")
     args = p.parse_args()
     try:
         asyncio.run(main_async(args))

@@ -128,7 +128,7 @@ void tls_ctx_free(struct tls_ctx *ctx)
 static int bio_send(void *arg, const unsigned char *p, size_t n)
 {
 	struct tls_conn *c = arg;
-	if (buf_append(&c->out, p, n))
+	if (buf_append(&c->t.out, p, n))
 		return MBEDTLS_ERR_SSL_ALLOC_FAILED;
 	return (int)n;
 }
@@ -136,36 +136,8 @@ static int bio_send(void *arg, const unsigned char *p, size_t n)
 static int bio_recv(void *arg, unsigned char *p, size_t n)
 {
 	struct tls_conn *c = arg;
-	int kept = buf_size(&c->in) > 0; /* bytes kept from an earlier pass come before the lent ones */
-	size_t have = kept ? buf_size(&c->in) : c->lent_len;
-	if (have == 0)
-		return c->eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
-	if (n > have)
-		n = have;
-	memcpy(p, kept ? buf_ptr(&c->in) : c->lent, n);
-	if (kept) {
-		buf_consume(&c->in, n);
-	} else {
-		c->lent += n;
-		c->lent_len -= n;
-	}
-	return (int)n;
-}
-
-void tls_lend(struct tls_conn *c, const char *p, size_t n)
-{
-	c->lent = p;
-	c->lent_len = n;
-}
-
-int tls_keep(struct tls_conn *c)
-{
-	int rc = c->lent_len ? buf_append(&c->in, c->lent, c->lent_len) : 0;
-	c->lent = NULL;
-	c->lent_len = 0;
-	if (buf_size(&c->in) == 0)
-		buf_free(&c->in); /* a pass usually takes everything: idle connections keep no input buffer */
-	return rc;
+	size_t got = transport_take(&c->t, p, n);
+	return got ? (int)got : c->t.eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
 }
 
 void tls_session_cache_init(struct tls_session_cache *sc)
@@ -192,16 +164,17 @@ static void save_session(struct tls_conn *c)
 	sc->saved += (uint64_t)sc->have;
 }
 
+static const struct transport_ops tls_ops;
+
+static struct tls_conn *conn_of(const struct transport *t) { return (struct tls_conn *)(uintptr_t)t; }
+
 int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_cache *cache, const char *hostname)
 {
+	c->t.ops = &tls_ops;
+	/* Ciphertext in: a record is at most ~16.7 KB; a few may be in flight. Out: bounded by the caller's pacing. */
+	transport_buffers_init(&c->t);
 	mbedtls_ssl_init(&c->ssl);
 	c->cache = cache;
-	/* Ciphertext in: a record is at most ~16.7 KB; allow a few in flight. Out: bounded by the caller's pacing. */
-	buf_init(&c->in, 256 * 1024);
-	buf_init(&c->out, 0);
-	c->lent = NULL;
-	c->lent_len = 0;
-	c->eof = 0;
 	c->resuming = 0;
 	int rc = mbedtls_ssl_setup(&c->ssl, &ctx->conf);
 	if (rc)
@@ -213,36 +186,45 @@ int tls_conn_init(struct tls_conn *c, struct tls_ctx *ctx, struct tls_session_ca
 	return 0;
 }
 
-void tls_conn_resume(struct tls_conn *c)
+static void tls_resume(struct transport *t)
 {
+	struct tls_conn *c = conn_of(t);
 	/* A refused session means a full handshake, nothing worse. */
 	if (c->cache->have)
 		c->resuming = mbedtls_ssl_set_session(&c->ssl, &c->cache->session) == 0;
 }
 
-void tls_conn_free(struct tls_conn *c)
+static void tls_free(struct transport *t)
 {
+	struct tls_conn *c = conn_of(t);
 	mbedtls_ssl_free(&c->ssl);
-	buf_free(&c->in);
-	buf_free(&c->out);
+	buf_free(&t->in);
+	buf_free(&t->out);
 }
 
-int tls_handshake(struct tls_conn *c)
+static int is_13(const struct tls_conn *c)
 {
+	return mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
+}
+
+static int tls_handshake(struct transport *t)
+{
+	struct tls_conn *c = conn_of(t);
 	int rc;
 	while ((rc = mbedtls_ssl_handshake(&c->ssl)) == MBEDTLS_ERR_SSL_RECEIVED_NEW_SESSION_TICKET)
 		save_session(c);
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
-		return TLS_AGAIN;
+		return TRANSPORT_AGAIN;
 	/* TLS 1.2: the session (and its ticket, if the server sent one) is complete now. TLS 1.3: it is not resumable
 	 * until a NewSessionTicket arrives (tls_read). */
-	if (rc == 0 && !tls_is_13(c))
+	if (rc == 0 && !is_13(c))
 		save_session(c);
 	return rc;
 }
 
-int tls_read(struct tls_conn *c, char *p, size_t n)
+static int tls_read(struct transport *t, char *p, size_t n)
 {
+	struct tls_conn *c = conn_of(t);
 	int rc, kept = 0;
 	/* RFC 8446 4.6.1: a TLS 1.3 server sends tickets after the handshake, usually in the first flight after it.
 	 * Mbed TLS meets one as WANT_READ, with the message kept and the rest of the input untouched; the next call
@@ -258,28 +240,31 @@ int tls_read(struct tls_conn *c, char *p, size_t n)
 		}
 	}
 	if (rc == MBEDTLS_ERR_SSL_WANT_READ || rc == MBEDTLS_ERR_SSL_WANT_WRITE)
-		return TLS_AGAIN;
-	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY)
+		return TRANSPORT_AGAIN;
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY || rc == MBEDTLS_ERR_SSL_CONN_EOF)
 		return 0;
 	return rc;
 }
 
-int tls_write(struct tls_conn *c, const char *p, size_t n)
+static int tls_write(struct transport *t, const char *p, size_t n)
 {
+	struct tls_conn *c = conn_of(t);
 	int rc = mbedtls_ssl_write(&c->ssl, (const unsigned char *)p, n);
 	/* The memory BIO always accepts, so WANT_WRITE cannot happen; anything else is an error. */
 	return rc == 0 ? MBEDTLS_ERR_SSL_INTERNAL_ERROR : rc;
 }
 
-void tls_close_notify(struct tls_conn *c) { (void)mbedtls_ssl_close_notify(&c->ssl); }
+static void tls_close_notify(struct transport *t) { (void)mbedtls_ssl_close_notify(&conn_of(t)->ssl); }
 
-int tls_pending(struct tls_conn *c)
+static int tls_pending(struct transport *t)
 {
+	struct tls_conn *c = conn_of(t);
 	return mbedtls_ssl_get_bytes_avail(&c->ssl) > 0 || mbedtls_ssl_check_pending(&c->ssl);
 }
 
-void tls_describe(struct tls_conn *c, int rc, char *out, size_t len)
+static void tls_describe(struct transport *t, int rc, char *out, size_t len)
 {
+	struct tls_conn *c = conn_of(t);
 	if (rc == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
 		uint32_t flags = mbedtls_ssl_get_verify_result(&c->ssl);
 		char info[512] = "", name[320] = "";
@@ -306,11 +291,25 @@ void tls_describe(struct tls_conn *c, int rc, char *out, size_t len)
 	snprintf(out, len, "%s", e);
 }
 
-const char *tls_version(const struct tls_conn *c) { return mbedtls_ssl_get_version(&c->ssl); }
+static const char *tls_version(const struct transport *t) { return mbedtls_ssl_get_version(&conn_of(t)->ssl); }
 
-const char *tls_cipher(const struct tls_conn *c) { return mbedtls_ssl_get_ciphersuite(&c->ssl); }
+static const char *tls_cipher(const struct transport *t) { return mbedtls_ssl_get_ciphersuite(&conn_of(t)->ssl); }
 
-int tls_is_13(const struct tls_conn *c)
-{
-	return mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_3;
-}
+static int tls_full_handshake(const struct transport *t) { return !conn_of(t)->resuming; }
+
+static int tls_late_session(const struct transport *t) { return is_13(conn_of(t)); }
+
+static const struct transport_ops tls_ops = {
+	.handshake = tls_handshake,
+	.read = tls_read,
+	.write = tls_write,
+	.pending = tls_pending,
+	.close_notify = tls_close_notify,
+	.describe = tls_describe,
+	.resume = tls_resume,
+	.full_handshake = tls_full_handshake,
+	.late_session = tls_late_session,
+	.version = tls_version,
+	.cipher = tls_cipher,
+	.free = tls_free,
+};

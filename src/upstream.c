@@ -17,7 +17,7 @@ const char *const upstream_error_kinds[UPSTREAM_NKINDS] = {UPSTREAM_EDNS,     UP
 							   UPSTREAM_ENOMEM};
 
 #define SEND_HIGH_WATER (64 * 1024) /* ciphertext queued before the send pump waits for the socket */
-#define RECORD_MAX TLS_RECORD_MAX    /* plaintext handed to one mbedtls_ssl_write */
+#define RECORD_MAX TLS_RECORD_MAX    /* plaintext handed to one transport_write (one TLS record) */
 #define POOL_PURGE_MS 1000          /* period of the pool's surplus check */
 #define POOL_KEEP 16                /* pooled connections never closed as surplus (only by --pool-idle-timeout) */
 
@@ -44,7 +44,7 @@ struct upstream_conn {
 	struct upstream_conn *next;    /* pool links */
 	struct upstream_conn *prev;
 	struct upstream_conn *parked_next; /* link in up->parked */
-	struct tls_conn tls;           /* TLS session and its ciphertext buffers */
+	struct tls_conn tls;           /* the transport (tls.t): TLS, or plain TCP with only tls.t in use */
 	llhttp_t parser;               /* answer parser */
 	struct http_hdrs *h;           /* the head being parsed: up->hdrs, or `own` across passes; NULL between heads */
 	struct http_hdrs own;          /* a head that did not arrive within one read pass */
@@ -135,12 +135,12 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 	struct upstream *u = c->up;
 	if (s == C_HANDSHAKE) {
 		/* A full handshake (no session offered: key exchange, certificate check). */
-		c->full_wait = u->tls && !c->tls.resuming;
+		c->full_wait = transport_is_full_handshake(&c->tls.t);
 		u->n_full += c->full_wait;
 		u->n_handshaking++;
 	} else if (c->state == C_HANDSHAKE) {
 		/* Done (TLS 1.2: the session is cached) or failed; a TLS 1.3 session is still to come. */
-		if (s != C_BUSY || u->sessions.have || !tls_is_13(&c->tls))
+		if (s != C_BUSY || u->sessions.have || !transport_late_session(&c->tls.t))
 			full_over(c);
 		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
 		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
@@ -204,7 +204,7 @@ static void conn_free(struct upstream_conn *c)
 	struct upstream *u = c->up;
 	if (c->purged && u->trim_due && --u->trim_due == 0)
 		malloc_trim(64 * 1024); /* the purged sessions' memory (record buffers mostly) goes back to the system */
-	tls_conn_free(&c->tls);
+	transport_free(&c->tls.t);
 	hdrs_done(c);
 	buf_free(&c->wout);
 	if (c->ai)
@@ -264,12 +264,9 @@ static struct upstream_conn *conn_new(struct upstream *u)
 	http_hdrs_init(&c->own, HEAD_MAX_BYTES, HEAD_MAX_COUNT);
 	buf_init(&c->wout, 0);
 	if (!u->tls) {
-		/* Plain HTTP (an OTLP collector on the host): the tls_conn only lends its two buffers. */
-		mbedtls_ssl_init(&c->tls.ssl);
-		buf_init(&c->tls.in, 256 * 1024);
-		buf_init(&c->tls.out, 0);
+		transport_plain_init(&c->tls.t); /* an OTLP collector on the host, over http:// */
 	} else if (tls_conn_init(&c->tls, u->tls, &u->sessions, u->host)) {
-		tls_conn_free(&c->tls);
+		transport_free(&c->tls.t);
 		free(c);
 		return NULL;
 	}
@@ -389,14 +386,14 @@ static void on_write(uv_write_t *w, int status)
  * everything went out at once. */
 static int flush(struct upstream_conn *c)
 {
-	if (c->writing || buf_size(&c->tls.out) == 0 || c->state == C_CLOSING)
+	if (c->writing || buf_size(&c->tls.t.out) == 0 || c->state == C_CLOSING)
 		return 0;
-	uv_buf_t b = uv_buf_init(buf_ptr(&c->tls.out), (unsigned)buf_size(&c->tls.out));
+	uv_buf_t b = uv_buf_init(buf_ptr(&c->tls.t.out), (unsigned)buf_size(&c->tls.t.out));
 	int rc = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
 	if (rc > 0)
-		buf_consume(&c->tls.out, (size_t)rc);
-	if (buf_size(&c->tls.out) == 0) {
-		buf_reset(&c->tls.out);
+		buf_consume(&c->tls.t.out, (size_t)rc);
+	if (buf_size(&c->tls.t.out) == 0) {
+		buf_reset(&c->tls.t.out);
 		return 1;
 	}
 	if (rc < 0 && rc != UV_EAGAIN) {
@@ -404,8 +401,8 @@ static int flush(struct upstream_conn *c)
 		return 0;
 	}
 	struct buf t = c->wout;
-	c->wout = c->tls.out;
-	c->tls.out = t;
+	c->wout = c->tls.t.out;
+	c->tls.t.out = t;
 	b = uv_buf_init(buf_ptr(&c->wout), (unsigned)buf_size(&c->wout));
 	c->wreq.data = c;
 	rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -421,41 +418,39 @@ static int flush(struct upstream_conn *c)
 static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 {
 	struct upstream_conn *c = h->data;
-	if (c->up->tls && buf_size(&c->tls.in) == 0) {
-		/* Ciphertext lands in the loop's shared buffer and is lent to mbedTLS for one pass; a connection keeps
+	if (buf_size(&c->tls.t.in) == 0) {
+		/* Bytes land in the loop's shared buffer and are lent to the transport for one pass; a connection keeps
 		 * an input buffer only while a pass leaves bytes behind (a paused answer). */
 		*b = uv_buf_init(c->up->cipher, sizeof c->up->cipher);
 		return;
 	}
-	if (buf_reserve(&c->tls.in, 16 * 1024 + 64)) {
+	if (buf_reserve(&c->tls.t.in, 16 * 1024 + 64)) {
 		*b = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
 		return;
 	}
-	*b = uv_buf_init(buf_tail(&c->tls.in), (unsigned)buf_room(&c->tls.in));
+	*b = uv_buf_init(buf_tail(&c->tls.t.in), (unsigned)buf_room(&c->tls.t.in));
 }
 
 /* After a pass over lent ciphertext: what mbedTLS did not take moves into the connection's own buffer. */
 static void keep_rest(struct upstream_conn *c)
 {
-	if (!c->up->tls)
-		return;
 	if (c->state == C_CLOSING) {
-		tls_lend(&c->tls, NULL, 0);
+		transport_lend(&c->tls.t, NULL, 0);
 		return;
 	}
-	if (tls_keep(&c->tls))
+	if (transport_keep(&c->tls.t))
 		finish_error(c, UPSTREAM_EPROTOCOL, "upstream sent more than the input buffer takes (256 KB)");
 }
 
 /* A pooled connection read n bytes: whether they were only TLS 1.3 handshake messages (a ticket), fully taken. */
 static int idle_ticket(struct upstream_conn *c, const char *p, size_t n)
 {
-	if (!tls_is_13(&c->tls))
+	if (!transport_late_session(&c->tls.t))
 		return 0;
-	tls_lend(&c->tls, p, n);
-	int rc = tls_read(&c->tls, c->up->plain, sizeof c->up->plain);
-	int quiet = rc == TLS_AGAIN && tls_buffered(&c->tls) == 0 && !tls_pending(&c->tls);
-	tls_lend(&c->tls, NULL, 0);
+	transport_lend(&c->tls.t, p, n);
+	int rc = transport_read(&c->tls.t, c->up->plain, sizeof c->up->plain);
+	int quiet = rc == TRANSPORT_AGAIN && transport_buffered(&c->tls.t) == 0 && !transport_pending(&c->tls.t);
+	transport_lend(&c->tls.t, NULL, 0);
 	return quiet;
 }
 
@@ -467,19 +462,19 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 	if (c->state == C_IDLE) {
 		/* A pooled connection must stay silent: bytes or EOF mean the server is done with it; only a TLS 1.3
 		 * post-handshake message (a new session ticket), which leaves no plaintext, keeps it pooled. */
-		if (n < 0 || !c->up->tls || b->base != c->up->cipher || !idle_ticket(c, b->base, (size_t)n))
+		if (n < 0 || b->base != c->up->cipher || !idle_ticket(c, b->base, (size_t)n))
 			conn_close(c);
 		return;
 	}
 	if (n > 0) {
 		if (b->base == c->up->cipher)
-			tls_lend(&c->tls, b->base, (size_t)n);
+			transport_lend(&c->tls.t, b->base, (size_t)n);
 		else
-			c->tls.in.len += (size_t)n;
+			c->tls.t.in.len += (size_t)n;
 		if (c->state == C_BUSY && !c->paused)
 			arm(c, c->up->io_timeout_ms);
 	} else if (n == UV_EOF) {
-		c->tls.eof = 1;
+		c->tls.t.eof = 1;
 		c->eof = 1;
 		uv_read_stop(s);
 		c->reading = 0;
@@ -542,7 +537,7 @@ static void on_connect(uv_connect_t *req, int status)
 	uv_tcp_nodelay(&c->tcp, 1);
 	struct upstream *u = c->up;
 	hist_observe(&u->connect_time, (double)(uv_now(u->loop) - c->dial_start) / 1000);
-	if (u->tls && !u->sessions.have && u->n_full > 0) {
+	if (!u->sessions.have && u->n_full > 0) { /* a full handshake is under way: wait for its session */
 		set_state(c, C_PARKED);
 		c->parked_next = u->parked;
 		u->parked = c;
@@ -553,8 +548,7 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void start_handshake(struct upstream_conn *c)
 {
-	if (c->up->tls)
-		tls_conn_resume(&c->tls); /* the newest session, which a parked connection waited for */
+	transport_resume(&c->tls.t); /* the newest session, which a parked connection waited for */
 	c->handshake_at = uv_now(c->up->loop);
 	set_state(c, C_HANDSHAKE);
 	start_reading(c);
@@ -632,7 +626,7 @@ static void send_pump(struct upstream_conn *c)
 	struct upstream_req *r;
 	do {
 		r = c->req;
-		while (r && buf_size(&c->tls.out) < SEND_HIGH_WATER &&
+		while (r && buf_size(&c->tls.t.out) < SEND_HIGH_WATER &&
 		       (c->head_sent < r->head_len || c->body_sent < r->body_len)) {
 			char stage[RECORD_MAX];
 			const char *p;
@@ -651,10 +645,10 @@ static void send_pump(struct upstream_conn *c)
 				p = r->body + c->body_sent;
 				n = body < RECORD_MAX ? body : RECORD_MAX;
 			}
-			int rc = c->up->tls ? tls_write(&c->tls, p, n) : buf_append(&c->tls.out, p, n) ? -1 : (int)n;
+			int rc = transport_write(&c->tls.t, p, n);
 			if (rc < 0) {
 				char msg[200];
-				tls_describe(&c->tls, rc, msg, sizeof msg);
+				transport_describe(&c->tls.t, rc, msg, sizeof msg);
 				finish_error(c, UPSTREAM_ETLS, msg);
 				return;
 			}
@@ -701,8 +695,8 @@ static void complete(struct upstream_conn *c, int clean_tail)
 {
 	struct upstream_req *r = c->req;
 	struct upstream *u = c->up;
-	int reusable = c->keepalive && clean_tail && !c->eof && tls_buffered(&c->tls) == 0 &&
-		       (!u->tls || !tls_pending(&c->tls)) &&
+	int reusable = c->keepalive && clean_tail && !c->eof && transport_buffered(&c->tls.t) == 0 &&
+		       !transport_pending(&c->tls.t) &&
 		       c->head_sent == r->head_len && c->body_sent == r->body_len;
 	c->req = NULL;
 	r->conn = NULL;
@@ -765,22 +759,10 @@ static void read_pass(struct upstream_conn *c)
 {
 	struct upstream *u = c->up;
 	while (c->state == C_BUSY && c->req && !c->paused && !c->done) {
-		int n;
-		if (u->tls) {
-			n = tls_read(&c->tls, u->plain, sizeof u->plain);
-		} else {
-			size_t have = buf_size(&c->tls.in);
-			if (have > sizeof u->plain)
-				have = sizeof u->plain;
-			n = have ? (int)have : c->tls.eof ? 0 : TLS_AGAIN;
-			if (have) {
-				memcpy(u->plain, buf_ptr(&c->tls.in), have);
-				buf_consume(&c->tls.in, have);
-			}
-		}
-		if (n == TLS_AGAIN)
+		int n = transport_read(&c->tls.t, u->plain, sizeof u->plain);
+		if (n == TRANSPORT_AGAIN)
 			break;
-		if (n == 0 || n == MBEDTLS_ERR_SSL_CONN_EOF) {
+		if (n == 0) {
 			c->eof = 1;
 			llhttp_errno_t e = llhttp_finish(&c->parser);
 			if (c->state == C_CLOSING || !c->req)
@@ -798,7 +780,7 @@ static void read_pass(struct upstream_conn *c)
 		}
 		if (n < 0) {
 			char msg[200], d[160];
-			tls_describe(&c->tls, n, d, sizeof d);
+			transport_describe(&c->tls.t, n, d, sizeof d);
 			snprintf(msg, sizeof msg, "upstream TLS error: %s", d);
 			finish_error(c, UPSTREAM_ETLS, msg);
 			return;
@@ -823,7 +805,9 @@ static void read_pass(struct upstream_conn *c)
 static void note_tls(struct upstream_conn *c)
 {
 	struct upstream *u = c->up;
-	const char *v = tls_version(&c->tls), *ci = tls_cipher(&c->tls);
+	const char *v = transport_version(&c->tls.t), *ci = transport_cipher(&c->tls.t);
+	if (!v || !ci)
+		return; /* plain TCP */
 	if (u->tls_version && strcmp(u->tls_version, v) == 0 && strcmp(u->tls_cipher, ci) == 0)
 		return;
 	u->tls_version = v;
@@ -840,13 +824,13 @@ static void note_tls(struct upstream_conn *c)
 static void drive(struct upstream_conn *c)
 {
 	if (c->state == C_HANDSHAKE) {
-		int rc = c->up->tls ? tls_handshake(&c->tls) : 0;
+		int rc = transport_handshake(&c->tls.t);
 		flush(c);
-		if (rc == TLS_AGAIN || c->state == C_CLOSING)
+		if (rc == TRANSPORT_AGAIN || c->state == C_CLOSING)
 			return;
 		if (rc < 0) {
 			char msg[300], d[240];
-			tls_describe(&c->tls, rc, d, sizeof d);
+			transport_describe(&c->tls.t, rc, d, sizeof d);
 			snprintf(msg, sizeof msg, "TLS handshake with upstream %s:%d failed: %s", c->up->host, c->up->port,
 				 d);
 			finish_error(c, UPSTREAM_ETLS, msg);
@@ -854,8 +838,7 @@ static void drive(struct upstream_conn *c)
 		}
 		uint64_t now = uv_now(c->up->loop);
 		hist_observe(&c->up->handshake_time, (double)(now - c->handshake_at) / 1000);
-		if (c->up->tls)
-			note_tls(c);
+		note_tls(c);
 		c->req->connect_ms = now - c->req->start_ms;
 		set_state(c, C_BUSY);
 		begin_send(c);

@@ -26,6 +26,22 @@ def test_sse_split_exact_passthrough():
         eq((names[0], names[-1]), ("message_start", "message_stop"), "first and last events")
 
 
+def test_one_byte_tls_records_lose_no_byte():
+    # An upstream that writes one byte per TLS record: a read that returns exactly one byte of plaintext is data,
+    # never taken for "nothing yet" (which would drop it and hang or corrupt the answer).
+    with Env() as env, Conn(env.proxy.port) as c:
+        c.send(stream_request("bytewise"))
+        r = c.read_response(timeout=30)
+        eq(r.status, 200, f"status ({r.body[:200]!r})")
+        ok(r.complete, f"stream not complete: {r!r}")
+        eq(r.body, env.mock.response_body(env.mock.last_request()), "SSE bytes vs what the mock generated")
+        c.send(build_request("POST", "/v1/messages", CLIENT_HEADERS + [("x-mock-scenario", "bytewise")],
+                             b'{"model":"claude-sonnet-4-5","max_tokens":5,"messages":[]}'))
+        r = c.read_response(timeout=30)
+        eq(r.status, 200, f"JSON status ({r.body[:200]!r})")
+        eq(r.body, env.mock.response_body(env.mock.last_request()), "JSON bytes vs what the mock generated")
+
+
 def test_sse_via_curl():
     with Env() as env:
         r = curl(env.proxy.url + "/v1/messages?beta=true", headers=CLIENT_HEADERS, data=STREAM_BODY)

@@ -43,6 +43,7 @@ Behaviour:
       header:NAME=VALUE  add this header to the answer (after the usual ones, so it wins where the last
                      value counts); VALUE as sent, bytes >= 0x80 included (latin-1); no commas
       close-after    normal answer with connection: close, then close
+      bytewise       the whole answer written one byte per write: one byte per TLS record
       gzip           gzip the JSON answer when the request accepts gzip
       delay:MS       wait MS milliseconds before the head
       echo           200 JSON describing the request as received (skips the auth checks)
@@ -175,6 +176,20 @@ def reason_phrase(status):
 
 class BadRequest(Exception):
     """A request the mock cannot parse; answered with 400 and the connection is closed."""
+
+
+class ByteWriter:
+    """A connection whose writes go out one byte each: with TLS, one byte of plaintext per record."""
+
+    def __init__(self, conn):
+        self._conn = conn
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    async def write(self, data):
+        for i in range(len(data)):
+            await self._conn.write(data[i:i + 1])
 
 
 class PeerGone(Exception):
@@ -1039,7 +1054,7 @@ class MockAPI:
 
         known = {"sse-split", "sse-slow", "sse-endless", "status", "cut-midbody", "cut-midstream",
                  "close-after", "gzip", "delay", "echo", "usage", "usage-split", "reset-midhead",
-                 "close-midhead", "header", "head-split"}
+                 "close-midhead", "header", "head-split", "bytewise"}
         unknown = [n for n in names if n not in known]
         if unknown:
             await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
@@ -1057,6 +1072,8 @@ class MockAPI:
                 await asyncio.sleep(int(s.split(":", 1)[1]) / 1000.0)
         if "close-after" in names:
             keep_alive = False
+        if "bytewise" in names:
+            r.conn = ByteWriter(r.conn)
 
         # echo bypasses the auth checks so a test can see exactly what the upstream got.
         if "echo" in names:

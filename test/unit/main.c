@@ -64,6 +64,7 @@ int unit_failed;
 	X(test_backoff_doubles_caps_and_honours_retry_after)                                                      \
 	X(test_backoff_jitter_stays_in_band)                                                                        \
 	X(test_account_names)                                                                                      \
+	X(test_transport_plain_passes_bytes_through)                                                              \
 	X(test_tls_cipher_order_follows_hardware)                                                                  \
 	X(test_tls_ctx_reports_a_bad_ca_bundle)
 

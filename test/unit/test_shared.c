@@ -1,5 +1,6 @@
 #include "account.h"
 #include "backoff.h"
+#include "transport.h"
 #include "unit.h"
 
 TEST(test_backoff_doubles_caps_and_honours_retry_after)
@@ -43,4 +44,34 @@ TEST(test_account_names)
 	CHECK(!account_name_valid("a b"));
 	CHECK(!account_name_valid("a=b"));
 	CHECK(!account_name_valid("a\"b"));
+}
+
+TEST(test_transport_plain_passes_bytes_through)
+{
+	struct transport t;
+	char out[8];
+	transport_plain_init(&t);
+	CHECK_INT(transport_handshake(&t), 0);
+	CHECK(transport_version(&t) == NULL);
+	CHECK_INT(transport_read(&t, out, sizeof out), TRANSPORT_AGAIN);
+	/* One byte is one byte, never "nothing yet". */
+	transport_lend(&t, "x", 1);
+	CHECK_INT(transport_read(&t, out, sizeof out), 1);
+	CHECK_INT(out[0], 'x');
+	/* What a pass does not take is kept, and comes before the next lent bytes. */
+	transport_lend(&t, "abcdefghij", 10);
+	CHECK_INT(transport_read(&t, out, 4), 4);
+	CHECK_INT(transport_keep(&t), 0);
+	CHECK_INT(transport_buffered(&t), 6);
+	transport_lend(&t, "KL", 2);
+	CHECK_INT(transport_read(&t, out, sizeof out), 6);
+	CHECK(memcmp(out, "efghij", 6) == 0);
+	CHECK_INT(transport_read(&t, out, sizeof out), 2);
+	CHECK(memcmp(out, "KL", 2) == 0);
+	t.eof = 1;
+	CHECK_INT(transport_read(&t, out, sizeof out), 0);
+	CHECK_INT(transport_write(&t, "hello", 5), 5);
+	CHECK_INT(buf_size(&t.out), 5);
+	CHECK_INT(transport_pending(&t), 0);
+	transport_free(&t);
 }

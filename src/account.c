@@ -34,7 +34,7 @@ int account_load(struct account *a, char **envp)
 	if (oauth_load(&a->oauth, envp) == 0)
 		return 0;
 	struct log_line l;
-	log_begin(&l, LOG_WARN, "no_credentials");
+	log_begin(&l, AP_WARN, "no_credentials");
 	log_str(&l, "account", a->name);
 	log_str(&l, "reason", a->oauth.problem);
 	log_str(&l, "msg", "serving /healthz; proxied requests get 503 until credentials are provided "

@@ -16,7 +16,7 @@ void app_save_state(struct app *app)
 	if (tracker_save_json(&app_default_account(app)->tracker, &b) ||
 	    fs_write_atomic(app->cfg.state_file, buf_ptr(&b), buf_size(&b), 0600, err, sizeof err)) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "state_save_failed");
+		log_begin(&l, AP_WARN, "state_save_failed");
 		log_str(&l, "path", app->cfg.state_file);
 		log_str(&l, "msg", err);
 		log_end(&l);
@@ -33,14 +33,14 @@ void app_load_state(struct app *app)
 	char *data = fs_read_all(app->cfg.state_file, 1024 * 1024, &len, err, sizeof err);
 	struct log_line l;
 	if (!data) {
-		log_begin(&l, LOG_INFO, "state_not_loaded");
+		log_begin(&l, AP_INFO, "state_not_loaded");
 		log_str(&l, "msg", err);
 		log_end(&l);
 		return;
 	}
 	int rc = tracker_load_json(&app_default_account(app)->tracker, data, len, app_wall_ms());
 	free(data);
-	log_begin(&l, rc ? LOG_WARN : LOG_INFO, rc ? "state_unreadable" : "state_loaded");
+	log_begin(&l, rc ? AP_WARN : AP_INFO, rc ? "state_unreadable" : "state_loaded");
 	log_str(&l, "path", app->cfg.state_file);
 	log_int(&l, "windows", app_default_account(app)->tracker.n);
 	log_end(&l);

@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static enum log_level min_level = LOG_INFO; /* set once by log_setup, read-only afterwards */
+static enum log_level min_level = AP_INFO; /* set once by log_setup, read-only afterwards */
 static int as_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -26,7 +26,7 @@ int log_level_parse(const char *s)
 		if (strcmp(s, level_names[i]) == 0)
 			return i;
 	if (strcmp(s, "warning") == 0)
-		return LOG_WARN;
+		return AP_WARN;
 	return -1;
 }
 

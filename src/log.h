@@ -9,7 +9,8 @@
 
 #include <stddef.h>
 
-enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+/* Prefixed: <syslog.h> defines LOG_DEBUG, LOG_INFO and LOG_WARNING as macros. */
+enum log_level { AP_DEBUG, AP_INFO, AP_WARN, AP_ERROR };
 
 struct log_line {
 	char buf[4096]; /* the line being built */

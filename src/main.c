@@ -47,7 +47,7 @@ static void on_drain(uv_timer_t *t)
 		return;
 	if (app->srv.n_clients > 0) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "drain_timeout");
+		log_begin(&l, AP_WARN, "drain_timeout");
 		log_int(&l, "open_connections", app->srv.n_clients);
 		log_end(&l);
 		server_close_all(&app->srv);
@@ -66,7 +66,7 @@ static void on_hup(uv_signal_t *s, int signum)
 {
 	struct app *app = s->data;
 	(void)signum;
-	log_msg(LOG_INFO, "reload", "SIGHUP: re-reading the credentials");
+	log_msg(AP_INFO, "reload", "SIGHUP: re-reading the credentials");
 	for (uint32_t i = 0; i < app->n_accounts; i++)
 		account_reload(&app->accounts[i]);
 }
@@ -75,12 +75,12 @@ static void on_signal(uv_signal_t *s, int signum)
 {
 	struct app *app = s->data;
 	if (app->stopping) {
-		log_msg(LOG_WARN, "shutdown", "second signal: exiting now");
+		log_msg(AP_WARN, "shutdown", "second signal: exiting now");
 		exit(1);
 	}
 	app->stopping = 1;
 	struct log_line l;
-	log_begin(&l, LOG_INFO, "shutdown");
+	log_begin(&l, AP_INFO, "shutdown");
 	log_str(&l, "signal", signum == SIGTERM ? "SIGTERM" : "SIGINT");
 	log_int(&l, "open_connections", app->srv.n_clients);
 	log_str(&l, "msg", "not accepting; letting answers in flight finish");
@@ -198,7 +198,7 @@ static void fit_connections(struct config *cfg)
 	}
 	if (cfg->max_connections > fit) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "max_connections");
+		log_begin(&l, AP_WARN, "max_connections");
 		log_int(&l, "max_connections", cfg->max_connections);
 		log_int(&l, "open_file_limit", (long long)fds);
 		log_int(&l, "fits", (long long)fit);
@@ -216,7 +216,7 @@ static void no_core_dumps(const struct config *cfg)
 		return;
 	struct rlimit none = {0, 0};
 	if (setrlimit(RLIMIT_CORE, &none) || prctl(PR_SET_DUMPABLE, 0, 0, 0, 0))
-		log_msg(LOG_WARN, "core_dumps", "could not turn core dumps off");
+		log_msg(AP_WARN, "core_dumps", "could not turn core dumps off");
 }
 
 int main(int argc, char **argv)
@@ -260,7 +260,7 @@ int main(int argc, char **argv)
 	}
 	fit_connections(&app.cfg);
 	if (app.cfg.client_keys_in_argv)
-		log_msg(LOG_WARN, "client_keys_in_argv",
+		log_msg(AP_WARN, "client_keys_in_argv",
 			"--client-key on the command line is visible to every local user (/proc/PID/cmdline); use "
 			"--client-keys-file or ANTHROPIC_PROXY_CLIENT_KEY instead");
 	char *keys_data = NULL;
@@ -269,7 +269,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (app.cfg.n_client_keys == 0 && !config_is_loopback(app.cfg.listen_host))
-		log_msg(LOG_WARN, "unauthenticated",
+		log_msg(AP_WARN, "unauthenticated",
 			"listening beyond loopback without client keys (--allow-unauthenticated): anyone who reaches this "
 			"port uses your subscription");
 	signal(SIGPIPE, SIG_IGN);
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
 	uv_signal_start(&app.sig_int, on_signal, SIGINT);
 
 	struct log_line l;
-	log_begin(&l, LOG_INFO, "listening");
+	log_begin(&l, AP_INFO, "listening");
 	log_str(&l, "listen", app.cfg.listen);
 	log_str(&l, "upstream", app.cfg.upstream);
 	log_str(&l, "version", AP_VERSION);
@@ -335,7 +335,7 @@ int main(int argc, char **argv)
 
 	int rc = uv_loop_close(app.loop);
 	if (rc == UV_EBUSY)
-		log_msg(LOG_ERROR, "shutdown", "a handle was still open at exit (a bug)");
+		log_msg(AP_ERROR, "shutdown", "a handle was still open at exit (a bug)");
 	server_free(&app.srv);
 	proxy_free(&app.proxy);
 	upstream_free(&app.up);
@@ -345,6 +345,6 @@ int main(int argc, char **argv)
 		account_free(&app.accounts[i]);
 	free(app.accounts);
 	free(keys_data);
-	log_msg(LOG_INFO, "shutdown", "stopped");
+	log_msg(AP_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;
 }

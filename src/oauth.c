@@ -134,7 +134,7 @@ static int load_file(struct oauth *o, const char *path, char *err, size_t errlen
 	struct stat st;
 	if (stat(path, &st) == 0 && (st.st_mode & 077)) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "credentials_mode");
+		log_begin(&l, AP_WARN, "credentials_mode");
 		log_str(&l, "path", path);
 		log_str(&l, "msg", "the credentials file is readable by other users; chmod 600 it");
 		log_end(&l);
@@ -192,7 +192,7 @@ int oauth_load(struct oauth *o, char **envp)
 	snprintf(o->problem, sizeof o->problem, "%s", err);
 	return -1;
 found:
-	log_cred("credentials_loaded", LOG_INFO, o, NULL);
+	log_cred("credentials_loaded", AP_INFO, o, NULL);
 	return 0;
 }
 
@@ -292,7 +292,7 @@ int oauth_expired(struct oauth *o, uint64_t generation, struct oauth_waiter *w)
 	if (generation == o->generation && o->cur.access_token && !o->refreshing) {
 		/* The upstream is the authority on expiry: stop handing out this token. */
 		o->cur.expires_at_ms = wall_ms() - 1;
-		log_cred("token_expired_upstream", LOG_INFO, o, "the API says the access token expired");
+		log_cred("token_expired_upstream", AP_INFO, o, "the API says the access token expired");
 	}
 	return oauth_wait(o, w);
 }
@@ -358,7 +358,7 @@ static void refresh_failed(struct oauth *o, const char *why)
 	snprintf(o->last_error, sizeof o->last_error, "%s", why);
 	uint64_t delay = backoff_fail(&o->backoff, 0);
 	struct log_line l;
-	log_begin(&l, LOG_WARN, "token_refresh_failed");
+	log_begin(&l, AP_WARN, "token_refresh_failed");
 	log_str(&l, "msg", why);
 	log_int(&l, "retry_in_ms", (long long)delay);
 	log_end(&l);
@@ -379,7 +379,7 @@ static void adopt(struct oauth *o, struct cred *c, const char *why)
 	o->n_adopted++;
 	o->dead = 0;
 	o->problem[0] = 0;
-	log_cred("credentials_adopted", LOG_INFO, o, why);
+	log_cred("credentials_adopted", AP_INFO, o, why);
 }
 
 static void send_refresh(struct oauth *o)
@@ -413,7 +413,7 @@ static void send_refresh(struct oauth *o)
 		.body_len = buf_size(&o->req_body),
 	};
 	struct log_line l;
-	log_begin(&l, LOG_INFO, "token_refresh_started");
+	log_begin(&l, AP_INFO, "token_refresh_started");
 	log_str(&l, "token_url", o->cfg->token_urls[i]);
 	log_end(&l);
 	if (upstream_request(&o->token_up[i], &o->req))
@@ -472,7 +472,7 @@ static void refresh_start(struct oauth *o)
 			return;
 		}
 		if (got != 1)
-			log_msg(LOG_WARN, "credentials_lock", "could not take the credentials lock; refreshing anyway");
+			log_msg(AP_WARN, "credentials_lock", "could not take the credentials lock; refreshing anyway");
 		o->lock_tries = 0;
 	}
 	/* Another process may have rotated the tokens: then use theirs instead of spending ours. */
@@ -494,7 +494,7 @@ static void write_back(struct oauth *o, const struct cred *c)
 	if (data && credfile_parse(data, len, &disk, err, sizeof err) == 0 && disk.refresh_token && o->sent_refresh &&
 	    strcmp(disk.refresh_token, o->sent_refresh) != 0) {
 		/* Compare-then-swap: the file moved on while we refreshed; never overwrite someone else's tokens. */
-		log_msg(LOG_WARN, "credentials_not_written",
+		log_msg(AP_WARN, "credentials_not_written",
 			"the credentials file changed during the refresh; keeping the new tokens in memory only");
 		goto out;
 	}
@@ -503,7 +503,7 @@ static void write_back(struct oauth *o, const struct cred *c)
 	if (credfile_update(data ? data : "", data ? len : 0, c, &out) ||
 	    fs_write_atomic(o->path, buf_ptr(&out), buf_size(&out), 0600, err, sizeof err)) {
 		struct log_line l;
-		log_begin(&l, LOG_ERROR, "credentials_write_failed");
+		log_begin(&l, AP_ERROR, "credentials_write_failed");
 		log_str(&l, "path", o->path);
 		log_str(&l, "msg", err);
 		log_str(&l, "hint", "the rotated tokens live only in this process now; fix the file's permissions");
@@ -560,7 +560,7 @@ static void on_end(struct upstream_req *r)
 		o->problem[0] = 0;
 		o->last_error[0] = 0;
 		o->last_refresh_ms = wall_ms();
-		log_cred("token_refreshed", LOG_INFO, o, NULL);
+		log_cred("token_refreshed", AP_INFO, o, NULL);
 		finish(o, o->cur.access_token, NULL);
 		return;
 	}
@@ -583,7 +583,7 @@ static void on_end(struct upstream_req *r)
 			 "then send SIGHUP or restart the proxy",
 			 err);
 		snprintf(o->last_error, sizeof o->last_error, "%s", err);
-		log_msg(LOG_ERROR, "login_dead", o->problem);
+		log_msg(AP_ERROR, "login_dead", o->problem);
 		finish(o, NULL, o->problem);
 		return;
 	}
@@ -606,7 +606,7 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	 * refresh token (it rotates on use), and sending it again elsewhere could kill the login. */
 	if (o->url_idx + 1 < o->n_urls && !r->sent) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "token_url_failed");
+		log_begin(&l, AP_WARN, "token_url_failed");
 		log_str(&l, "token_url", o->cfg->token_urls[o->url_idx]);
 		log_str(&l, "msg", msg);
 		log_end(&l);
@@ -661,7 +661,7 @@ void oauth_reload(struct oauth *o)
 		if (oauth_load(o, o->envp) == 0)
 			schedule(o);
 		else
-			log_msg(LOG_WARN, "credentials_reload_failed", o->problem);
+			log_msg(AP_WARN, "credentials_reload_failed", o->problem);
 		return;
 	}
 	if (o->source == OAUTH_FILE && !o->refreshing) {
@@ -676,11 +676,11 @@ void oauth_reload(struct oauth *o)
 			o->dead = 0;
 			o->problem[0] = 0;
 			backoff_reset(&o->backoff);
-			log_cred("credentials_reloaded", LOG_INFO, o, "SIGHUP");
+			log_cred("credentials_reloaded", AP_INFO, o, "SIGHUP");
 			uv_timer_stop(&o->timer);
 			schedule(o);
 		} else {
-			log_msg(LOG_WARN, "credentials_reload_failed", err);
+			log_msg(AP_WARN, "credentials_reload_failed", err);
 		}
 	}
 }

@@ -142,7 +142,7 @@ int otlp_init(struct otlp *o, struct app *app, char **envp, struct tls_ctx *tls,
 	if (!proto)
 		proto = env_get(envp, "OTEL_EXPORTER_OTLP_PROTOCOL");
 	if (proto && strcmp(proto, "http/json") != 0)
-		log_msg(LOG_WARN, "otlp_protocol", "only http/json is supported; exporting JSON over HTTP");
+		log_msg(AP_WARN, "otlp_protocol", "only http/json is supported; exporting JSON over HTTP");
 	const char *iv = env_get(envp, "OTEL_METRIC_EXPORT_INTERVAL");
 	o->interval_ms = iv ? strtoull(iv, NULL, 10) : 60000;
 	if (o->interval_ms == 0) {
@@ -231,7 +231,7 @@ static void done(struct otlp *o, const char *failure)
 		snprintf(o->last_error, sizeof o->last_error, "%s", failure);
 		next = backoff_fail(&o->backoff, 0);
 		struct log_line l;
-		log_begin(&l, o->n_failed == 1 || o->n_failed % 10 == 0 ? LOG_WARN : LOG_DEBUG, "otlp_export_failed");
+		log_begin(&l, o->n_failed == 1 || o->n_failed % 10 == 0 ? AP_WARN : AP_DEBUG, "otlp_export_failed");
 		log_str(&l, "endpoint", o->url);
 		log_str(&l, "msg", failure);
 		log_int(&l, "failures", (long long)o->n_failed);
@@ -275,7 +275,7 @@ void otlp_start(struct otlp *o)
 	if (!o->enabled)
 		return;
 	struct log_line l;
-	log_begin(&l, LOG_INFO, "otlp_export");
+	log_begin(&l, AP_INFO, "otlp_export");
 	log_str(&l, "endpoint", o->url);
 	log_int(&l, "interval_ms", (long long)o->interval_ms);
 	log_end(&l);

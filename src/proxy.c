@@ -469,7 +469,7 @@ static void record_usage(struct proxy_exchange *ex)
 	app->metrics.oversized_events += u->oversized_events;
 	if (u->error_events) {
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "stream_error_event");
+		log_begin(&l, AP_WARN, "stream_error_event");
 		log_str(&l, "type", u->error_type);
 		log_str(&l, "request_id", ex->request_id[0] ? ex->request_id : NULL);
 		log_end(&l);
@@ -490,7 +490,7 @@ static void classify_rejection(struct proxy_exchange *ex)
 	if (kind < 0)
 		return;
 	ex->proxy->app->metrics.rejected[kind]++;
-	log_msg(LOG_WARN, "subscription_rejection",
+	log_msg(AP_WARN, "subscription_rejection",
 		kind == REJECT_CLAUDE_CODE_ONLY
 			? "the API refused this request: the subscription's credential is only authorized for Claude Code"
 			: "the API bills this client's traffic as extra usage (third-party apps draw from extra usage)");
@@ -673,7 +673,7 @@ static void on_end(struct upstream_req *r)
 			ex->proxy->app->metrics.replays++;
 			ex->replayed = 1;
 			ex->waiting = 1;
-			log_msg(LOG_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
+			log_msg(AP_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
 			if (oauth_expired(&ex->acct->oauth, ex->generation, &ex->waiter) == 0)
 				return;
 			ex->waiting = 0;
@@ -692,7 +692,7 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	ex->holding = 0; /* a partial held answer is dropped: the client gets the proxy's error instead */
 	record_usage(ex);       /* a stream cut short still used the tokens it reported */
 	struct log_line l;
-	log_begin(&l, LOG_WARN, "upstream_error");
+	log_begin(&l, AP_WARN, "upstream_error");
 	log_str(&l, "kind", kind);
 	log_str(&l, "msg", msg);
 	log_int(&l, "head_sent", ex->status != 0);

@@ -34,9 +34,9 @@ static void arm(struct client *c, uint64_t ms) { uv_timer_start(&c->timer, on_ti
 static void set_state(struct client *c, enum client_state s)
 {
 	const struct config *cfg = c->srv->cfg;
-	if (log_enabled(LOG_DEBUG)) {
+	if (log_enabled(AP_DEBUG)) {
 		struct log_line l;
-		log_begin(&l, LOG_DEBUG, "client_state");
+		log_begin(&l, AP_DEBUG, "client_state");
 		log_str(&l, "from", state_names[c->state]);
 		log_str(&l, "to", state_names[s]);
 		log_end(&l);
@@ -309,7 +309,7 @@ static void log_exchange(struct client *c, const struct client_report *rep)
 		return;
 	const struct request *r = c->req;
 	struct log_line l;
-	log_begin(&l, problem ? LOG_WARN : LOG_INFO, "request");
+	log_begin(&l, problem ? AP_WARN : AP_INFO, "request");
 	if (r) {
 		log_str(&l, "method", llhttp_method_name(r->method));
 		log_strn(&l, "path", buf_ptr(&r->url), buf_size(&r->url));
@@ -607,7 +607,7 @@ static void on_sweep(uv_timer_t *t)
 			continue;
 		s->metrics->client_timeouts[3]++;
 		struct log_line l;
-		log_begin(&l, LOG_WARN, "send_timeout");
+		log_begin(&l, AP_WARN, "send_timeout");
 		log_int(&l, "queued_bytes", (long long)c->wq_bytes);
 		log_int(&l, "send_timeout_ms", (long long)limit);
 		log_str(&l, "msg", "the client read none of its answer in time; connection closed");
@@ -652,7 +652,7 @@ static void on_connection(uv_stream_t *l, int status)
 		s->n_rejected++;
 		if (s->n_rejected == 1 || s->n_rejected % 1000 == 0) {
 			struct log_line ll;
-			log_begin(&ll, LOG_WARN, "connection_limit");
+			log_begin(&ll, AP_WARN, "connection_limit");
 			log_int(&ll, "max_connections", cfg->max_connections);
 			log_int(&ll, "rejected", (long long)s->n_rejected);
 			log_end(&ll);

@@ -197,7 +197,7 @@ static void rollover(struct tracker_window *w, const char *why, int64_t new_rese
 		clock_format_utc(w->resets_at, old, sizeof old);
 	if (new_reset)
 		clock_format_utc(new_reset, next, sizeof next);
-	log_begin(&l, LOG_INFO, "window_rollover");
+	log_begin(&l, AP_INFO, "window_rollover");
 	log_str(&l, "window", w->name);
 	log_str(&l, "why", why);
 	log_str(&l, "old_reset", old[0] ? old : NULL);
@@ -296,7 +296,7 @@ static void set_util(struct tracker *t, struct tracker_window *w, double frac, e
 	if (w->resets_at)
 		clock_format_utc(w->resets_at, when, sizeof when);
 	struct log_line l;
-	log_begin(&l, LOG_WARN, "window_utilization_high");
+	log_begin(&l, AP_WARN, "window_utilization_high");
 	log_str(&l, "window", w->name);
 	log_num(&l, "utilization_percent", frac * 100);
 	log_num(&l, "warn_percent", t->warn_utilization * 100);

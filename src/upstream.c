@@ -124,9 +124,9 @@ static void full_over(struct upstream_conn *c)
 
 static void set_state(struct upstream_conn *c, enum conn_state s)
 {
-	if (log_enabled(LOG_DEBUG)) {
+	if (log_enabled(AP_DEBUG)) {
 		struct log_line l;
-		log_begin(&l, LOG_DEBUG, "upstream_conn");
+		log_begin(&l, AP_DEBUG, "upstream_conn");
 		log_int(&l, "conn", (long long)(uintptr_t)c & 0xffffff);
 		log_str(&l, "from", state_names[c->state]);
 		log_str(&l, "to", state_names[s]);
@@ -294,7 +294,7 @@ static void finish_error(struct upstream_conn *c, const char *kind, const char *
 		return;
 	if (retry) {
 		struct log_line l;
-		log_begin(&l, LOG_DEBUG, "upstream_retry");
+		log_begin(&l, AP_DEBUG, "upstream_retry");
 		log_str(&l, "reason", msg);
 		log_end(&l);
 		r->retried = 1;
@@ -813,7 +813,7 @@ static void note_tls(struct upstream_conn *c)
 	u->tls_version = v;
 	u->tls_cipher = ci;
 	struct log_line l;
-	log_begin(&l, LOG_INFO, "upstream_tls");
+	log_begin(&l, AP_INFO, "upstream_tls");
 	log_str(&l, "upstream", u->host);
 	log_int(&l, "port", u->port);
 	log_str(&l, "version", v);

@@ -44,7 +44,7 @@ static void disable(struct usage_poll *p, const char *why)
 	p->disabled = 1;
 	p->next_ms = 0;
 	snprintf(p->disabled_reason, sizeof p->disabled_reason, "%s", why);
-	log_msg(LOG_WARN, "usage_poll_disabled", why);
+	log_msg(AP_WARN, "usage_poll_disabled", why);
 }
 
 static void failed(struct usage_poll *p, const char *why)
@@ -53,7 +53,7 @@ static void failed(struct usage_poll *p, const char *why)
 	snprintf(p->last_error, sizeof p->last_error, "%s", why);
 	uint64_t next = backoff_fail(&p->backoff, p->retry_after_s > 0 ? (uint64_t)p->retry_after_s * 1000 : 0);
 	struct log_line l;
-	log_begin(&l, LOG_WARN, "usage_poll_failed");
+	log_begin(&l, AP_WARN, "usage_poll_failed");
 	log_str(&l, "msg", why);
 	log_int(&l, "retry_in_ms", (long long)next);
 	log_end(&l);
@@ -184,7 +184,7 @@ static void on_end(struct upstream_req *r)
 		backoff_reset(&p->backoff);
 		p->last_error[0] = 0;
 		p->last_success_ms = app_wall_ms();
-		log_msg(LOG_DEBUG, "usage_poll", "applied");
+		log_msg(AP_DEBUG, "usage_poll", "applied");
 		app_save_state(acct->app);
 		schedule(p, jittered(p->interval_ms));
 		return;

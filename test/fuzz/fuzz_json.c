@@ -248,7 +248,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	/* The tracker logs warnings (window over the threshold...): the log code runs too, in JSON like the proxy's. */
-	log_setup(LOG_WARN, 1);
+	log_setup(AP_WARN, 1);
 	return 0;
 }
 

@@ -82,7 +82,7 @@ static const struct unit_test tests[] = {TESTS(ENTRY)};
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0;
-	log_setup(LOG_ERROR, 0); /* tests exercise error paths: keep their log lines out of the report */
+	log_setup(AP_ERROR, 0); /* tests exercise error paths: keep their log lines out of the report */
 	for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
 		if (argc > 1 && !strstr(tests[i].name, argv[1]))
 			continue;

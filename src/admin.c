@@ -61,7 +61,7 @@ static void admin_start(void *ctx, struct client *c)
 	const struct request *r = client_request(c);
 	struct admin_answer a;
 	size_t pl, al;
-	const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
+	const char *auth, *path = http_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
 	admin_render(ctx, path ? path : "/", path ? pl : 1, &a);
 	client_respond(c, a.status, a.content_type, buf_ptr(&a.body), buf_size(&a.body));
 	buf_free(&a.body);

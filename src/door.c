@@ -102,36 +102,6 @@ int door_path_normal(const char *p, size_t n)
 	return 1;
 }
 
-const char *door_target_path(const char *t, size_t n, size_t *path_len, const char **authority,
-			     size_t *authority_len)
-{
-	const char *path = NULL, *end = t + n;
-	*authority = NULL;
-	*authority_len = 0;
-	if (n && t[0] == '/') {
-		path = t;
-	} else {
-		/* Absolute-form (RFC 9112 §3.2.2): its authority stands in for Host. */
-		size_t scheme = n >= 7 && strncasecmp(t, "http://", 7) == 0	? 7
-				: n >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
-									     : 0;
-		if (!scheme)
-			return NULL;
-		const char *a = t + scheme, *p = a;
-		while (p < end && *p != '/' && *p != '?')
-			p++;
-		*authority = a;
-		*authority_len = (size_t)(p - a);
-		if (p == end || *p != '/') {
-			*path_len = 1;
-			return "/";
-		}
-		path = p;
-	}
-	const char *q = memchr(path, '?', (size_t)(end - path));
-	*path_len = (size_t)((q ? q : end) - path);
-	return path;
-}
 
 /* Constant-time comparison: the time taken does not depend on where a guess goes wrong. */
 static int same_secret(const char *a, size_t an, const char *b, size_t bn)
@@ -197,7 +167,7 @@ void door_check(const struct config *cfg, int method, const char *target, size_t
 	v->route = DOOR_API;
 	size_t pl, al, hl = 0;
 	const char *auth, *host = NULL;
-	const char *path = door_target_path(target, target_len, &pl, &auth, &al);
+	const char *path = http_target_path(target, target_len, &pl, &auth, &al);
 	if (!path) {
 		refuse(v, 400, "target", "invalid request target: expected a path such as /v1/messages");
 		return;

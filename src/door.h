@@ -41,9 +41,6 @@ int door_host_is_loopback(const char *host, size_t n);
 int door_path_normal(const char *path, size_t n);
 /* Whether the request carries one of cfg's client keys (x-api-key, or Authorization: Bearer). 1 when none are set. */
 int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h);
-/* The path of a request target: origin-form as is, absolute-form after its authority ("/" when it has none); the
- * query is left off. *authority is set for absolute-form (else NULL). Returns the path, or NULL for other forms. */
-const char *door_target_path(const char *target, size_t n, size_t *path_len, const char **authority,
-			     size_t *authority_len);
+
 
 #endif

@@ -289,3 +289,34 @@ int http_error_json(struct buf *out, int status, const char *message)
 		return -1;
 	return buf_appends(out, "\"}}");
 }
+
+const char *http_target_path(const char *t, size_t n, size_t *path_len, const char **authority,
+			     size_t *authority_len)
+{
+	const char *path = NULL, *end = t + n;
+	*authority = NULL;
+	*authority_len = 0;
+	if (n && t[0] == '/') {
+		path = t;
+	} else {
+		/* Absolute-form (RFC 9112 §3.2.2): its authority stands in for Host. */
+		size_t scheme = n >= 7 && strncasecmp(t, "http://", 7) == 0	? 7
+				: n >= 8 && strncasecmp(t, "https://", 8) == 0 ? 8
+									     : 0;
+		if (!scheme)
+			return NULL;
+		const char *a = t + scheme, *p = a;
+		while (p < end && *p != '/' && *p != '?')
+			p++;
+		*authority = a;
+		*authority_len = (size_t)(p - a);
+		if (p == end || *p != '/') {
+			*path_len = 1;
+			return "/";
+		}
+		path = p;
+	}
+	const char *q = memchr(path, '?', (size_t)(end - path));
+	*path_len = (size_t)((q ? q : end) - path);
+	return path;
+}

@@ -103,6 +103,11 @@ int http_error_json(struct buf *out, int status, const char *message);
 /* Appends s JSON-escaped (without quotes). */
 int http_json_escape(struct buf *out, const char *s, size_t n);
 
+/* The path of a request target: origin-form as is, absolute-form after its authority ("/" when it has none); the
+ * query is left off. *authority is set for absolute-form (else NULL). Returns the path, or NULL for other forms. */
+const char *http_target_path(const char *target, size_t n, size_t *path_len, const char **authority,
+			     size_t *authority_len);
+
 /* Request targets (origin-form): the path is what stands before '?'. Matching is exact and byte-wise: the proxy
  * forwards targets as they are, so it must not match them more loosely than the upstream would. */
 static inline size_t http_path_len(const char *target, size_t len)

@@ -281,11 +281,13 @@ int main(int argc, char **argv)
 		tls_ctx_free(&app.tls);
 		return 2;
 	}
-	upstream_init(&app.up, app.loop, app.cfg.upstream_host, app.cfg.upstream_port, &app.tls);
-	app.up.connect_timeout_ms = app.cfg.connect_timeout_ms;
-	app.up.io_timeout_ms = app.cfg.upstream_timeout_ms;
-	app.up.pool_idle_ms = app.cfg.pool_idle_ms;
-	app.up.pool_max = app.cfg.pool_size;
+	const struct upstream_opts up_opts = {
+		.connect_timeout_ms = app.cfg.connect_timeout_ms,
+		.io_timeout_ms = app.cfg.upstream_timeout_ms,
+		.pool_idle_ms = app.cfg.pool_idle_ms,
+		.pool_max = app.cfg.pool_size,
+	};
+	upstream_init(&app.up, app.loop, app.cfg.upstream_host, app.cfg.upstream_port, &app.tls, &up_opts);
 
 	app.n_accounts = 1;
 	app.accounts = calloc(app.n_accounts, sizeof *app.accounts);

@@ -51,10 +51,11 @@ void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, stru
 		if (config_parse_url(cfg->token_urls[i], host, sizeof host, &port, o->token_auth[i],
 				     sizeof o->token_auth[i], o->token_path[i], sizeof o->token_path[i]))
 			continue; /* config validated them already */
-		upstream_init(&o->token_up[o->n_urls], loop, host, port, tls);
-		o->token_up[o->n_urls].connect_timeout_ms = cfg->connect_timeout_ms;
-		o->token_up[o->n_urls].io_timeout_ms = WAIT_MS;
-		o->token_up[o->n_urls].pool_max = 1;
+		struct upstream_opts opts = UPSTREAM_OPTS_DEFAULT;
+		opts.connect_timeout_ms = cfg->connect_timeout_ms;
+		opts.io_timeout_ms = WAIT_MS;
+		opts.pool_max = 1;
+		upstream_init(&o->token_up[o->n_urls], loop, host, port, tls, &opts);
 		o->n_urls++;
 	}
 }

@@ -169,10 +169,10 @@ int otlp_init(struct otlp *o, struct app *app, char **envp, struct tls_ctx *tls,
 		snprintf(err, errlen, "invalid OTEL_RESOURCE_ATTRIBUTES: expected key=value pairs separated by commas");
 		return -1;
 	}
-	upstream_init(&o->up, app->loop, host, port, use_tls ? tls : NULL);
-	o->up.connect_timeout_ms = timeout;
-	o->up.io_timeout_ms = timeout;
-	o->up.pool_max = 1;
+	struct upstream_opts opts = UPSTREAM_OPTS_DEFAULT;
+	opts.connect_timeout_ms = opts.io_timeout_ms = timeout;
+	opts.pool_max = 1;
+	upstream_init(&o->up, app->loop, host, port, use_tls ? tls : NULL, &opts);
 	uv_timer_init(app->loop, &o->timer);
 	o->timer.data = o;
 	o->enabled = 1;

@@ -251,16 +251,15 @@ int proxy_rewrite_head(struct buf *out, const char *method, const char *url, siz
 		       uint64_t body_len)
 {
 	/* Absolute-form targets (RFC 9112 §3.2.2) are reduced to origin-form: the upstream is fixed, and the authority a
-	 * client names must never reach it as a path. */
-	size_t scheme = url_len >= 7 && strncasecmp(url, "http://", 7) == 0	  ? 7
-			: url_len >= 8 && strncasecmp(url, "https://", 8) == 0 ? 8
-									   : 0;
-	if (scheme) {
-		const char *p = memchr(url + scheme, '/', url_len - scheme);
-		if (p) {
-			url_len -= (size_t)(p - url);
-			url = p;
-		} else {
+	 * client names must never reach it as a path. The query stays. */
+	size_t pl, al;
+	const char *auth, *path = http_target_path(url, url_len, &pl, &auth, &al);
+	if (path && auth) {
+		const char *end = url + url_len, *after = auth + al;
+		if (after < end && *after == '/') {
+			url_len = (size_t)(end - after);
+			url = after;
+		} else { /* no path (the front door lets none through to here) */
 			url = "/";
 			url_len = 1;
 		}

@@ -956,7 +956,8 @@ static void begin_send(struct upstream_conn *c)
 
 /* ---- public ------------------------------------------------------------------------------------------------ */
 
-void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls)
+void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls,
+		   const struct upstream_opts *opts)
 {
 	memset(u, 0, offsetof(struct upstream, plain));
 	u->loop = loop;
@@ -965,10 +966,10 @@ void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int po
 	u->tls = tls;
 	tls_session_cache_init(&u->sessions);
 	http_hdrs_init(&u->hdrs, HEAD_MAX_BYTES, HEAD_MAX_COUNT);
-	u->connect_timeout_ms = 10000;
-	u->io_timeout_ms = 600000;
-	u->pool_idle_ms = 30000;
-	u->pool_max = 32;
+	u->connect_timeout_ms = opts->connect_timeout_ms;
+	u->io_timeout_ms = opts->io_timeout_ms;
+	u->pool_idle_ms = opts->pool_idle_ms;
+	u->pool_max = opts->pool_max;
 }
 
 void upstream_close(struct upstream *u)

@@ -112,9 +112,19 @@ struct upstream {
 	char cipher[65536];           /* socket read buffer shared the same way (lent to the connection read) */
 };
 
+/* How one origin's client behaves (UPSTREAM_OPTS_DEFAULT: the values in brackets). */
+struct upstream_opts {
+	uint64_t connect_timeout_ms; /* dial: DNS + TCP + TLS [10 s] */
+	uint64_t io_timeout_ms;      /* silence allowed while an answer is due [600 s] */
+	uint64_t pool_idle_ms;       /* idle pooled connections live this long [30 s] */
+	uint32_t pool_max;           /* idle connections kept; 0 pools none [32] */
+};
+#define UPSTREAM_OPTS_DEFAULT {.connect_timeout_ms = 10000, .io_timeout_ms = 600000, .pool_idle_ms = 30000, .pool_max = 32}
+
 /* Sets up the pool for one origin. Cannot fail; `tls` must outlive the upstream (NULL speaks plain HTTP, for
- * collectors on the host). `host` is copied. */
-void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls);
+ * collectors on the host). `host` and `opts` are copied. */
+void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls,
+		   const struct upstream_opts *opts);
 /* Closes every pooled connection (busy ones close when their request ends or is cancelled). */
 void upstream_close(struct upstream *u);
 /* Frees the resumption session; call after the loop has run the close callbacks. */

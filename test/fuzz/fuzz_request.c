@@ -112,7 +112,7 @@ static int gate(struct request *r, void *arg)
 static void check_door(const struct request *r)
 {
 	size_t pl, al;
-	const char *auth, *path = door_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
+	const char *auth, *path = http_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
 	if (!path || !door_path_normal(path, pl))
 		die("accepted a target not in normal form: %.*s", (int)buf_size(&r->url), buf_ptr(&r->url));
 	size_t hl = 0;

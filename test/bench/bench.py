@@ -691,20 +691,27 @@ def cmd_wait_listen(a):
     raise SystemExit(f"nothing listening on port {a.port} after {a.timeout} s")
 
 
-def callgrind_inclusive(path):
-    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+CG_ENTRIES = ["mbedtls_ssl_read", "mbedtls_ssl_write", "llhttp_execute", "usage_reader_feed", "log_exchange",
+              "uv__io_poll"]
+
+
+def callgrind_costs(path, inclusive, objects=False):
+    """{"file:function": Ir} from callgrind_annotate, inclusive or self; objects: " [object]" kept in the key, and
+    costs of the same key summed."""
+    out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", "--auto=no", path],
                          capture_output=True, text=True, check=True).stdout
     d = {}
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S.*?)(?: \[(.*)\])?$", line)
-        if m and not m.group(2).startswith("=>"):
-            d[m.group(2)] = int(m.group(1).replace(",", ""))
+        if m and not m.group(2).startswith("=>") and not (objects and m.group(2).startswith("PROGRAM TOTALS")):
+            key = m.group(2) + (" [" + m.group(3) + "]" if objects and m.group(3) else "")
+            d[key] = d.get(key, 0) + int(m.group(1).replace(",", "")) if objects else int(m.group(1).replace(",", ""))
     return d
 
 
 def cmd_callgrind_top(a):
     """Functions by inclusive Ir per steady-state request: (file B - file A) / n, as JSON."""
-    x, y = callgrind_inclusive(a.a), callgrind_inclusive(a.b)
+    x, y = callgrind_costs(a.a, True), callgrind_costs(a.b, True)
     skip = re.compile(r"^(\?\?\?:0x|PROGRAM TOTALS|events annotated|.*\(below main\)|.*:main$|.*libc_start|\?\?\?:uv_run$)")
     root = os.getcwd() + "/"
     per = {}
@@ -742,7 +749,7 @@ CG_GROUPS = [
      r"mbedtls/library/(aes|aesni|aesce|gcm|chacha20|chachapoly|poly1305|cipher|cipher_wrap|block_cipher|"
      r"psa_crypto_aead|psa_crypto_cipher|constant_time)\.c:|:(mbedtls_)?(aes|gcm|chacha|poly1305|cipher)"),
     ("TLS record layer (mbedtls_ssl_*)", r"mbedtls/library/ssl_|:mbedtls_ssl_"),
-    ("other Mbed TLS / PSA", r"mbedtls/library/|:(mbedtls|psa)_|libmbed"),
+    ("other Mbed TLS / PSA (the handshake, one per run: cancels out but for its variation)", r"mbedtls/library/|:(mbedtls|psa)_|libmbed"),
     ("HTTP parsing (llhttp)", r"llhttp|:llhttp_"),
     ("usage scan (src/usage.c, yajl)", r"src/usage\.c:|:usage_|libyajl|:yajl_"),
     ("token accounting (src/tracker.c)", r"src/tracker\.c:|:tracker_"),
@@ -752,27 +759,15 @@ CG_GROUPS = [
     ("malloc / free", r":(malloc|free|calloc|realloc|_int_malloc|_int_free|malloc_consolidate|"
      r"unlink_chunk|tcache_\w+|cfree|__libc_\w*alloc|__libc_free|_int_realloc|sysmalloc)\b"),
     ("memcpy / memset / string functions", r":(__)?(mem|str|wmem)\w*"),
-    ("other libc (syscall wrappers, formatting)", r"libc\.so|libc-|ld-linux"),
-    ("the proxy's own code (server, proxy, request, upstream, transport)", r"/src/\w+\.[ch]:"),
+    ("other libc (syscall wrappers, formatting)", r"^\./|libc\.so|libc-|ld-linux"),  # ./: glibc's sources
+    ("the proxy's own code (server, proxy, request, upstream, transport)", r"(^|/)src/\w+\.[ch]:"),
 ]
-
-
-def callgrind_self(path):
-    out = subprocess.run(["callgrind_annotate", "--inclusive=no", "--threshold=100", path],
-                         capture_output=True, text=True, check=True).stdout
-    d = {}
-    for line in out.splitlines():
-        m = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S.*?)(?: \[(.*)\])?$", line)
-        if m and not m.group(2).startswith("=>") and not m.group(2).startswith("PROGRAM TOTALS"):
-            key = m.group(2) + (" [" + m.group(3) + "]" if m.group(3) else "")
-            d[key] = d.get(key, 0) + int(m.group(1).replace(",", ""))
-    return d
 
 
 def cmd_callgrind_groups(a):
     """Self Ir per steady-state request ((file B - file A) / n) summed by CG_GROUPS, as JSON [[group, Ir], ...],
     plus the largest functions of each group."""
-    x, y = callgrind_self(a.a), callgrind_self(a.b)
+    x, y = callgrind_costs(a.a, False, True), callgrind_costs(a.b, False, True)
     rules = [(g, re.compile(r)) for g, r in CG_GROUPS]
     groups, fns = {}, {}
     for k in set(x) | set(y):
@@ -782,11 +777,21 @@ def cmd_callgrind_groups(a):
         name = next((g for g, r in rules if r.search(k)), "other")
         groups[name] = groups.get(name, 0) + v
         fn = re.sub(r"^.*:", "", k.split(" [")[0])
+        fn = "(no symbols)" if fn.startswith("0x") else fn
         fns.setdefault(name, {})
         fns[name][fn] = fns[name].get(fn, 0) + v
     order = [g for g, _ in CG_GROUPS] + ["other"]
-    print(dumps([[g, round(groups[g]), [[f, round(v)] for f, v in sorted(fns[g].items(), key=lambda kv: -kv[1])[:4]]]
-                 for g in order if g in groups]))
+    # Inclusive cost of the entry points of each part: what it costs with the libc it calls (formatting, copies).
+    xi, yi = callgrind_costs(a.a, True), callgrind_costs(a.b, True)
+    entry = {}
+    for k in yi:
+        fn = k.rsplit(":", 1)[-1]
+        if fn in CG_ENTRIES:
+            entry[fn] = max(entry.get(fn, 0), round((yi[k] - xi.get(k, 0)) / a.n))
+    print(dumps({"groups": [[g, round(groups[g]), [[f, round(v)] for f, v in
+                                                   sorted(fns[g].items(), key=lambda kv: -kv[1])[:4]]]
+                            for g in order if g in groups],
+                 "entry": [[f, entry[f]] for f in CG_ENTRIES if f in entry]}))
 
 
 def cmd_callgrind_ir(a):
@@ -936,7 +941,8 @@ def idle_section(w, recs, status):
 def breakdown_section(w, cg, runs):
     """The proxy's CPU per JSON request, split: user-space CPU by callgrind's self cost per group (instructions,
     taken as proportional to time), kernel CPU from the process's stime in the json c50 row."""
-    groups = (cg or {}).get("groups")
+    groups = ((cg or {}).get("groups") or {}).get("groups")
+    entry = cg["groups"].get("entry") if groups else None
     rows = median_rows(runs, "json", 50) if runs else {}
     r = rows.get("anthropic-proxy")
     if not groups:
@@ -964,6 +970,10 @@ def breakdown_section(w, cg, runs):
         w(f"| **kernel (system calls, TCP)** | - | - | {sysc:.1f} | stime of the process |")
         w(f"| **all** | | | **{user + sysc:.1f}** | utime + stime = the CPU µs/req column |")
     w("")
+    if entry:
+        w("Inclusive Ir per request of the entry points (with what they call: libc formatting and copies, callbacks; "
+          "nested, so they overlap): " + ", ".join(f"`{f}` {v:,}" for f, v in entry) + ".")
+        w("")
     ng = rows.get("nginx")
     others = [(s, rows[s]) for s in ("nginx", "haproxy", "anthropic-proxy", "anthropic-proxy-static") if s in rows]
     if any(x.get("cpu_user_us_per_req") is not None for _, x in others):

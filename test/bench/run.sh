@@ -8,9 +8,13 @@
 # SSE ~4 KB, SSE ~2 MB for the slow-reader check) carrying usage and anthropic-ratelimit-unified-* headers.
 # Per server under test (direct to the upstream = the limit, nginx, HAProxy, anthropic-proxy; one worker/thread
 # each, run one after another): wrk json/sse x 50/200 connections, warm-up + measured run, req/s, p50, p99,
-# errors, peak RSS, CPU per request. Then: token accounting (/usage vs 2xx answers), 1,000 slow SSE readers
-# (RSS per stream and drift over a minute), instructions per request under callgrind, and what the TLS record
-# cipher costs per JSON exchange in Mbed TLS (the proxy's vendored 3.6) and in OpenSSL (nginx's and HAProxy's).
+# errors, peak RSS, CPU per request (user and kernel). Then: token accounting (/usage vs 2xx answers), the memory
+# of 5,000 idle keep-alive client connections per server (each started afresh), 1,000 slow SSE readers (RSS per
+# stream and drift over a minute), instructions per request under callgrind, grouped by part (cipher, llhttp, usage
+# scan, logging...) beside the kernel's share, and what the TLS record cipher costs per JSON exchange in Mbed TLS
+# (the proxy's vendored 3.6) and in OpenSSL (nginx's and HAProxy's). The proxy runs at its default flags (access log
+# on); nginx and HAProxy offer TLS 1.2 and 1.3 upstream, and the stand-in logs what every new upstream connection
+# negotiated, tallied per server in the report.
 # Writes build/bench/results-<date>.md and build/bench/latest.md (curated numbers live in test/bench/RESULTS.md).
 # Exit status 1 if a check fails.
 #
@@ -22,7 +26,10 @@
 # BENCH_ROUNDS (3: each scenario is measured this many times on every server, interleaved; the report keeps each
 # row's median round by req/s), BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the
 # machine to drop below a quarter
-# of a core before they start), BENCH_KEEP (1: keep the temp dir with configs and logs even on success).
+# of a core before they start), BENCH_KEEP (1: keep the temp dir with configs and logs even on success),
+# BENCH_IDLE_CONNS (5000: idle keep-alive connections per server; 0 skips the step), BENCH_IDLE_PAR (8: of those
+# being set up at once), BENCH_NGX_ACCESS_LOG (0; 1: nginx under test logs requests too, its default combined
+# format, unbuffered).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."

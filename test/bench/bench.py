@@ -7,6 +7,9 @@
     bench.py seq ...                     N sequential requests on K keep-alive connections (exact, no load)
     bench.py exact ...                   token-accounting check with a client whose requests all complete
     bench.py slowread ...                1,000 slow SSE readers, RSS sampled -> one JSON line
+    bench.py idleconns ...               N keep-alive connections left idle after one request each: RSS per connection
+    bench.py tlstally ...                the upstream stand-in's log of new TLS connections, tallied per server
+    bench.py callgrind-groups ...        callgrind self cost per request grouped by what it does (cipher, parsing...)
     bench.py wait-listen PORT            waits until PORT is in LISTEN state (without connecting to it)
     bench.py callgrind-ir FILE           total Ir of a callgrind output file
     bench.py report ...                  the Markdown report from the JSON lines
@@ -109,21 +112,28 @@ def cmd_answers(a):
 
 # ---------------------------------------------------------------------------------------------- /proc
 
-def proc_status(pid):
+def proc_status(pid, keys=("VmRSS", "VmHWM", "Threads")):
+    """Fields of /proc/PID/status (kB for the memory ones)."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             k, _, v = line.partition(":")
-            if k in ("VmRSS", "VmHWM", "Threads"):
+            if k in keys:
                 out[k] = int(v.split()[0])
     return out
 
 
-def proc_cpu_ticks(pid):
+def proc_cpu_split(pid):
+    """(utime, stime) of a process in clock ticks: user-space CPU and kernel CPU (its system calls, the TCP work
+    done on its behalf)."""
     with open(f"/proc/{pid}/stat") as f:
         s = f.read()
     fields = s[s.rindex(")") + 2:].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15 of stat)
+    return int(fields[11]), int(fields[12])  # fields 14 and 15 of stat
+
+
+def proc_cpu_ticks(pid):
+    return sum(proc_cpu_split(pid))
 
 
 def busy_ticks():
@@ -245,13 +255,15 @@ def cmd_measure(a):
     usage0 = usage_totals(get_json(a.usage_url), MODEL_ANS) if a.usage_url else None
     warm = run_wrk(a, a.warm, "warm") if a.warm > 0 else None
     hwm_reset = reset_hwm(a.pid) if a.pid else False
-    cpu0 = proc_cpu_ticks(a.pid) if a.pid else None
+    split0 = proc_cpu_split(a.pid) if a.pid else None
+    cpu0 = sum(split0) if a.pid else None
     ucpu0 = proc_cpu_ticks(a.up_pid)
     stub0 = stub_status(a.stub_url)
     busy0, wrk0 = busy_ticks(), children_ticks()
     meas = run_wrk(a, a.dur, "measured")
     busy1, wrk1 = busy_ticks(), children_ticks()
-    cpu1 = proc_cpu_ticks(a.pid) if a.pid else None
+    split1 = proc_cpu_split(a.pid) if a.pid else None
+    cpu1 = sum(split1) if a.pid else None
     ucpu1 = proc_cpu_ticks(a.up_pid)
     stub1 = stub_status(a.stub_url)
     st = proc_status(a.pid) if a.pid else {}
@@ -269,6 +281,8 @@ def cmd_measure(a):
         "bytes_per_resp": meas["bytes"] / n if n else 0,
         "peak_rss_kb": st.get("VmHWM"), "rss_kb": st.get("VmRSS"), "hwm_reset": hwm_reset,
         "cpu_us_per_req": ((cpu1 - cpu0) / CLK_TCK * 1e6 / n) if a.pid and n else None,
+        "cpu_user_us_per_req": ((split1[0] - split0[0]) / CLK_TCK * 1e6 / n) if a.pid and n else None,
+        "cpu_sys_us_per_req": ((split1[1] - split0[1]) / CLK_TCK * 1e6 / n) if a.pid and n else None,
         "cpu_util": ((cpu1 - cpu0) / CLK_TCK / (meas["duration_us"] / 1e6)) if a.pid else None,
         "wrk_cores": (wrk1 - wrk0) / CLK_TCK / meas["wall_s"],
         # Everything else the machine did meanwhile (other processes, unattributed softirq): the noise.
@@ -509,6 +523,126 @@ async def slowread(a):
     return 0
 
 
+# ---------------------------------------------------------------------------------------------- idle connections
+
+def cmd_idleconns(a):
+    return asyncio.run(idleconns(a))
+
+
+def proc_mem(pid):
+    return proc_status(pid, ("VmRSS", "RssAnon", "RssFile"))
+
+
+async def exchange(loop, s, port, req):
+    """Connects s, sends one request and reads its whole answer (content-length or chunked); returns the status."""
+    await loop.sock_connect(s, ("127.0.0.1", port))
+    await loop.sock_sendall(s, req)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        data = await loop.sock_recv(s, 65536)
+        if not data:
+            raise ConnectionError("EOF before the answer's head")
+        buf += data
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.match(rb"HTTP/1\.1 (\d+)", head)
+    status = int(m.group(1)) if m else 0
+    cl = re.search(rb"(?im)^content-length:\s*(\d+)", head)
+    if re.search(rb"(?im)^transfer-encoding:.*chunked", head):
+        done = lambda: body.endswith(b"0\r\n\r\n")
+    elif cl:
+        done = lambda: len(body) >= int(cl.group(1))
+    else:
+        raise ConnectionError("an answer without length: it would end at close, not keep-alive")
+    while not done():
+        data = await loop.sock_recv(s, 65536)
+        if not data:
+            raise ConnectionError("EOF inside the answer")
+        body += data
+    if re.search(rb"(?im)^connection:\s*close", head):
+        raise ConnectionError("the server answered connection: close")
+    return status
+
+
+async def idleconns(a):
+    """a.conns client connections, at most a.concurrency being set up at once, each making one JSON request and
+    then left open and idle. The server's RSS is read before (after a warm-up of a.concurrency * 4 connections that
+    each make one request and close, so that its upstream pool and code are warm) and a.settle seconds after the
+    last answer; the difference divided by the connections still open is the cost of one idle connection."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < a.conns + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    if soft != resource.RLIM_INFINITY and soft < a.conns + 100:
+        raise SystemExit(f"idleconns: the open-file limit {soft} is below {a.conns + 100}")
+    loop = asyncio.get_running_loop()
+    req = (f"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1:{a.port}\r\ncontent-type: application/json\r\n"
+           f"anthropic-version: 2023-06-01\r\nx-api-key: sk-ant-api03-placeholder\r\nx-bench: json\r\n"
+           f"content-length: {len(REQ_BODY)}\r\n\r\n").encode() + REQ_BODY
+    sem = asyncio.Semaphore(a.concurrency)
+    state = {"status": {}, "errors": 0, "first_err": None}
+
+    async def one(keep):
+        async with sem:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            try:
+                st = await asyncio.wait_for(exchange(loop, s, a.port, req), timeout=10)
+                state["status"][str(st)] = state["status"].get(str(st), 0) + 1
+                if keep is not None and st == 200:
+                    keep.append(s)
+                    return
+            except (OSError, asyncio.TimeoutError) as e:
+                state["errors"] += 1
+                state["first_err"] = state["first_err"] or repr(e)
+            s.close()
+
+    t_start = time.monotonic()
+    await asyncio.gather(*(one(None) for _ in range(a.concurrency * 4)))
+    warm = dict(state["status"])
+    state["status"] = {}
+    await asyncio.sleep(a.settle)
+    before, fds0 = proc_mem(a.pid), n_fds(a.pid)
+    socks = []
+    t0 = time.monotonic()
+    tasks = [asyncio.create_task(one(socks)) for _ in range(a.conns)]
+    done, pending = await asyncio.wait(tasks, timeout=a.max_secs)
+    for t in pending:
+        t.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    open_s = time.monotonic() - t0
+    await asyncio.sleep(a.settle)
+    after, fds1 = proc_mem(a.pid), n_fds(a.pid)
+    # Still open, and nothing unasked for waiting: a peek that would block.
+    alive = closed = extra = 0
+    for s in socks:
+        try:
+            d = s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            closed += not d
+            extra += bool(d)
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            closed += 1
+    for s in socks:
+        s.close()
+    ok = state["status"].get("200", 0)
+    per_conn = (after["VmRSS"] - before["VmRSS"]) * 1024 / alive if alive else None
+    rec = {"type": "idleconns", "server": a.server, "pid": a.pid, "conns": a.conns, "concurrency": a.concurrency,
+           "warm_status": warm, "status": state["status"], "errors": state["errors"], "first_err": state["first_err"],
+           "timed_out": len(pending), "alive": alive, "closed": closed, "unasked_bytes": extra,
+           "open_s": round(open_s, 2), "settle_s": a.settle, "before_kb": before, "after_kb": after,
+           "fds_before": fds0, "fds_after": fds1,
+           "other_fds_delta": fds1 - fds0 - alive if fds0 is not None and fds1 is not None else None,
+           "bytes_per_conn": per_conn, "pass": ok == a.conns and alive == a.conns and not pending,
+           "secs": round(time.monotonic() - t_start, 1)}
+    append(a.out, rec)
+    log(f"idle connections {a.server}: {ok}/{a.conns} answered 200 in {open_s:.1f} s (statuses {state['status']}, "
+        f"errors {state['errors']} {state['first_err'] or ''}), {alive} open after {a.settle} s; RSS "
+        f"{before['VmRSS'] / 1024:.1f} -> {after['VmRSS'] / 1024:.1f} MB: "
+        f"{fmt(per_conn, ',.0f')} B per idle connection; fds {fds0} -> {fds1}")
+    return 0 if rec["pass"] else 1
+
+
 # ---------------------------------------------------------------------------------------------- proxy logs
 
 def cmd_logsummary(a):
@@ -557,20 +691,27 @@ def cmd_wait_listen(a):
     raise SystemExit(f"nothing listening on port {a.port} after {a.timeout} s")
 
 
-def callgrind_inclusive(path):
-    out = subprocess.run(["callgrind_annotate", "--inclusive=yes", "--threshold=100", path],
+CG_ENTRIES = ["mbedtls_ssl_read", "mbedtls_ssl_write", "llhttp_execute", "usage_reader_feed", "log_exchange",
+              "uv__io_poll"]
+
+
+def callgrind_costs(path, inclusive, objects=False):
+    """{"file:function": Ir} from callgrind_annotate, inclusive or self; objects: " [object]" kept in the key, and
+    costs of the same key summed."""
+    out = subprocess.run(["callgrind_annotate", f"--inclusive={'yes' if inclusive else 'no'}", "--threshold=100", "--auto=no", path],
                          capture_output=True, text=True, check=True).stdout
     d = {}
     for line in out.splitlines():
         m = re.match(r"\s*([\d,]+) \([^)]*\)\s+(\S.*?)(?: \[(.*)\])?$", line)
-        if m and not m.group(2).startswith("=>"):
-            d[m.group(2)] = int(m.group(1).replace(",", ""))
+        if m and not m.group(2).startswith("=>") and not (objects and m.group(2).startswith("PROGRAM TOTALS")):
+            key = m.group(2) + (" [" + m.group(3) + "]" if objects and m.group(3) else "")
+            d[key] = d.get(key, 0) + int(m.group(1).replace(",", "")) if objects else int(m.group(1).replace(",", ""))
     return d
 
 
 def cmd_callgrind_top(a):
     """Functions by inclusive Ir per steady-state request: (file B - file A) / n, as JSON."""
-    x, y = callgrind_inclusive(a.a), callgrind_inclusive(a.b)
+    x, y = callgrind_costs(a.a, True), callgrind_costs(a.b, True)
     skip = re.compile(r"^(\?\?\?:0x|PROGRAM TOTALS|events annotated|.*\(below main\)|.*:main$|.*libc_start|\?\?\?:uv_run$)")
     root = os.getcwd() + "/"
     per = {}
@@ -580,6 +721,77 @@ def cmd_callgrind_top(a):
             per[name] = max(per.get(name, 0), (y[k] - x.get(k, 0)) / a.n)
     rows = sorted(((v, k) for k, v in per.items()), reverse=True)[:a.top]
     print(dumps([[round(v), k] for v, k in rows]))
+
+
+def cmd_tlstally(a):
+    """The upstream stand-in logs one line per new TLS connection ($server_port $ssl_protocol $ssl_cipher $ssl_curve
+    $ssl_session_reused); each server under test has its own port there. Tallied per server, as JSON lines."""
+    names = dict(reversed(kv.split("=", 1)) for kv in a.ports.split())
+    tally = {}
+    with open(a.log, errors="replace") as f:
+        for line in f:
+            p = line.split()
+            if len(p) != 5 or p[0] not in names:
+                continue
+            t = tally.setdefault(names[p[0]], {}).setdefault(" ".join(p[1:4]), {"conns": 0, "reused": 0})
+            t["conns"] += 1
+            t["reused"] += p[4] == "r"
+    append(a.out, {"type": "tlstally", "servers": tally})
+    for srv, t in tally.items():
+        log(f"upstream TLS connections from {srv}: " + "; ".join(
+            f"{k}: {v['conns']} ({v['reused']} resumed)" for k, v in t.items()))
+
+
+# What a steady-state request's instructions do, by the file (or, without debug information, the function and
+# object) they run in: first matching rule wins. Self cost, so the groups add up to the whole.
+CG_GROUPS = [
+    ("cipher (record AEAD: AES-GCM, ChaCha20-Poly1305)",
+     r"mbedtls/library/(aes|aesni|aesce|gcm|chacha20|chachapoly|poly1305|cipher|cipher_wrap|block_cipher|"
+     r"psa_crypto_aead|psa_crypto_cipher|constant_time)\.c:|:(mbedtls_)?(aes|gcm|chacha|poly1305|cipher)"),
+    ("TLS record layer (mbedtls_ssl_*)", r"mbedtls/library/ssl_|:mbedtls_ssl_"),
+    ("other Mbed TLS / PSA (the handshake, one per run: cancels out but for its variation)", r"mbedtls/library/|:(mbedtls|psa)_|libmbed"),
+    ("HTTP parsing (llhttp)", r"llhttp|:llhttp_"),
+    ("usage scan (src/usage.c, yajl)", r"src/usage\.c:|:usage_|libyajl|:yajl_"),
+    ("token accounting (src/tracker.c)", r"src/tracker\.c:|:tracker_"),
+    ("logging (src/log.c)", r"src/log\.c:|:log_"),
+    ("metrics (src/metrics.c)", r"src/metrics\.c:|:metrics_|hist\.h:"),
+    ("libuv (event loop, syscall wrappers)", r"libuv|:uv_|:uv__"),
+    ("malloc / free", r":(malloc|free|calloc|realloc|_int_malloc|_int_free|malloc_consolidate|"
+     r"unlink_chunk|tcache_\w+|cfree|__libc_\w*alloc|__libc_free|_int_realloc|sysmalloc)\b"),
+    ("memcpy / memset / string functions", r":(__)?(mem|str|wmem)\w*"),
+    ("other libc (syscall wrappers, formatting)", r"^\./|libc\.so|libc-|ld-linux"),  # ./: glibc's sources
+    ("the proxy's own code (server, proxy, request, upstream, transport)", r"(^|/)src/\w+\.[ch]:"),
+]
+
+
+def cmd_callgrind_groups(a):
+    """Self Ir per steady-state request ((file B - file A) / n) summed by CG_GROUPS, as JSON [[group, Ir], ...],
+    plus the largest functions of each group."""
+    x, y = callgrind_costs(a.a, False, True), callgrind_costs(a.b, False, True)
+    rules = [(g, re.compile(r)) for g, r in CG_GROUPS]
+    groups, fns = {}, {}
+    for k in set(x) | set(y):
+        v = (y.get(k, 0) - x.get(k, 0)) / a.n
+        if abs(v) < 0.5:
+            continue
+        name = next((g for g, r in rules if r.search(k)), "other")
+        groups[name] = groups.get(name, 0) + v
+        fn = re.sub(r"^.*:", "", k.split(" [")[0])
+        fn = "(no symbols)" if fn.startswith("0x") else fn
+        fns.setdefault(name, {})
+        fns[name][fn] = fns[name].get(fn, 0) + v
+    order = [g for g, _ in CG_GROUPS] + ["other"]
+    # Inclusive cost of the entry points of each part: what it costs with the libc it calls (formatting, copies).
+    xi, yi = callgrind_costs(a.a, True), callgrind_costs(a.b, True)
+    entry = {}
+    for k in yi:
+        fn = k.rsplit(":", 1)[-1]
+        if fn in CG_ENTRIES:
+            entry[fn] = max(entry.get(fn, 0), round((yi[k] - xi.get(k, 0)) / a.n))
+    print(dumps({"groups": [[g, round(groups[g]), [[f, round(v)] for f, v in
+                                                   sorted(fns[g].items(), key=lambda kv: -kv[1])[:4]]]
+                            for g in order if g in groups],
+                 "entry": [[f, entry[f]] for f in CG_ENTRIES if f in entry]}))
 
 
 def cmd_callgrind_ir(a):
@@ -690,11 +902,96 @@ def cipher_section(w, c, runs, tls):
     w("")
 
 
+IDLE_TARGET_B = 1000  # issue 14: an idle keep-alive client connection costs the proxy at most this
+
+
+def idle_section(w, recs, status):
+    if not recs:
+        return
+    ng = next((r for r in recs if r["server"] == "nginx"), None)
+    r0 = recs[0]
+    w("## Idle keep-alive connections")
+    w("")
+    w(f"{r0['conns']:,} client connections to each server, started afresh for this step (after a load, memory the "
+      "allocator kept from the load's buffers would hold new connections and hide their cost), set up "
+      f"{r0['concurrency']} at a time; each makes one JSON "
+      f"request (answered in full, keep-alive) and then stays open and idle. RSS of the server process (nginx: its "
+      f"worker) before (after a warm-up that leaves its upstream pool in place) and {r0['settle_s']} s after the last "
+      "answer; bytes per idle connection = RSS growth / connections still open. Kernel socket memory is not in RSS. "
+      "other fds Δ: descriptors that came or went besides the client sockets (upstream connections). "
+      f"Target for anthropic-proxy (issue 14): at most {IDLE_TARGET_B:,} B per idle connection.")
+    w("")
+    w("| server | answered 200 | errors | open after settle | set-up s | RSS before MB | RSS after MB "
+      "| anon MB Δ | **B per idle conn** | ÷ nginx | other fds Δ | result |")
+    w("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+    for r in sorted(recs, key=lambda r: SERVERS.index(r["server"]) if r["server"] in SERVERS else 99):
+        b, a = r["before_kb"], r["after_kb"]
+        res = "PASS" if r["pass"] else "FAIL"
+        if r["pass"] and r["server"].startswith("anthropic-proxy") and r["bytes_per_conn"] is not None:
+            res += f", target {'met' if r['bytes_per_conn'] <= IDLE_TARGET_B else 'missed'}"
+        status["pass"] &= r["pass"]
+        w(f"| {r['server']} | {r['status'].get('200', 0):,} / {r['conns']:,} | {r['errors']}"
+          f"{' ' + r['first_err'] if r['first_err'] else ''} | {r['alive']:,} | {r['open_s']} | "
+          f"{b['VmRSS'] / 1024:.1f} | {a['VmRSS'] / 1024:.1f} | "
+          f"{(a.get('RssAnon', 0) - b.get('RssAnon', 0)) / 1024:+.1f} | **{fmt(r['bytes_per_conn'], ',.0f')}** | "
+          f"{ratio(r['bytes_per_conn'], ng and ng['bytes_per_conn'])} | {fmt(r['other_fds_delta'], '+d')} | {res} |")
+    w("")
+
+
+def breakdown_section(w, cg, runs):
+    """The proxy's CPU per JSON request, split: user-space CPU by callgrind's self cost per group (instructions,
+    taken as proportional to time), kernel CPU from the process's stime in the json c50 row."""
+    groups = ((cg or {}).get("groups") or {}).get("groups")
+    entry = cg["groups"].get("entry") if groups else None
+    rows = median_rows(runs, "json", 50) if runs else {}
+    r = rows.get("anthropic-proxy")
+    if not groups:
+        return
+    total = sum(g[1] for g in groups)
+    user = r.get("cpu_user_us_per_req") if r else None
+    sysc = r.get("cpu_sys_us_per_req") if r else None
+    w("## Where a request's CPU goes (anthropic-proxy, JSON)")
+    w("")
+    w("User-space work from callgrind (self instructions per steady-state request, (run "
+      f"{cg['n']} − run 1) / {cg['n'] - 1}, grouped by the source file or library they run in; the groups add up to "
+      "the whole)" + (", and the kernel's share from the json c50 row (the proxy process's utime and stime over the "
+      "measured run, per request). The µs column spreads the measured user CPU over the groups in proportion to "
+      "their instructions: an estimate (the cipher runs more instructions per cycle than branchy parsing code), "
+      "the kernel row is measured." if user is not None else "; no json c50 row in this run, so no µs column."))
+    w("")
+    w("| part | Ir/request | share of user Ir | ≈ µs/request (json c50) | largest functions (Ir/request) |")
+    w("|---|--:|--:|--:|---|")
+    for name, ir, top in groups:
+        us = fmt(user * ir / total if user is not None and total else None, ".1f")
+        w(f"| {name} | {ir:,} | {ir / total * 100:.1f}% | {us} | "
+          + ", ".join(f"`{f}` {v:,}" for f, v in top) + " |")
+    w(f"| **user space, all** | **{total:,}** | 100% | {fmt(user, '.1f')} | |")
+    if sysc is not None:
+        w(f"| **kernel (system calls, TCP)** | - | - | {sysc:.1f} | stime of the process |")
+        w(f"| **all** | | | **{user + sysc:.1f}** | utime + stime = the CPU µs/req column |")
+    w("")
+    if entry:
+        w("Inclusive Ir per request of the entry points (with what they call: libc formatting and copies, callbacks; "
+          "nested, so they overlap): " + ", ".join(f"`{f}` {v:,}" for f, v in entry) + ".")
+        w("")
+    ng = rows.get("nginx")
+    others = [(s, rows[s]) for s in ("nginx", "haproxy", "anthropic-proxy", "anthropic-proxy-static") if s in rows]
+    if any(x.get("cpu_user_us_per_req") is not None for _, x in others):
+        w("User and kernel CPU per request at json c50, each server: " + "; ".join(
+            f"{s} {fmt(x.get('cpu_user_us_per_req'), '.1f')} user + {fmt(x.get('cpu_sys_us_per_req'), '.1f')} kernel µs"
+            for s, x in others) + (f" (nginx's kernel share {ng['cpu_sys_us_per_req'] / ng['cpu_us_per_req'] * 100:.0f}%)"
+                                  if ng and ng.get("cpu_sys_us_per_req") is not None and ng["cpu_us_per_req"] else "") + ".")
+        w("")
+
+
 def cmd_report(a):
     recs = [json.loads(l) for l in open(a.results) if l.strip()]
     meta = json.load(open(a.meta))
     runs = [r for r in recs if r["type"] == "run"]
-    idle = {r["server"]: r["rss_kb"] for r in recs if r["type"] == "idle"}
+    idle = {}
+    for r in recs:  # the first start's (the idle-connection step starts each server again)
+        if r["type"] == "idle":
+            idle.setdefault(r["server"], r["rss_kb"])
     tls = {r["server"]: r["info"] for r in recs if r["type"] == "tls"}
     out = []
     w = out.append
@@ -722,6 +1019,18 @@ def cmd_report(a):
     if tls:
         w("Upstream TLS as negotiated (protocol, cipher, key exchange group), per client of the upstream: " +
           "; ".join(f"{k if k != 'upstream' else 'wrk/curl direct'}: {v}" for k, v in tls.items()) + ".")
+        w("")
+    tally = next((r["servers"] for r in reversed(recs) if r["type"] == "tlstally"), None)
+    if tally:
+        w("Every TLS connection the upstream stand-in accepted, by the client that opened it (the stand-in logs "
+          "`$ssl_protocol $ssl_cipher $ssl_curve $ssl_session_reused` for the first request on each connection; every "
+          "server under test has its own port there):")
+        w("")
+        w("| client of the upstream | TLS connections | protocol, cipher, group | resumed |")
+        w("|---|--:|---|--:|")
+        for srv in SERVERS + sorted(k for k in tally if k not in SERVERS):
+            for k, v in sorted(tally.get(srv, {}).items(), key=lambda kv: -kv[1]["conns"]):
+                w(f"| {srv} | {v['conns']} | {k} | {v['reused']} |")
         w("")
     w("| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MB | idle RSS MB | CPU µs/req | up CPU µs/req "
       "| up conns | req/s ÷ nginx | CPU ÷ nginx | RSS ÷ nginx |")
@@ -856,7 +1165,7 @@ def cmd_report(a):
 
     pl = [r for r in recs if r["type"] == "proxylog"]
     if pl:
-        w("## What anthropic-proxy logged (level warn and up) and its upstream dials")
+        w("## What anthropic-proxy logged (default level info: `info request` is the access log) and its upstream dials")
         w("")
         for r in pl:
             c = ", ".join(f"{k}: {v}" for k, v in sorted(r["counts"].items(), key=lambda kv: -kv[1])) or "nothing"
@@ -896,6 +1205,8 @@ def cmd_report(a):
             for v, k in cg["top"]:
                 w(f"| {v:,} | {v / steady * 100:.0f}% | `{k}` |")
             w("")
+    idle_section(w, [r for r in recs if r["type"] == "idleconns"], status)
+    breakdown_section(w, cg, runs)
     for c in (r for r in recs if r["type"] == "cipher"):
         cipher_section(w, c, runs, tls)
     w(f"Logs and raw wrk output: `{meta['logdir']}` (deleted at exit unless BENCH_KEEP=1).")
@@ -956,6 +1267,15 @@ def main():
     s.add_argument("--settle", type=float, default=5)
     s.add_argument("--rss-cap-mb", type=int, default=3000)
     s.add_argument("--out", required=True)
+    s = sub.add_parser("idleconns")
+    s.add_argument("--server", required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--pid", type=int, required=True)
+    s.add_argument("--conns", type=int, default=5000)
+    s.add_argument("--concurrency", type=int, default=8, help="connections being set up at once")
+    s.add_argument("--settle", type=float, default=1.0)
+    s.add_argument("--max-secs", type=float, default=40, help="most seconds for opening them all")
+    s.add_argument("--out", required=True)
     s = sub.add_parser("logsummary")
     for k in ("server", "what", "log", "out"):
         s.add_argument("--" + k, required=True)
@@ -968,6 +1288,14 @@ def main():
     s.add_argument("b")
     s.add_argument("--n", type=int, required=True)
     s.add_argument("--top", type=int, default=20)
+    s = sub.add_parser("callgrind-groups")
+    s.add_argument("a")
+    s.add_argument("b")
+    s.add_argument("--n", type=int, required=True)
+    s = sub.add_parser("tlstally")
+    s.add_argument("--log", required=True)
+    s.add_argument("--ports", required=True, help="'name=port ...'")
+    s.add_argument("--out", required=True)
     s = sub.add_parser("callgrind-ir")
     s.add_argument("file")
     s = sub.add_parser("cipher")

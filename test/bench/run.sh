@@ -8,9 +8,13 @@
 # SSE ~4 KB, SSE ~2 MB for the slow-reader check) carrying usage and anthropic-ratelimit-unified-* headers.
 # Per server under test (direct to the upstream = the limit, nginx, HAProxy, anthropic-proxy; one worker/thread
 # each, run one after another): wrk json/sse x 50/200 connections, warm-up + measured run, req/s, p50, p99,
-# errors, peak RSS, CPU per request. Then: token accounting (/usage vs 2xx answers), 1,000 slow SSE readers
-# (RSS per stream and drift over a minute), instructions per request under callgrind, and what the TLS record
-# cipher costs per JSON exchange in Mbed TLS (the proxy's vendored 3.6) and in OpenSSL (nginx's and HAProxy's).
+# errors, peak RSS, CPU per request (user and kernel). Then: token accounting (/usage vs 2xx answers), the memory
+# of 5,000 idle keep-alive client connections per server (each started afresh), 1,000 slow SSE readers (RSS per
+# stream and drift over a minute), instructions per request under callgrind, grouped by part (cipher, llhttp, usage
+# scan, logging...) beside the kernel's share, and what the TLS record cipher costs per JSON exchange in Mbed TLS
+# (the proxy's vendored 3.6) and in OpenSSL (nginx's and HAProxy's). The proxy runs at its default flags (access log
+# on); nginx and HAProxy offer TLS 1.2 and 1.3 upstream, and the stand-in logs what every new upstream connection
+# negotiated, tallied per server in the report.
 # Writes build/bench/results-<date>.md and build/bench/latest.md (curated numbers live in test/bench/RESULTS.md).
 # Exit status 1 if a check fails.
 #
@@ -22,7 +26,10 @@
 # BENCH_ROUNDS (3: each scenario is measured this many times on every server, interleaved; the report keeps each
 # row's median round by req/s), BENCH_QUIET_WAIT (60: seconds, in all, that rows may wait for other work on the
 # machine to drop below a quarter
-# of a core before they start), BENCH_KEEP (1: keep the temp dir with configs and logs even on success).
+# of a core before they start), BENCH_KEEP (1: keep the temp dir with configs and logs even on success),
+# BENCH_IDLE_CONNS (5000: idle keep-alive connections per server; 0 skips the step), BENCH_IDLE_PAR (8: of those
+# being set up at once), BENCH_NGX_ACCESS_LOG (0; 1: nginx under test logs requests too, its default combined
+# format, unbuffered).
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -46,6 +53,13 @@ SLOW=${BENCH_SLOW:-1}
 SLOW_CONNS=${BENCH_SLOW_CONNS:-1000}
 SLOW_SECS=${BENCH_SLOW_SECS:-60}
 CALLGRIND=${BENCH_CALLGRIND:-1}
+IDLE_CONNS=${BENCH_IDLE_CONNS:-5000}
+IDLE_PAR=${BENCH_IDLE_PAR:-8}
+NGX_ACCESS_LOG=${BENCH_NGX_ACCESS_LOG:-0}
+# nginx under test logs no requests unless BENCH_NGX_ACCESS_LOG=1 (then its default: combined format, unbuffered).
+NGX_ACCESS_LOG_LINE=off
+# Client connections each server must take at once: the idle-connection step's, or wrk's and the slow readers'.
+MAXCONN=$((IDLE_CONNS + 1000)); [ "$MAXCONN" -lt $((SLOW_CONNS + 1000)) ] && MAXCONN=$((SLOW_CONNS + 1000))
 ROUNDS=${BENCH_ROUNDS:-3}
 CG_N=${BENCH_CG_N:-200}
 TOKEN=sk-ant-oat01-bench
@@ -70,15 +84,18 @@ if [[ " $SERVERS " == *" anthropic-proxy-static "* ]]; then
   make --no-print-directory -s static >&2 || die "make static failed"
 fi
 
-# 1,000 slow readers need ~2,100 descriptors in the proxy and as many in the client and the upstream.
-want_fds=$((2 * SLOW_CONNS + 1000)); [ "$want_fds" -lt 8192 ] && want_fds=8192
-ulimit -n "$want_fds" 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-[ "$(ulimit -n)" = unlimited ] || [ "$(ulimit -n)" -ge $((2 * SLOW_CONNS + 200)) ] ||
-  die "ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)); the slow-reader check needs $((2 * SLOW_CONNS + 200))"
+# 1,000 slow readers need ~2,100 descriptors in the proxy and as many in the client and the upstream; the idle step
+# BENCH_IDLE_CONNS and a few more. Only the soft limit is raised (to the hard one): `ulimit -n N` would lower the
+# hard limit too, and the proxy sizes its default --max-connections from the limit it inherits.
+want_fds=$((2 * MAXCONN + 200))
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
+[ "$(ulimit -Sn)" = unlimited ] || [ "$(ulimit -Sn)" -ge "$want_fds" ] ||
+  die "ulimit -n is $(ulimit -Sn) (hard $(ulimit -Hn)); $SLOW_CONNS slow readers and $IDLE_CONNS idle connections need $want_fds"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TMP=$(mktemp -d /tmp/anthropic-proxy-bench.XXXXXX)
 LOGS="$TMP/logs"
+[ "$NGX_ACCESS_LOG" = 1 ] && NGX_ACCESS_LOG_LINE="$TMP/ngx/access.log combined"
 mkdir -p "$LOGS" "$TMP/pki" "$TMP/answers" "$TMP/up/tmp" "$TMP/ngx/tmp" "$TMP/home"
 RESULTS="$TMP/results.jsonl"
 : >"$RESULTS"
@@ -120,7 +137,13 @@ for _ in range(int(sys.argv[1])):
 print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
-read -r UPORT SPORT NPORT HPORT APORT PPORT XPORT SLPORT CGPORT <<<"$(free_ports 9)"
+read -r UPORT SPORT NPORT HPORT APORT PPORT XPORT SLPORT CGPORT U1 U2 U3 U4 U5 U6 U7 <<<"$(free_ports 16)"
+# The upstream stand-in listens on one port per client of it, so that its log of new TLS connections (protocol,
+# cipher, resumed) can be tallied per server under test.
+declare -A UP=([direct]=$UPORT [nginx]=$U1 [haproxy]=$U2 [anthropic-proxy]=$U3 [anthropic-proxy-static]=$U4
+  [anthropic-proxy-pool$ALT_POOL]=$U5 [slow-readers]=$U6 [callgrind]=$U7)
+UP_LISTEN=""
+for k in "${!UP[@]}"; do UP_LISTEN+="        listen 127.0.0.1:${UP[$k]} ssl;"$'\n'; done
 
 # 2. A throwaway CA and a server certificate for localhost (EC P-256, like most public API endpoints).
 PKI="$TMP/pki"
@@ -146,11 +169,14 @@ worker_processes 1;
 user root;
 daemon off;
 pid $TMP/up/nginx.pid;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile $((2 * MAXCONN + 2000));
 error_log $TMP/up/error.log warn;
-events { worker_connections 8192; }
+events { worker_connections $((2 * MAXCONN + 1000)); }
 http {
-    access_log off;
+    # One line per new TLS connection (its first request): what each client of the upstream negotiated.
+    map \$connection_requests \$first_on_conn { 1 1; default 0; }
+    log_format tls '\$server_port \$ssl_protocol \$ssl_cipher \$ssl_curve \$ssl_session_reused';
+    access_log $TMP/up/tls.log tls if=\$first_on_conn;
     server_tokens off;
     client_body_temp_path $TMP/up/tmp/body;
     proxy_temp_path $TMP/up/tmp/proxy;
@@ -164,8 +190,7 @@ http {
     map \$http_x_bench \$bench_answer { default json.json; sse sse.sse; big big.sse; }
     ssl_session_cache shared:UP:10m;
     server {
-        listen 127.0.0.1:$UPORT ssl;
-        server_name localhost;
+$UP_LISTEN        server_name localhost;
         ssl_certificate $PKI/server.pem;
         ssl_certificate_key $PKI/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -209,8 +234,8 @@ http {
             etag off;
             add_header request-id "req_011CV\$request_id" always;
         }
-        # What the connection negotiated, for the report (the proxies pass GET /__tls through).
-        location = /__tls {
+        # What the connection negotiated, for the report (under /v1/: the proxy forwards only the API's paths).
+        location = /v1/__tls {
             default_type text/plain;
             return 200 "\$ssl_protocol \$ssl_cipher \$ssl_curve\n";
         }
@@ -218,6 +243,7 @@ http {
     }
     server {
         listen 127.0.0.1:$SPORT;
+        access_log off;
         location = /status { stub_status; }
     }
 }
@@ -228,11 +254,11 @@ worker_processes 1;
 user root;
 daemon off;
 pid $TMP/ngx/nginx.pid;
-worker_rlimit_nofile 16384;
+worker_rlimit_nofile $((2 * MAXCONN + 2000));
 error_log $TMP/ngx/error.log warn;
-events { worker_connections 8192; }
+events { worker_connections $((2 * MAXCONN + 1000)); }
 http {
-    access_log off;
+    access_log $NGX_ACCESS_LOG_LINE;
     client_body_temp_path $TMP/ngx/tmp/body;
     proxy_temp_path $TMP/ngx/tmp/proxy;
     fastcgi_temp_path $TMP/ngx/tmp/fastcgi;
@@ -241,7 +267,7 @@ http {
     keepalive_requests 1000000;
     keepalive_timeout 75s;
     upstream anthropic {
-        server 127.0.0.1:$UPORT;
+        server 127.0.0.1:${UP[nginx]};
         keepalive $NGX_KEEPALIVE;
         keepalive_requests 1000000;
         keepalive_timeout 30s;
@@ -253,7 +279,7 @@ http {
             proxy_pass https://anthropic;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            proxy_set_header Host "localhost:$UPORT";
+            proxy_set_header Host "localhost:${UP[nginx]}";
             proxy_set_header Authorization "Bearer $TOKEN";
             proxy_set_header x-api-key "";
             proxy_set_header anthropic-beta "oauth-2025-04-20";
@@ -262,6 +288,9 @@ http {
             proxy_ssl_trusted_certificate $PKI/ca.pem;
             proxy_ssl_name localhost;
             proxy_ssl_server_name on;
+            # nginx 1.22's default is TLSv1 TLSv1.1 TLSv1.2: without this it talks TLS 1.2 upstream while the
+            # proxy and HAProxy talk TLS 1.3.
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
             proxy_ssl_session_reuse on;
             proxy_connect_timeout 10s;
             proxy_read_timeout 600s;
@@ -274,9 +303,10 @@ EOF
 cat >"$TMP/haproxy.cfg" <<EOF
 global
     nbthread 1
-    maxconn 4000
+    maxconn $MAXCONN
 defaults
     mode http
+    maxconn $MAXCONN
     timeout connect 10s
     timeout client 75s
     timeout server 600s
@@ -290,7 +320,7 @@ frontend fe
     default_backend api
 backend api
     http-reuse always
-    server api 127.0.0.1:$UPORT ssl verify required ca-file $PKI/ca.pem sni str(localhost) verifyhost localhost
+    server api 127.0.0.1:${UP[haproxy]} ssl ssl-min-ver TLSv1.2 ssl-max-ver TLSv1.3 verify required ca-file $PKI/ca.pem sni str(localhost) verifyhost localhost
 EOF
 
 # Starts nginx in the foreground (daemon off) as a background job; sets STARTED to the master pid. $1: its directory.
@@ -347,16 +377,19 @@ preflight() { # name base-url direct|client
     grep -qi '^anthropic-ratelimit-unified-5h-utilization: 0.42' "$out.head" || die "preflight $name $kind: rate-limit headers lost"
   done
   local tls
-  tls=$(curl -sS --max-time 5 ${mode:+--cacert "$PKI/ca.pem"} -H "x-api-key: sk-ant-api03-placeholder" "$base/__tls" | tr -cd 'A-Za-z0-9_.\- ')
+  tls=$(curl -sS --max-time 5 ${mode:+--cacert "$PKI/ca.pem"} -H "x-api-key: sk-ant-api03-placeholder" "$base/v1/__tls" | tr -cd 'A-Za-z0-9_.\- ')
   printf '{"type":"tls","server":"%s","info":"%s"}\n' "$name" "$tls" >>"$RESULTS"
   say "preflight $name: json, sse, big answered 200 with the right bodies; upstream TLS: $tls"
 }
 
+# The proxy runs at its default flags (log level info, access log on: one line per request, to its log file), with
+# --max-connections set explicitly for the idle-connection step. UPNAME: its port at the upstream stand-in.
 start_proxy() { # port log [more flags]; sets STARTED to its pid (PROXY_BIN: another binary than BIN)
   local port=$1 log=$2
   shift 2
-  CLAUDE_CODE_OAUTH_TOKEN=$TOKEN HOME="$TMP/home" "${PROXY_BIN:-$BIN}" --listen "127.0.0.1:$port" --upstream "https://localhost:$UPORT" \
-    --ca-file "$PKI/ca.pem" --log-level warn --access-log=false "$@" >"$log" 2>&1 &
+  CLAUDE_CODE_OAUTH_TOKEN=$TOKEN HOME="$TMP/home" "${PROXY_BIN:-$BIN}" --listen "127.0.0.1:$port" \
+    --upstream "https://localhost:${UP[${UPNAME:-anthropic-proxy}]}" --ca-file "$PKI/ca.pem" \
+    --max-connections "$MAXCONN" "$@" >"$log" 2>&1 &
   STARTED=$!
   PIDS+=("$STARTED")
 }
@@ -384,7 +417,7 @@ start_server() { # name
       ;;
     haproxy)
       haproxy -c -f "$TMP/haproxy.cfg" >"$LOGS/haproxy-check.log" 2>&1 || { cat "$LOGS/haproxy-check.log" >&2; die "haproxy config"; }
-      haproxy -db -f "$TMP/haproxy.cfg" >"$LOGS/haproxy.log" 2>&1 &
+      haproxy -db -f "$TMP/haproxy.cfg" >"$LOGS/haproxy${LOGTAG:-}.log" 2>&1 &
       hp=$!; PIDS+=("$hp")
       wait_http "http://127.0.0.1:$HPORT/" "$hp" "haproxy (see $LOGS/haproxy.log)"
       py idle --server haproxy --pid "$hp" --out "$RESULTS"
@@ -395,9 +428,9 @@ start_server() { # name
       extra=() port=$APORT bin=$BIN
       [ "$server" = "anthropic-proxy-pool$ALT_POOL" ] && extra=(--pool-size "$ALT_POOL") port=$PPORT
       [ "$server" = anthropic-proxy-static ] && port=$XPORT bin=$STATIC_BIN
-      PROXY_BIN=$bin start_proxy "$port" "$LOGS/$server.log" "${extra[@]}"
+      UPNAME=$server PROXY_BIN=$bin start_proxy "$port" "$LOGS/$server${LOGTAG:-}.log" "${extra[@]}"
       ap=$STARTED
-      wait_http "http://127.0.0.1:$port/healthz" "$ap" "$server (see $LOGS/$server.log)"
+      wait_http "http://127.0.0.1:$port/healthz" "$ap" "$server (see $LOGS/$server${LOGTAG:-}.log)"
       py idle --server "$server" --pid "$ap" --out "$RESULTS"
       preflight "$server" "http://127.0.0.1:$port" client
       URL[$server]="http://127.0.0.1:$port/v1/messages" PID[$server]=$ap MODE[$server]=client
@@ -445,9 +478,29 @@ for round in $(seq "$ROUNDS"); do
 done
 for server in $SERVERS; do finish_server "$server"; done
 
+# 8b. Idle keep-alive connections: each server started afresh (after a load, memory its allocator kept from the
+# load's buffers would hold the new connections and hide their cost), IDLE_CONNS clients that each make one request
+# and stay open; RSS per connection. The proxy's log shows whether its listener turned any away.
+if [ "$IDLE_CONNS" -gt 0 ]; then
+  for server in $SERVERS; do
+    [ "$server" = direct ] && continue
+    LOGTAG=-idle start_server "$server"
+    url=${URL[$server]#http://127.0.0.1:}
+    say "idle connections: $IDLE_CONNS to a fresh $server"
+    py idleconns --server "$server" --port "${url%%/*}" --pid "${PID[$server]}" --conns "$IDLE_CONNS" \
+      --concurrency "$IDLE_PAR" --out "$RESULTS" ||
+      say "idle connections to $server: not all answered or kept open (see the report)"
+    kill -0 "${PID[$server]}" 2>/dev/null || die "$server died during the idle-connection step (logs in $LOGS)"
+    if [ "$server" = nginx ]; then stop_pid "${MASTER[$server]}"; else stop_pid "${PID[$server]}"; fi
+    if [[ $server == anthropic-proxy* ]]; then
+      py logsummary --server "$server" --what "idle connections" --log "$LOGS/$server-idle.log" --out "$RESULTS"
+    fi
+  done
+fi
+
 # 9. Slow readers: a fresh proxy, 1,000 streams of a 2 MB SSE answer read at 10 kB/s each.
 if [ "$SLOW" = 1 ]; then
-  start_proxy "$SLPORT" "$LOGS/anthropic-proxy-slowread.log"
+  UPNAME=slow-readers start_proxy "$SLPORT" "$LOGS/anthropic-proxy-slowread.log"
   sp=$STARTED
   wait_http "http://127.0.0.1:$SLPORT/healthz" "$sp" "anthropic-proxy (see $LOGS/anthropic-proxy-slowread.log)"
   say "slow readers: $SLOW_CONNS connections for ${SLOW_SECS} s"
@@ -466,8 +519,8 @@ if [ "$CALLGRIND" = 1 ]; then
   for n in 0 1 "$CG_N"; do
     out="$LOGS/callgrind.$n.out"
     CLAUDE_CODE_OAUTH_TOKEN=$TOKEN HOME="$TMP/home" valgrind --tool=callgrind --callgrind-out-file="$out" \
-      "$BIN" --listen "127.0.0.1:$CGPORT" --upstream "https://localhost:$UPORT" --ca-file "$PKI/ca.pem" \
-      --log-level warn --access-log=false >"$LOGS/callgrind.$n.log" 2>&1 &
+      "$BIN" --listen "127.0.0.1:$CGPORT" --upstream "https://localhost:${UP[callgrind]}" --ca-file "$PKI/ca.pem" \
+      >"$LOGS/callgrind.$n.log" 2>&1 &
     cg=$!; PIDS+=("$cg")
     py wait-listen "$CGPORT" --timeout 60 || die "anthropic-proxy under valgrind did not listen (see $LOGS/callgrind.$n.log)"
     [ "$n" -gt 0 ] && { py seq --port "$CGPORT" --n "$n" --kind json >/dev/null || die "callgrind client ($n requests)"; }
@@ -477,7 +530,8 @@ if [ "$CALLGRIND" = 1 ]; then
     say "callgrind: $n requests -> Ir ${IR[$n]}"
   done
   top=$(py callgrind-top "$LOGS/callgrind.1.out" "$LOGS/callgrind.$CG_N.out" --n $((CG_N - 1))) || top=null
-  CG_JSON="{\"n\":$CG_N,\"ir0\":${IR[0]},\"ir1\":${IR[1]},\"irn\":${IR[$CG_N]},\"top\":$top}"
+  groups=$(py callgrind-groups "$LOGS/callgrind.1.out" "$LOGS/callgrind.$CG_N.out" --n $((CG_N - 1))) || groups=null
+  CG_JSON="{\"n\":$CG_N,\"ir0\":${IR[0]},\"ir1\":${IR[1]},\"irn\":${IR[$CG_N]},\"top\":$top,\"groups\":$groups}"
 fi
 
 # 11. The record cipher: one JSON exchange's two records (sizes as a direct client sees them), sealed by Mbed TLS
@@ -496,7 +550,9 @@ py cipher --request-bytes "$req_b" --answer-bytes $((head_b + body_b)) --mbedtls
   die "openssl speed"
 say "record cipher: $mbed (Mbed TLS, µs per record of $req_b and $((head_b + body_b)) B)"
 
-# 12. Report.
+# 12. Report. First what every client of the upstream negotiated, from the stand-in's log of new TLS connections.
+ports=""; for k in "${!UP[@]}"; do ports+="$k=${UP[$k]} "; done
+py tlstally --log "$TMP/up/tls.log" --ports "$ports" --out "$RESULTS" || die "tallying $TMP/up/tls.log"
 STAMP=$(date +%Y-%m-%d_%H%M)
 export M_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" M_HOST="$(hostname)" M_CPUS="$(nproc)" M_KERNEL="$(uname -sr)"
 export M_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"

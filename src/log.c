@@ -18,8 +18,8 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 #define RETRY_MS 10         /* stderr refused bytes (EAGAIN): try again this much later */
 #define FLUSH_WAIT_MS 1000  /* log_flush waits this long in all for a full, non-blocking stderr */
 
-/* The output buffer: whole lines, in the order they were logged. The only mutable state of this module besides the
- * handles; the loop is single-threaded and nothing logs from libuv's thread pool. */
+/* The output buffer: whole lines, in the order they were logged. Touched only from the loop's thread (nothing logs
+ * from libuv's thread pool), so it needs no lock. */
 static struct {
 	char buf[LOG_OUT_SIZE]; /* lines waiting to be written; a short write leaves the unwritten tail at the front */
 	size_t len;             /* bytes waiting */
@@ -60,10 +60,10 @@ static int out_write(void)
 	return rc;
 }
 
-/* The flush the loop runs: never blocks the loop. What stderr refused waits for the retry timer, so lines still go
- * out without new traffic to turn the loop. */
 static void on_retry(uv_timer_t *t);
 
+/* The flush the loop runs: never blocks the loop. What stderr refused waits for the retry timer, so lines still go
+ * out without new traffic to turn the loop. */
 static void flush_from_loop(void)
 {
 	if (out_write() == -EAGAIN && !uv_is_active((uv_handle_t *)&ob.retry))

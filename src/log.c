@@ -1,8 +1,11 @@
 #include "log.h"
 
+#include <errno.h>
 #include <math.h>
 #include <mbedtls/sha256.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -11,6 +14,137 @@ static enum log_level min_level = AP_INFO; /* set once by log_setup, read-only a
 static int as_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+#define RETRY_MS 10         /* stderr refused bytes (EAGAIN): try again this much later */
+#define FLUSH_WAIT_MS 1000  /* log_flush waits this long in all for a full, non-blocking stderr */
+
+/* The output buffer: whole lines, in the order they were logged. Touched only from the loop's thread (nothing logs
+ * from libuv's thread pool), so it needs no lock. */
+static struct {
+	char buf[LOG_OUT_SIZE]; /* lines waiting to be written; a short write leaves the unwritten tail at the front */
+	size_t len;             /* bytes waiting */
+	int fd;                 /* where lines go */
+	uint64_t dropped;       /* bytes of lines dropped: stderr full or gone */
+	int started;            /* log_batch_start ran: the handles below were initialised */
+	uv_prepare_t prepare;   /* writes the buffer right before the loop waits for I/O */
+	uv_timer_t retry;       /* writes again what stderr refused with EAGAIN */
+} ob = {.fd = STDERR_FILENO};
+
+/* Batching holds from log_batch_start until its handles are closed (the shutdown walk, or log_batch_stop): lines
+ * logged after that (the last shutdown messages) have no loop turn left to wait for. */
+static int batching(void) { return ob.started && !uv_is_closing((uv_handle_t *)&ob.prepare); }
+
+/* One pass of write(2) over the buffer; keeps what was not written at the front. Returns -EAGAIN when stderr took
+ * only part, else 0 (the buffer is then empty). Never spins: a write that makes no progress for any other reason
+ * (EPIPE: the reader is gone; EBADF, ENOSPC, EIO, or 0 bytes) drops what is left. */
+static int out_write(void)
+{
+	size_t done = 0;
+	int rc = 0;
+	while (done < ob.len) {
+		ssize_t n = write(ob.fd, ob.buf + done, ob.len - done);
+		if (n > 0) {
+			done += (size_t)n;
+		} else if (n < 0 && errno == EINTR) {
+			continue;
+		} else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			rc = -EAGAIN;
+			break;
+		} else {
+			ob.dropped += ob.len - done;
+			done = ob.len;
+		}
+	}
+	memmove(ob.buf, ob.buf + done, ob.len - done);
+	ob.len -= done;
+	return rc;
+}
+
+static void on_retry(uv_timer_t *t);
+
+/* The flush the loop runs: never blocks the loop. What stderr refused waits for the retry timer, so lines still go
+ * out without new traffic to turn the loop. */
+static void flush_from_loop(void)
+{
+	if (out_write() == -EAGAIN && !uv_is_active((uv_handle_t *)&ob.retry))
+		uv_timer_start(&ob.retry, on_retry, RETRY_MS, 0);
+}
+
+static void on_retry(uv_timer_t *t)
+{
+	(void)t;
+	flush_from_loop();
+}
+
+static void on_prepare(uv_prepare_t *p)
+{
+	(void)p;
+	if (ob.len)
+		flush_from_loop();
+}
+
+void log_flush(void)
+{
+	uint64_t start = uv_hrtime() / 1000000;
+	while (ob.len && out_write() == -EAGAIN) {
+		uint64_t spent = uv_hrtime() / 1000000 - start;
+		struct pollfd pfd = {.fd = ob.fd, .events = POLLOUT};
+		if (spent >= FLUSH_WAIT_MS || poll(&pfd, 1, (int)(FLUSH_WAIT_MS - spent)) == 0) {
+			ob.dropped += ob.len; /* the reader has stalled for a second: exit anyway */
+			ob.len = 0;
+		}
+	}
+}
+
+void log_batch_start(uv_loop_t *loop)
+{
+	static int registered;
+	if (!registered && atexit(log_flush) == 0)
+		registered = 1;
+	uv_prepare_init(loop, &ob.prepare);
+	uv_prepare_start(&ob.prepare, on_prepare);
+	uv_unref((uv_handle_t *)&ob.prepare);
+	uv_timer_init(loop, &ob.retry);
+	uv_unref((uv_handle_t *)&ob.retry);
+	ob.started = 1;
+}
+
+void log_batch_stop(void)
+{
+	if (batching()) {
+		uv_close((uv_handle_t *)&ob.prepare, NULL);
+		uv_close((uv_handle_t *)&ob.retry, NULL);
+	}
+	log_flush();
+}
+
+uint64_t log_dropped_bytes(void) { return ob.dropped; }
+
+void log_output(int fd) { ob.fd = fd; }
+
+/* Appends one whole line. Batched: written before the loop next waits, at once for AP_ERROR (the lines most worth
+ * having if the process dies before the turn ends; they are rare, so they cost no throughput). Warnings stay
+ * batched: a failing upstream makes one per request, and the loop turn bounds their delay anyway. */
+static void out_line(const char *line, size_t n, enum log_level level)
+{
+	int batch = batching();
+	if (ob.len + n > sizeof ob.buf) {
+		if (batch)
+			flush_from_loop();
+		else
+			log_flush();
+	}
+	if (ob.len + n > sizeof ob.buf) { /* stderr is full and refuses more: this line is lost */
+		ob.dropped += n;
+		return;
+	}
+	memcpy(ob.buf + ob.len, line, n);
+	ob.len += n;
+	if (!batch)
+		log_flush();
+	else if (level >= AP_ERROR)
+		flush_from_loop();
+}
 
 void log_setup(enum log_level level, int json)
 {
@@ -88,6 +222,7 @@ static void put_key(struct log_line *l, const char *key)
 void log_begin(struct log_line *l, enum log_level level, const char *event)
 {
 	l->len = 0;
+	l->level = level;
 	l->on = log_enabled(level);
 	if (!l->on)
 		return;
@@ -161,9 +296,7 @@ void log_end(struct log_line *l)
 	if (as_json)
 		l->buf[l->len++] = '}';
 	l->buf[l->len++] = '\n';
-	/* One write per line; a short write to stderr is not worth retrying from the loop. */
-	ssize_t r = write(STDERR_FILENO, l->buf, l->len);
-	(void)r;
+	out_line(l->buf, l->len, l->level);
 }
 
 void log_msg(enum log_level level, const char *event, const char *msg)

@@ -76,6 +76,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	struct app *app = s->data;
 	if (app->stopping) {
 		log_msg(AP_WARN, "shutdown", "second signal: exiting now");
+		log_flush(); /* batched lines, this one included, go out before exit (atexit would too: say it here) */
 		exit(1);
 	}
 	app->stopping = 1;
@@ -332,8 +333,15 @@ int main(int argc, char **argv)
 	log_str(&l, "upstream", app.cfg.upstream);
 	log_str(&l, "version", AP_VERSION);
 	log_end(&l);
+	/* From here on lines are written once per loop turn; everything above (start-up messages, configuration
+	 * errors) went out at once, so a supervisor waiting for "listening" sees it before the first turn. */
+	log_batch_start(app.loop);
 
 	uv_run(app.loop, UV_RUN_DEFAULT);
+	/* The shutdown walk closed the log's handles (else they are closed here and one more turn runs their close):
+	 * what the last turn logged goes out now, and the lines below are written at once. */
+	log_batch_stop();
+	uv_run(app.loop, UV_RUN_NOWAIT);
 
 	int rc = uv_loop_close(app.loop);
 	if (rc == UV_EBUSY)

@@ -3,6 +3,7 @@
 #include "app.h"
 #include "clock.h"
 #include "http.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -410,6 +411,9 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	       "The TLS protocol and cipher suite last negotiated with the upstream (one series).");
 	if (app->up.tls_version)
 		POINT(1, {"version", app->up.tls_version}, {"cipher", app->up.tls_cipher});
+	FAMILY("anthropic_proxy_log_dropped_bytes_total", M_COUNTER,
+	       "Bytes of log lines dropped because stderr was full or its reader gone.");
+	POINT0(log_dropped_bytes());
 	FAMILY("anthropic_proxy_build_info", M_GAUGE, "Build information.");
 	POINT(1, {"version", AP_VERSION});
 	FAMILY("process_start_time_seconds", M_GAUGE, "Start time of the process since unix epoch in seconds.");

@@ -56,7 +56,8 @@ EXPECTED_FAMILIES = [
     "anthropic_proxy_oauth_refreshes_total", "anthropic_proxy_usage_polls_total",
     "anthropic_proxy_usage_poll_last_success_timestamp_seconds", "anthropic_proxy_client_connections",
     "anthropic_proxy_upstream_connections", "anthropic_proxy_upstream_dials_total",
-    "anthropic_proxy_upstream_pool_purged_total", "anthropic_proxy_build_info",
+    "anthropic_proxy_upstream_pool_purged_total", "anthropic_proxy_log_dropped_bytes_total",
+    "anthropic_proxy_build_info",
     "process_start_time_seconds", "process_resident_memory_bytes",
 ]
 

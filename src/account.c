@@ -1,6 +1,5 @@
 #include "account.h"
 
-#include "app.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -19,14 +18,16 @@ int account_name_valid(const char *name)
 	return 1;
 }
 
-void account_init(struct account *a, struct app *app, const char *name)
+void account_init(struct account *a, const char *name, const struct account_env *env)
 {
 	memset(a, 0, sizeof *a);
 	snprintf(a->name, sizeof a->name, "%s", name);
-	a->app = app;
-	oauth_init(&a->oauth, app->loop, &app->cfg, &app->tls);
-	tracker_init(&a->tracker, app->cfg.warn_utilization);
-	usage_poll_init(&a->poll, a, app->cfg.poll_interval_ms);
+	oauth_init(&a->oauth, env->loop, env->cfg, env->tls);
+	tracker_init(&a->tracker, env->cfg->warn_utilization);
+	const struct usage_poll_deps deps = {.oauth = &a->oauth, .tracker = &a->tracker, .up = env->up,
+					     .authority = env->cfg->upstream_authority, .on_applied = env->on_poll_applied,
+					     .arg = env->arg};
+	usage_poll_init(&a->poll, env->loop, &deps, env->cfg->poll_interval_ms);
 }
 
 int account_load(struct account *a, char **envp)

@@ -14,13 +14,20 @@
 #include "tracker.h"
 #include "usage_poll.h"
 
-struct app;
+/* What the accounts share, owned by the app (not owned here). */
+struct account_env {
+	uv_loop_t *loop;               /* the loop */
+	const struct config *cfg;      /* margins, token URLs, poll interval, upstream authority */
+	struct tls_ctx *tls;           /* TLS settings for the token endpoints */
+	struct upstream *up;           /* the API's client, for the usage poll */
+	void (*on_poll_applied)(void *arg); /* a usage poll moved an account's windows (the app saves its state) */
+	void *arg;                     /* its argument */
+};
 
 #define ACCOUNT_NAME_MAX 32
 
 struct account {
 	char name[ACCOUNT_NAME_MAX + 1]; /* [a-z0-9_-]{1,32}: a metric label and a key of /usage */
-	struct app *app;                 /* owner: loop, configuration, upstream client, metrics */
 	struct oauth oauth;              /* the login: token, refresh, write-back */
 	struct tracker tracker;          /* windows and token counters */
 	struct usage_poll poll;          /* the usage endpoint poll */
@@ -28,7 +35,7 @@ struct account {
 
 /* Whether `name` is a valid account name. */
 int account_name_valid(const char *name);
-void account_init(struct account *a, struct app *app, const char *name);
+void account_init(struct account *a, const char *name, const struct account_env *env);
 /* Loads the credentials (synchronous: a small file, once). Returns 0, or -1 when no token was found (logged with
  * what to do; the account then answers 503 until a SIGHUP finds one). */
 int account_load(struct account *a, char **envp);

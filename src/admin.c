@@ -1,17 +1,15 @@
 #include "admin.h"
 
+#include "server.h"
+
 #include "app.h"
 #include "door.h"
+#include "exposition.h"
 #include "metrics.h"
 #include "http.h"
 
 #include <string.h>
 
-int admin_match(const char *url, size_t len)
-{
-	return http_path_is(url, len, "/healthz") || http_path_is(url, len, "/readyz") || http_path_is(url, len, "/usage") ||
-	       http_path_is(url, len, "/metrics");
-}
 
 void admin_render(struct app *app, const char *url, size_t len, struct admin_answer *a)
 {
@@ -39,7 +37,7 @@ void admin_render(struct app *app, const char *url, size_t len, struct admin_ans
 	}
 	if (http_path_is(url, len, "/metrics")) {
 		a->content_type = "text/plain; version=0.0.4; charset=utf-8";
-		a->status = metrics_render(app, &a->body) ? 500 : 200;
+		a->status = exposition_prometheus(app, &a->body) ? 500 : 200;
 		return;
 	}
 	if (http_path_is(url, len, "/usage")) {

@@ -5,11 +5,11 @@
 #define AP_ADMIN_H
 
 #include "buf.h"
-#include "server.h"
 
 #include <stddef.h>
 
 struct app;
+struct client_route;
 
 struct admin_answer {
 	int status;               /* HTTP status */
@@ -17,8 +17,6 @@ struct admin_answer {
 	struct buf body;          /* rendered body (caller frees) */
 };
 
-/* Whether a request path is one of the reserved paths (the query string is ignored). */
-int admin_match(const char *path, size_t len);
 /* Renders the answer for a reserved path (pure rendering over the app's state). */
 void admin_render(struct app *app, const char *path, size_t len, struct admin_answer *a);
 /* The route the server sends admin requests to. */

@@ -1,7 +1,7 @@
 #include "config.h"
 #include "url.h"
 
-#include "door.h"
+#include "http.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -234,7 +234,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
 			while (*v == ' ')
 				v++;
-			int good = o->kind == OPT_ORIGINS ? origin_ok(v) : door_path_normal(v, strlen(v));
+			int good = o->kind == OPT_ORIGINS ? origin_ok(v) : http_path_normal(v, strlen(v));
 			if (!good || l->n == CONFIG_MAX_LIST) {
 				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d of %s", v, o->name,
 					 CONFIG_MAX_LIST,

@@ -1,6 +1,5 @@
 #include "door.h"
 
-#include "admin.h"
 
 #include <llhttp.h>
 #include <stdarg.h>
@@ -77,30 +76,6 @@ int door_host_is_loopback(const char *host, size_t n)
 	       loopback_v4(host, name_len);
 }
 
-int door_path_normal(const char *p, size_t n)
-{
-	if (n == 0 || p[0] != '/')
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\\')
-			return 0;
-		if (p[i] == '%' && i + 2 < n) {
-			char a = p[i + 1], b = (char)(p[i + 2] | 0x20);
-			if ((a == '2' && (b == 'e' || b == 'f')) || (a == '5' && b == 'c'))
-				return 0;
-		}
-		if (p[i] != '/')
-			continue;
-		/* A segment starts after this slash: it may be empty only at the very end ("/v1/"). */
-		size_t s = i + 1, e = s;
-		while (e < n && p[e] != '/')
-			e++;
-		size_t len = e - s;
-		if ((len == 0 && e < n) || (len == 1 && p[s] == '.') || (len == 2 && p[s] == '.' && p[s + 1] == '.'))
-			return 0;
-	}
-	return 1;
-}
 
 
 /* Constant-time comparison: the time taken does not depend on where a guess goes wrong. */
@@ -140,6 +115,16 @@ static int origin_allowed(const struct config *cfg, const char *o, size_t n)
 {
 	for (int i = 0; i < cfg->allow_origins.n; i++)
 		if (http_name_eq(o, n, cfg->allow_origins.v[i]))
+			return 1;
+	return 0;
+}
+
+/* The proxy's own endpoints, answered by the admin route: matched exactly (the query is already off). */
+static int admin_path(const char *p, size_t n)
+{
+	static const char *const paths[] = {"/healthz", "/readyz", "/usage", "/metrics"};
+	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+		if (n == strlen(paths[i]) && memcmp(p, paths[i], n) == 0)
 			return 1;
 	return 0;
 }
@@ -209,12 +194,12 @@ void door_check(const struct config *cfg, int method, const char *target, size_t
 			return;
 		}
 	}
-	if (!door_path_normal(path, pl)) {
+	if (!http_path_normal(path, pl)) {
 		refuse(v, 400, "path", "request path is not in normal form (empty, '.' or '..' segments, or encoded "
 				       "dots, slashes or backslashes)");
 		return;
 	}
-	if (admin_match(path, pl)) {
+	if (admin_path(path, pl)) {
 		v->route = DOOR_ADMIN;
 		if (method != HTTP_GET && method != HTTP_HEAD) {
 			v->allow = DOOR_ADMIN_METHODS;

@@ -36,9 +36,7 @@ void door_check(const struct config *cfg, int method, const char *target, size_t
 /* Whether a Host value (or an absolute-form authority) names this machine's loopback: localhost (any case, a
  * trailing dot allowed), 127.x.y.z or [::1], each with an optional port. */
 int door_host_is_loopback(const char *host, size_t n);
-/* Whether a path (no query) is in normal form: starts with '/', no empty, "." or ".." segments, no percent-encoded
- * dot, slash or backslash and no backslash (ways to make one path read as another further along). */
-int door_path_normal(const char *path, size_t n);
+
 /* Whether the request carries one of cfg's client keys (x-api-key, or Authorization: Bearer). 1 when none are set. */
 int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h);
 

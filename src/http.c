@@ -320,3 +320,28 @@ const char *http_target_path(const char *t, size_t n, size_t *path_len, const ch
 	*path_len = (size_t)((q ? q : end) - path);
 	return path;
 }
+
+int http_path_normal(const char *p, size_t n)
+{
+	if (n == 0 || p[0] != '/')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\\')
+			return 0;
+		if (p[i] == '%' && i + 2 < n) {
+			char a = p[i + 1], b = (char)(p[i + 2] | 0x20);
+			if ((a == '2' && (b == 'e' || b == 'f')) || (a == '5' && b == 'c'))
+				return 0;
+		}
+		if (p[i] != '/')
+			continue;
+		/* A segment starts after this slash: it may be empty only at the very end ("/v1/"). */
+		size_t s = i + 1, e = s;
+		while (e < n && p[e] != '/')
+			e++;
+		size_t len = e - s;
+		if ((len == 0 && e < n) || (len == 1 && p[s] == '.') || (len == 2 && p[s] == '.' && p[s + 1] == '.'))
+			return 0;
+	}
+	return 1;
+}

@@ -108,6 +108,10 @@ int http_json_escape(struct buf *out, const char *s, size_t n);
 const char *http_target_path(const char *target, size_t n, size_t *path_len, const char **authority,
 			     size_t *authority_len);
 
+/* Whether a path (no query) is in normal form: starts with '/', no empty, "." or ".." segments, no percent-encoded
+ * dot, slash or backslash and no backslash (ways to make one path read as another further along). */
+int http_path_normal(const char *path, size_t n);
+
 /* Request targets (origin-form): the path is what stands before '?'. Matching is exact and byte-wise: the proxy
  * forwards targets as they are, so it must not match them more loosely than the upstream would. */
 static inline size_t http_path_len(const char *target, size_t len)

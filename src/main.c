@@ -62,6 +62,8 @@ static void on_drain(uv_timer_t *t)
 	uv_walk(app->loop, close_walk, NULL);
 }
 
+static void save_state(void *arg) { app_save_state(arg); }
+
 static void on_hup(uv_signal_t *s, int signum)
 {
 	struct app *app = s->data;
@@ -296,7 +298,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: out of memory\n");
 		return 1;
 	}
-	account_init(&app.accounts[0], &app, "default");
+	const struct account_env env = {.loop = app.loop, .cfg = &app.cfg, .tls = &app.tls, .up = &app.up,
+					.on_poll_applied = save_state, .arg = &app};
+	account_init(&app.accounts[0], "default", &env);
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_load(&app.accounts[i], environ);
 

@@ -1,5 +1,6 @@
-/* metrics: the proxy's counters and histograms, rendered as Prometheus text (exposition format 0.0.4) or OTLP JSON.
- * Each family is written once, against a sink; the two formats cannot drift apart.
+/* metrics: the proxy's request-path counters and histograms, and the label sets they are kept by (routes, status
+ * classes, models, error kinds). Rendering them, with everything read from its owner at scrape time, is
+ * exposition.h's.
  *
  * Counters that only the request path knows live here and are bumped by the proxy; everything else (windows,
  * tokens, login, pool) is read from its owner at scrape time, so there is one source of truth per value. Every
@@ -41,10 +42,7 @@ enum metrics_class metrics_class(int status);
 /* Index into stream_errors for an error type string. */
 int metrics_stream_error_index(const char *type);
 
-struct app;
-/* Renders every metric of the app as Prometheus text. Returns 0 or -1 (out of memory). */
-int metrics_render(struct app *app, struct buf *out);
-/* The same metrics as the `metrics` array of an OTLP ScopeMetrics (JSON encoding, without the brackets). */
-int metrics_render_otlp(struct app *app, struct buf *out);
+/* Stream error types in the order of the counters (the last is "other"). */
+extern const char *const metrics_stream_error_names[METRICS_STREAM_ERRORS];
 
 #endif

@@ -3,6 +3,7 @@
 #include "url.h"
 
 #include "app.h"
+#include "exposition.h"
 #include "log.h"
 
 #include <ctype.h>
@@ -189,7 +190,7 @@ static void export_now(struct otlp *o)
 			   "{\"resourceMetrics\":[{\"resource\":{\"attributes\":[%s]},\"scopeMetrics\":[{\"scope\":"
 			   "{\"name\":\"anthropic-proxy\",\"version\":\"" AP_VERSION "\"},\"metrics\":[",
 			   o->resource) ||
-		metrics_render_otlp(o->app, &o->body) || buf_appends(&o->body, "]}]}]}");
+		exposition_otlp(o->app, &o->body) || buf_appends(&o->body, "]}]}]}");
 	e = e || buf_printf(&o->head,
 			    "POST %s HTTP/1.1\r\nhost: %s\r\ncontent-type: application/json\r\nuser-agent: anthropic-proxy/" AP_VERSION
 			    "\r\n%scontent-length: %zu\r\n\r\n",

@@ -1,7 +1,7 @@
 #include "usage_poll.h"
 
-#include "account.h"
-#include "app.h"
+#include "clock.h"
+#include "http.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -15,15 +15,15 @@
 static const struct upstream_cbs poll_cbs;
 static void on_error(struct upstream_req *r, const char *kind, const char *msg);
 
-void usage_poll_init(struct usage_poll *p, struct account *acct, uint64_t interval_ms)
+void usage_poll_init(struct usage_poll *p, uv_loop_t *loop, const struct usage_poll_deps *deps, uint64_t interval_ms)
 {
 	memset(p, 0, sizeof *p);
-	p->acct = acct;
+	p->deps = *deps;
 	p->interval_ms = interval_ms;
 	backoff_init(&p->backoff, interval_ms * 2, BACKOFF_MAX_MS);
 	buf_init(&p->head, 0);
 	buf_init(&p->body, BODY_MAX);
-	uv_timer_init(acct->app->loop, &p->timer);
+	uv_timer_init(loop, &p->timer);
 	p->timer.data = p;
 	srandom((unsigned)uv_hrtime());
 }
@@ -32,7 +32,7 @@ static void on_timer(uv_timer_t *t);
 
 static void schedule(struct usage_poll *p, uint64_t delay_ms)
 {
-	p->next_ms = app_wall_ms() + (int64_t)delay_ms;
+	p->next_ms = wall_ms() + (int64_t)delay_ms;
 	uv_timer_start(&p->timer, on_timer, delay_ms, 0);
 }
 
@@ -62,8 +62,7 @@ static void failed(struct usage_poll *p, const char *why)
 
 static void poll_now(struct usage_poll *p)
 {
-	struct app *app = p->acct->app;
-	const char *token = oauth_token(&p->acct->oauth);
+	const char *token = oauth_token(p->deps.oauth);
 	if (!token) {
 		failed(p, "no credentials");
 		return;
@@ -76,7 +75,7 @@ static void poll_now(struct usage_poll *p)
 		       "GET /api/oauth/usage HTTP/1.1\r\nhost: %s\r\nauthorization: Bearer %s\r\n"
 		       "anthropic-beta: oauth-2025-04-20\r\naccept: application/json\r\nuser-agent: " POLL_USER_AGENT
 		       "\r\n\r\n",
-		       app->cfg.upstream_authority, token)) {
+		       p->deps.authority, token)) {
 		failed(p, "out of memory");
 		return;
 	}
@@ -87,9 +86,9 @@ static void poll_now(struct usage_poll *p)
 		.head_len = buf_size(&p->head),
 	};
 	p->in_flight = 1;
-	p->last_attempt_ms = app_wall_ms();
+	p->last_attempt_ms = wall_ms();
 	p->next_ms = 0;
-	if (upstream_request(&app->up, &p->req))
+	if (upstream_request(p->deps.up, &p->req))
 		on_error(&p->req, UPSTREAM_ENOMEM, "out of memory");
 }
 
@@ -102,18 +101,18 @@ static void on_timer(uv_timer_t *t)
 
 void usage_poll_start(struct usage_poll *p)
 {
-	struct account *acct = p->acct;
+	const struct usage_poll_deps *d = &p->deps;
 	if (p->interval_ms == 0) {
 		disable(p, "polling is off (--poll-interval 0)");
 		return;
 	}
-	if (acct->oauth.source == OAUTH_ENV) {
+	if (d->oauth->source == OAUTH_ENV) {
 		/* Long-lived tokens from `claude setup-token` carry only user:inference: the endpoint would say 403. */
 		disable(p, "CLAUDE_CODE_OAUTH_TOKEN tokens lack the user:profile scope; windows come from answer headers "
 			   "only");
 		return;
 	}
-	if (!oauth_token(&acct->oauth)) {
+	if (!oauth_token(d->oauth)) {
 		disable(p, "no credentials");
 		return;
 	}
@@ -170,22 +169,23 @@ static int on_body(struct upstream_req *r, const char *at, size_t n)
 static void on_end(struct upstream_req *r)
 {
 	struct usage_poll *p = r->data;
-	struct account *acct = p->acct;
+	const struct usage_poll_deps *d = &p->deps;
 	char why[200];
 	p->in_flight = 0;
 	if (p->closing)
 		return;
 	if (p->status == 200) {
-		if (tracker_apply_poll(&acct->tracker, buf_ptr(&p->body), buf_size(&p->body), app_wall_ms())) {
+		if (tracker_apply_poll(d->tracker, buf_ptr(&p->body), buf_size(&p->body), wall_ms())) {
 			failed(p, "usage answer is not a JSON object");
 			return;
 		}
 		p->n_ok++;
 		backoff_reset(&p->backoff);
 		p->last_error[0] = 0;
-		p->last_success_ms = app_wall_ms();
+		p->last_success_ms = wall_ms();
 		log_msg(AP_DEBUG, "usage_poll", "applied");
-		app_save_state(acct->app);
+		if (d->on_applied)
+			d->on_applied(d->arg);
 		schedule(p, jittered(p->interval_ms));
 		return;
 	}

@@ -9,15 +9,25 @@
 
 #include "backoff.h"
 #include "buf.h"
+#include "oauth.h"
+#include "tracker.h"
 #include "upstream.h"
 
 #include <stdint.h>
 #include <uv.h>
 
-struct account;
+/* What a poll works with (not owned): the login it polls with, the tracker it feeds, the client it goes through. */
+struct usage_poll_deps {
+	struct oauth *oauth;         /* the token (and whether it can have the user:profile scope) */
+	struct tracker *tracker;     /* where the answer goes */
+	struct upstream *up;         /* the API's client */
+	const char *authority;       /* its Host header value */
+	void (*on_applied)(void *arg); /* after an answer was applied (the owner saves its state), or NULL */
+	void *arg;                   /* its argument */
+};
 
 struct usage_poll {
-	struct account *acct;       /* owner: the login it polls with and the tracker it feeds */
+	struct usage_poll_deps deps; /* login, tracker, client (not owned) */
 	uv_timer_t timer;           /* next poll */
 	struct upstream_req req;    /* the request in flight */
 	struct buf head;            /* its head (holds the token: wiped when freed) */
@@ -39,7 +49,7 @@ struct usage_poll {
 	uint64_t n_rate_limited;    /* 429 answers */
 };
 
-void usage_poll_init(struct usage_poll *p, struct account *acct, uint64_t interval_ms);
+void usage_poll_init(struct usage_poll *p, uv_loop_t *loop, const struct usage_poll_deps *deps, uint64_t interval_ms);
 /* Starts polling (first poll at once). Does nothing, and says why in /usage, when disabled. */
 void usage_poll_start(struct usage_poll *p);
 /* Cancels a poll in flight and closes the timer. */

@@ -113,7 +113,7 @@ static void check_door(const struct request *r)
 {
 	size_t pl, al;
 	const char *auth, *path = http_target_path(buf_ptr(&r->url), buf_size(&r->url), &pl, &auth, &al);
-	if (!path || !door_path_normal(path, pl))
+	if (!path || !http_path_normal(path, pl))
 		die("accepted a target not in normal form: %.*s", (int)buf_size(&r->url), buf_ptr(&r->url));
 	size_t hl = 0;
 	const char *host = auth ? auth : http_hdrs_get(&r->hdrs, "host", &hl);

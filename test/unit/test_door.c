@@ -5,7 +5,7 @@
 #include <string.h>
 
 static int loop(const char *h) { return door_host_is_loopback(h, strlen(h)); }
-static int normal(const char *p) { return door_path_normal(p, strlen(p)); }
+static int normal(const char *p) { return http_path_normal(p, strlen(p)); }
 
 TEST(test_door_loopback_hosts)
 {

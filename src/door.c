@@ -124,23 +124,17 @@ static int admin_path(const char *p, size_t n)
 {
 	static const char *const paths[] = {"/healthz", "/readyz", "/usage", "/metrics"};
 	for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
-		if (n == strlen(paths[i]) && memcmp(p, paths[i], n) == 0)
+		if (http_path_is(p, n, paths[i]))
 			return 1;
 	return 0;
 }
 
-static int has_prefix(const char *p, size_t n, const char *prefix)
-{
-	size_t pl = strlen(prefix);
-	return n >= pl && memcmp(p, prefix, pl) == 0;
-}
-
 static int forwarded_path(const struct config *cfg, const char *p, size_t n)
 {
-	if (has_prefix(p, n, "/v1/") || has_prefix(p, n, "/api/"))
+	if (http_path_under(p, n, "/v1/") || http_path_under(p, n, "/api/"))
 		return 1;
 	for (int i = 0; i < cfg->forward_prefixes.n; i++)
-		if (has_prefix(p, n, cfg->forward_prefixes.v[i]))
+		if (http_path_under(p, n, cfg->forward_prefixes.v[i]))
 			return 1;
 	return 0;
 }

@@ -388,7 +388,10 @@ static void send_upstream(struct proxy_exchange *ex, const char *token, const ch
 		refuse(ex, "no_credentials", 503, msg);
 		return;
 	}
-	if (proxy_rewrite_head(&ex->head, llhttp_method_name(req->method), buf_ptr(&req->url), buf_size(&req->url),
+	/* The rewritten head is about the size of the received one: one allocation instead of a doubling series. */
+	size_t guess = buf_size(&req->url) + buf_size(&req->hdrs.raw) + 4 * req->hdrs.n + strlen(token) + 256;
+	if (buf_reserve(&ex->head, guess) ||
+	    proxy_rewrite_head(&ex->head, llhttp_method_name(req->method), buf_ptr(&req->url), buf_size(&req->url),
 			       &req->hdrs, app->cfg.upstream_authority, token, request_has_body(req),
 			       buf_size(&req->body))) {
 		refuse(ex, "nomem", 503, "out of memory");

@@ -5,24 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-int account_name_valid(const char *name)
-{
-	size_t n = strlen(name);
-	if (n == 0 || n > ACCOUNT_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = name[i];
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-void account_init(struct account *a, const char *name, const struct account_env *env)
+void account_init(struct account *a, const char *name, const char *credentials, const struct account_env *env)
 {
 	memset(a, 0, sizeof *a);
 	snprintf(a->name, sizeof a->name, "%s", name);
-	oauth_init(&a->oauth, env->loop, env->cfg, env->tls);
+	oauth_init(&a->oauth, env->loop, env->cfg, env->tls, credentials);
 	tracker_init(&a->tracker, env->cfg->warn_utilization);
 	const struct usage_poll_deps deps = {.oauth = &a->oauth, .tracker = &a->tracker, .up = env->up,
 					     .authority = env->cfg->upstream_authority, .on_applied = env->on_poll_applied,
@@ -44,9 +31,9 @@ int account_load(struct account *a, char **envp)
 	return -1;
 }
 
-void account_start(struct account *a)
+void account_start(struct account *a, uint64_t poll_delay_ms)
 {
-	usage_poll_start(&a->poll);
+	usage_poll_start(&a->poll, poll_delay_ms);
 	oauth_start(&a->oauth);
 }
 

@@ -26,21 +26,31 @@ struct account_env {
 
 #define ACCOUNT_NAME_MAX 32
 
+/* What routing learnt from answers that the windows do not say (router.h reads it; the proxy writes it). */
+struct account_hold {
+	int64_t until_ms;      /* unix ms: not used before this (0: no hold) */
+	const char *reason;    /* why (static string, a metric label): "window", "overloaded", "extra_usage" */
+	char window[24];       /* the window a 429 named, "" when none */
+};
+
 struct account {
 	char name[ACCOUNT_NAME_MAX + 1]; /* [a-z0-9_-]{1,32}: a metric label and a key of /usage */
 	struct oauth oauth;              /* the login: token, refresh, write-back */
 	struct tracker tracker;          /* windows and token counters */
 	struct usage_poll poll;          /* the usage endpoint poll */
+	struct account_hold limited;     /* a window 429 or a 529: held back until its reset or a back-off */
+	struct account_hold overage;     /* seen drawing on paid extra usage: held back unless --allow-overage */
+	uint32_t in_flight;              /* requests it serves now */
+	uint64_t requests;               /* requests it was chosen for, since start */
 };
 
-/* Whether `name` is a valid account name. */
-int account_name_valid(const char *name);
-void account_init(struct account *a, const char *name, const struct account_env *env);
+/* `credentials`: the account's credentials file, or NULL for the one-account default search (kept, not copied). */
+void account_init(struct account *a, const char *name, const char *credentials, const struct account_env *env);
 /* Loads the credentials (synchronous: a small file, once). Returns 0, or -1 when no token was found (logged with
  * what to do; the account then answers 503 until a SIGHUP finds one). */
 int account_load(struct account *a, char **envp);
-/* Starts the login's timers and the usage poll. */
-void account_start(struct account *a);
+/* Starts the login's timers and the usage poll (its first poll after `poll_delay_ms`). */
+void account_start(struct account *a, uint64_t poll_delay_ms);
 /* SIGHUP: re-reads the credentials. */
 void account_reload(struct account *a);
 void account_close(struct account *a);

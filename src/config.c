@@ -14,7 +14,7 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES, OPT_ACCOUNTS };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -31,6 +31,18 @@ static const struct opt opts[] = {
 	{"ca-file", OPT_STR, F(ca_file), DEFAULT_CA_FILE, "PEM bundle of CAs trusted for the upstream"},
 	{"credentials", OPT_STR, F(credentials), NULL,
 	 "Claude Code credentials file (default $CLAUDE_CONFIG_DIR/.credentials.json, else ~/.claude/.credentials.json)"},
+	{"account", OPT_ACCOUNTS, F(accounts), NULL,
+	 "NAME=PATH: a subscription (Claude Code credentials file) in the pool; repeatable or comma-separated; "
+	 "NAME is [a-z0-9_-]{1,32}. Without it the one account is --credentials, named default"},
+	{"allow-overage", OPT_BOOL, F(allow_overage), "false",
+	 "let requests go to an account that draws on paid extra usage (off: such accounts are skipped)"},
+	{"max-utilization", OPT_PERCENT, F(max_utilization), "98",
+	 "an account whose window that applies to a request is at or above this percentage is not used for it"},
+	{"max-retry-after", OPT_DURATION, F(max_retry_after_ms), "300s",
+	 "longest retry-after told to clients (the proxy's own 429s and the upstream's)"},
+	{"max-pinned", OPT_COUNT, F(max_pinned), "4096",
+	 "most conversations kept pinned to their account (least recently used ones go first)"},
+	{"pin-idle-timeout", OPT_DURATION, F(pin_idle_ms), "1h", "a conversation idle this long is no longer pinned"},
 	{"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
 	{"log-format", OPT_FORMAT, F(log_json), "json", "json or text"},
 	{"max-body-size", OPT_SIZE, F(max_body_size), "32M", "largest request body accepted (bytes; k/M/G suffixes)"},
@@ -246,9 +258,40 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		}
 		return 0;
 	}
+	case OPT_ACCOUNTS: {
+		struct config_list *l = (struct config_list *)field;
+		char *save = NULL;
+		if (strlen(val) >= sizeof l->buf)
+			break;
+		snprintf(l->buf, sizeof l->buf, "%s", val);
+		l->n = 0;
+		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+			while (*v == ' ')
+				v++;
+			char *eq = strchr(v, '=');
+			if (eq)
+				*eq = 0;
+			if (!eq || !config_account_name_ok(v) || !eq[1] || l->n == CONFIG_MAX_LIST) {
+				snprintf(err, errlen,
+					 "invalid value '%s' for --%s: expected up to %d of NAME=PATH, NAME being [a-z0-9_-]{1,32}",
+					 v, o->name, CONFIG_MAX_LIST);
+				return -1;
+			}
+			for (int i = 0; i < l->n; i++)
+				if (strcmp(l->v[i], v) == 0) {
+					snprintf(err, errlen, "--%s: the account name '%s' is given twice", o->name, v);
+					return -1;
+				}
+			cfg->account_paths[l->n] = eq + 1;
+			l->v[l->n++] = v;
+		}
+		return 0;
+	}
 	case OPT_PERCENT: {
 		char *end;
 		double d = strtod(val, &end);
+		if (*end == '%')
+			end++;
 		if (end == val || *end || !(d > 0 && d <= 100))
 			break;
 		*(double *)field = d / 100;
@@ -259,7 +302,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 					   "a size in bytes such as 65536, 64k or 32M",
 					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
 					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100",
-					   "true or false", "https:// URLs", "keys", "origins", "paths"};
+					   "true or false", "https:// URLs", "keys", "origins", "paths", "accounts"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }
@@ -300,6 +343,18 @@ int config_add_client_key(struct config *cfg, const char *key)
 			return -1;
 	cfg->client_keys[cfg->n_client_keys++] = key;
 	return 0;
+}
+
+int config_account_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > 32)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') || name[i] == '_' ||
+		      name[i] == '-'))
+			return 0;
+	return 1;
 }
 
 int config_is_loopback(const char *host)
@@ -359,7 +414,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
-	char joined[4][2048] = {"", "", "", ""}; /* repeated list flags, joined; copied into the struct */
+	char joined[5][2048] = {"", "", "", "", ""}; /* repeated list flags, joined; copied into the struct */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -442,6 +497,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		}
 	}
 
+	if (cfg->accounts.n && cfg->credentials) {
+		snprintf(err, errlen, "--credentials and --account both given: name the one file as --account default=%s",
+			 cfg->credentials);
+		return CONFIG_ERROR;
+	}
 	if (config_split_hostport(cfg->listen, cfg->listen_host, sizeof cfg->listen_host, &cfg->listen_port)) {
 		snprintf(err, errlen, "invalid value '%s' for --listen: expected HOST:PORT such as 127.0.0.1:8080",
 			 cfg->listen);

@@ -32,6 +32,13 @@ struct config {
 	char upstream_authority[300];/* value for the Host header: host, plus ":port" unless 443 */
 	const char *ca_file;         /* CA bundle (PEM) that verifies the upstream */
 	const char *credentials;     /* credentials file given by flag/env, or NULL for the default search */
+	struct config_list accounts; /* --account names, in order (none: one account "default" from credentials) */
+	const char *account_paths[CONFIG_MAX_LIST]; /* their credentials files, same order */
+	int allow_overage;           /* accounts drawing on paid extra usage may serve requests */
+	double max_utilization;      /* fraction of an applicable window at which an account is not used */
+	uint64_t max_retry_after_ms; /* cap on retry-after told to clients */
+	uint32_t max_pinned;         /* conversations pinned to an account, at most */
+	uint64_t pin_idle_ms;        /* a pin idle this long expires */
 	int log_level;               /* enum log_level */
 	int log_json;                /* 1: JSON lines, 0: text */
 	uint64_t max_body_size;      /* request bodies above this get 413 */
@@ -82,6 +89,8 @@ int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port
 const char *config_env_get(char **envp, const char *name);
 /* Adds a client key (kept as a pointer: the string must outlive cfg). Returns 0, or -1 when invalid or full. */
 int config_add_client_key(struct config *cfg, const char *key);
+/* Whether `name` is a valid account name: [a-z0-9_-]{1,32}. */
+int config_account_name_ok(const char *name);
 /* Whether a listen host is a loopback address. */
 int config_is_loopback(const char *host);
 /* Parses "https://host[:port]/path" (a path is required). Returns 0 or -1. */

@@ -188,102 +188,109 @@ static long rss_bytes(void)
 	} while (0)
 #define POINT0(v) (e = e || S->point(S, NULL, 0, (double)(v)))
 
-static int window_families(struct sink *S, const struct tracker *t, int64_t now)
+/* Every window of every account: `t` (its tracker), `i` (the window) and ACCT (its label) in scope. */
+#define FOR_ACCOUNTS                                                                                                   \
+	for (uint32_t a_ = 0; a_ < app->n_accounts; a_++)                                                              \
+		for (const struct tracker *t = &app->accounts[a_].tracker; t; t = NULL)
+#define FOR_WINDOWS FOR_ACCOUNTS for (int i = 0; i < t->n; i++)
+#define ACCT {"account", app->accounts[a_].name}
+
+static int window_families(struct sink *S, struct app *app, int64_t now)
 {
 	int e = 0;
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
 	FAMILY("anthropic_proxy_window_utilization_ratio", M_GAUGE,
 	       "Share of the subscription window used (0-1), from answer headers or the usage poll.");
-	for (int i = 0; i < t->n; i++)
+	FOR_WINDOWS
 		if (t->w[i].utilization >= 0)
-			POINT(t->w[i].utilization, {"window", t->w[i].name});
+			POINT(t->w[i].utilization, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_reset_timestamp_seconds", M_GAUGE, "When the window resets (unix time).");
-	for (int i = 0; i < t->n; i++)
+	FOR_WINDOWS
 		if (t->w[i].resets_at)
-			POINT(t->w[i].resets_at, {"window", t->w[i].name});
+			POINT(t->w[i].resets_at, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_reset_in_seconds", M_GAUGE, "Seconds until the window resets.");
-	for (int i = 0; i < t->n; i++)
+	FOR_WINDOWS
 		if (t->w[i].resets_at) {
 			double left = (double)t->w[i].resets_at - (double)now / 1000;
-			POINT(left > 0 ? left : 0, {"window", t->w[i].name});
+			POINT(left > 0 ? left : 0, ACCT, {"window", t->w[i].name});
 		}
 	FAMILY("anthropic_proxy_window_status", M_GAUGE, "Window status: 0 allowed, 1 allowed_warning, 2 rejected.");
-	for (int i = 0; i < t->n; i++)
+	FOR_WINDOWS
 		if (t->w[i].status >= 0)
-			POINT(t->w[i].status, {"window", t->w[i].name});
+			POINT(t->w[i].status, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_data_age_seconds", M_GAUGE, "Age of the window's utilization value.");
-	for (int i = 0; i < t->n; i++)
+	FOR_WINDOWS
 		if (t->w[i].util_at_ms)
-			POINT((double)(now - t->w[i].util_at_ms) / 1000, {"window", t->w[i].name});
+			POINT((double)(now - t->w[i].util_at_ms) / 1000, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_tokens", M_GAUGE,
 	       "Tokens that went through the proxy in the window's current period, by kind.");
-	for (int i = 0; i < t->n; i++) {
+	FOR_WINDOWS {
 		const struct tracker_tokens *k = &t->w[i].tokens;
 		const uint64_t v[4] = {k->input, k->output, k->cache_creation, k->cache_read};
 		for (int j = 0; j < 4; j++)
-			POINT(v[j], {"window", t->w[i].name}, {"kind", kinds[j]});
+			POINT(v[j], ACCT, {"window", t->w[i].name}, {"kind", kinds[j]});
 	}
 	FAMILY("anthropic_proxy_window_tokens_in", M_GAUGE,
 	       "Prompt tokens (input + cache creation + cache read) in the window's current period.");
-	for (int i = 0; i < t->n; i++) {
+	FOR_WINDOWS {
 		const struct tracker_tokens *k = &t->w[i].tokens;
-		POINT(k->input + k->cache_creation + k->cache_read, {"window", t->w[i].name});
+		POINT(k->input + k->cache_creation + k->cache_read, ACCT, {"window", t->w[i].name});
 	}
 	FAMILY("anthropic_proxy_window_tokens_out", M_GAUGE, "Output tokens in the window's current period.");
-	for (int i = 0; i < t->n; i++)
-		POINT(t->w[i].tokens.output, {"window", t->w[i].name});
+	FOR_WINDOWS
+		POINT(t->w[i].tokens.output, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_requests", M_GAUGE, "Answers counted in the window's current period.");
-	for (int i = 0; i < t->n; i++)
-		POINT(t->w[i].tokens.requests, {"window", t->w[i].name});
+	FOR_WINDOWS
+		POINT(t->w[i].tokens.requests, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_burn_rate_ratio_per_hour", M_GAUGE,
 	       "Utilization gained per hour over up to the last hour.");
-	for (int i = 0; i < t->n; i++) {
+	FOR_WINDOWS {
 		double rate;
 		if (tracker_burn_rate(&t->w[i], now, &rate) == 0)
-			POINT(rate, {"window", t->w[i].name});
+			POINT(rate, ACCT, {"window", t->w[i].name});
 	}
 	FAMILY("anthropic_proxy_window_projected_exhaustion_timestamp_seconds", M_GAUGE,
 	       "When the window would be used up at the current burn rate; absent when not before its reset.");
-	for (int i = 0; i < t->n; i++) {
+	FOR_WINDOWS {
 		int64_t at;
 		if (tracker_projected_exhaustion(&t->w[i], now, &at) == 0)
-			POINT(at, {"window", t->w[i].name});
+			POINT(at, ACCT, {"window", t->w[i].name});
 	}
 	FAMILY("anthropic_proxy_window_rollovers_total", M_COUNTER, "Window rollovers seen since start.");
-	for (int i = 0; i < t->n; i++)
-		POINT(t->w[i].rollovers, {"window", t->w[i].name});
+	FOR_WINDOWS
+		POINT(t->w[i].rollovers, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_rate_limit_status", M_GAUGE,
 	       "Overall status of the binding claim: 0 allowed, 1 allowed_warning, 2 rejected.");
-	if (t->status >= 0)
-		POINT0(t->status);
+	FOR_ACCOUNTS if (t->status >= 0)
+		POINT(t->status, ACCT);
 	FAMILY("anthropic_proxy_overage_status", M_GAUGE,
 	       "Extra-usage (overage) status: 0 allowed, 1 allowed_warning, 2 rejected.");
-	if (t->overage_status >= 0)
-		POINT0(t->overage_status);
+	FOR_ACCOUNTS if (t->overage_status >= 0)
+		POINT(t->overage_status, ACCT);
 	FAMILY("anthropic_proxy_overage_utilization_ratio", M_GAUGE, "Extra-usage (overage) utilization.");
-	if (t->overage_utilization >= 0)
-		POINT0(t->overage_utilization);
+	FOR_ACCOUNTS if (t->overage_utilization >= 0)
+		POINT(t->overage_utilization, ACCT);
 	FAMILY("anthropic_proxy_extra_usage_enabled", M_GAUGE, "Whether paid extra usage is enabled.");
-	if (t->extra_enabled >= 0)
-		POINT0(t->extra_enabled);
+	FOR_ACCOUNTS if (t->extra_enabled >= 0)
+		POINT(t->extra_enabled, ACCT);
 	FAMILY("anthropic_proxy_extra_usage_monthly_limit_minor_units", M_GAUGE,
 	       "Monthly extra-usage limit, in minor currency units (cents).");
-	if (t->extra_monthly_limit >= 0)
-		POINT0(t->extra_monthly_limit);
+	FOR_ACCOUNTS if (t->extra_monthly_limit >= 0)
+		POINT(t->extra_monthly_limit, ACCT);
 	FAMILY("anthropic_proxy_extra_usage_used_minor_units", M_GAUGE,
 	       "Extra usage spent this month, in minor currency units (cents).");
-	if (t->extra_used_credits >= 0)
-		POINT0(t->extra_used_credits);
+	FOR_ACCOUNTS if (t->extra_used_credits >= 0)
+		POINT(t->extra_used_credits, ACCT);
 	FAMILY("anthropic_proxy_extra_usage_utilization_ratio", M_GAUGE, "Share of the extra-usage limit spent.");
-	if (t->extra_utilization >= 0)
-		POINT0(t->extra_utilization);
+	FOR_ACCOUNTS if (t->extra_utilization >= 0)
+		POINT(t->extra_utilization, ACCT);
 	return e;
 }
 
 static int traffic_families(struct sink *S, struct app *app)
 {
 	const struct metrics *m = &app->metrics;
-	const struct tracker *t = &app_default_account(app)->tracker;
+	const struct tracker *models = &app_default_account(app)->tracker; /* the model-name table of the metrics */
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
 	int e = 0;
 	FAMILY("anthropic_proxy_requests_total", M_COUNTER, "Requests by route, status class and model.");
@@ -292,15 +299,15 @@ static int traffic_families(struct sink *S, struct app *app)
 			for (int k = 0; k < TRACKER_MAX_MODELS + 2; k++)
 				if (m->requests[r][c][k])
 					POINT(m->requests[r][c][k], {"route", route_names[r]}, {"status_class", class_names[c]},
-					      {"model", k == METRICS_MODEL_NONE ? "" : t->models[k].name});
-	FAMILY("anthropic_proxy_tokens_total", M_COUNTER, "Tokens through the proxy by model and kind.");
-	for (int k = 0; k <= TRACKER_MAX_MODELS; k++) {
+					      {"model", k == METRICS_MODEL_NONE ? "" : models->models[k].name});
+	FAMILY("anthropic_proxy_tokens_total", M_COUNTER, "Tokens through the proxy by account, model and kind.");
+	FOR_ACCOUNTS for (int k = 0; k <= TRACKER_MAX_MODELS; k++) {
 		const struct tracker_model *md = &t->models[k];
 		if (!md->tokens.requests || (k >= t->n_models && k != TRACKER_MAX_MODELS))
 			continue;
 		const uint64_t v[4] = {md->tokens.input, md->tokens.output, md->tokens.cache_creation, md->tokens.cache_read};
 		for (int j = 0; j < 4; j++)
-			POINT(v[j], {"model", md->name}, {"kind", kinds[j]});
+			POINT(v[j], ACCT, {"model", md->name}, {"kind", kinds[j]});
 	}
 	FAMILY("anthropic_proxy_request_duration_seconds", M_HIST, "Request duration, by route.");
 	for (int r = 0; r < ROUTE_N && !e; r++) {
@@ -341,29 +348,71 @@ static int traffic_families(struct sink *S, struct app *app)
 	return e;
 }
 
+/* Accounts and routing among them. */
+static int account_families(struct sink *S, struct app *app, int64_t now)
+{
+	const struct proxy_routing *r = &app->proxy.routing;
+	int e = 0;
+	FAMILY("anthropic_proxy_account_requests_total", M_COUNTER, "Requests each account was chosen for.");
+	FOR_ACCOUNTS POINT(app->accounts[a_].requests, ACCT);
+	FAMILY("anthropic_proxy_account_usable", M_GAUGE,
+	       "1 while the account could take a request (login, holds, windows under --max-utilization, extra usage).");
+	FOR_ACCOUNTS {
+		const struct account *ac = &app->accounts[a_];
+		const struct router_account v = {.name = ac->name, .tracker = t, .limited = &ac->limited,
+						 .overage = &ac->overage, .login_ok = oauth_usable(&ac->oauth)};
+		const struct router_request rq = {.model = "", .consumes = 1, .pinned = -1};
+		const struct router_policy pol = {.max_utilization = app->cfg.max_utilization,
+						  .allow_overage = app->cfg.allow_overage};
+		struct router_verdict vd;
+		router_check(&v, 0, &rq, &pol, now, &vd);
+		POINT(vd.block == ROUTER_OK, ACCT);
+	}
+	FAMILY("anthropic_proxy_routing_decisions_total", M_COUNTER, "Accounts chosen for requests, by reason.");
+	for (int k = 0; k < ROUTER_NONE; k++)
+		POINT(r->decisions[k], {"reason", router_reason_name(k)});
+	FAMILY("anthropic_proxy_guard_refusals_total", M_COUNTER,
+	       "Requests the proxy answered 429 itself because no account was usable, by what blocked the accounts.");
+	for (int k = ROUTER_NO_LOGIN; k < ROUTER_BLOCK_N; k++)
+		POINT(r->refusals[k], {"reason", router_block_name(k)});
+	FAMILY("anthropic_proxy_failovers_total", M_COUNTER,
+	       "Requests replayed on another account after a 429, 529 or extra-usage 400 (the client saw one answer).");
+	POINT0(r->failovers);
+	FAMILY("anthropic_proxy_extra_usage_holds_total", M_COUNTER,
+	       "Times an account was found drawing on paid extra usage and held back.");
+	POINT0(r->overage_trips);
+	FAMILY("anthropic_proxy_pinned_conversations", M_GAUGE, "Conversations pinned to an account.");
+	POINT0(r->pins.n);
+	return e;
+}
+
 static int login_and_process_families(struct sink *S, struct app *app)
 {
-	const struct oauth *oa = &app_default_account(app)->oauth;
-	const struct usage_poll *p = &app_default_account(app)->poll;
 	char why[16];
 	int e = 0;
 	FAMILY("anthropic_proxy_oauth_ready", M_GAUGE, "1 while a usable access token is held.");
-	POINT0(oauth_ready(oa, why, sizeof why));
+	FOR_ACCOUNTS POINT(oauth_ready(&app->accounts[a_].oauth, why, sizeof why), ACCT);
 	FAMILY("anthropic_proxy_oauth_token_expiry_timestamp_seconds", M_GAUGE, "When the access token expires (unix time).");
-	if (oa->cur.expires_at_ms)
-		POINT0(oa->cur.expires_at_ms / 1000);
+	FOR_ACCOUNTS if (app->accounts[a_].oauth.cur.expires_at_ms)
+		POINT(app->accounts[a_].oauth.cur.expires_at_ms / 1000, ACCT);
 	FAMILY("anthropic_proxy_oauth_refreshes_total", M_COUNTER, "Token refreshes by outcome.");
-	POINT(oa->n_refresh_ok, {"outcome", "success"});
-	POINT(oa->n_refresh_failed, {"outcome", "failure"});
-	POINT(oa->n_adopted, {"outcome", "adopted"});
+	FOR_ACCOUNTS {
+		const struct oauth *oa = &app->accounts[a_].oauth;
+		POINT(oa->n_refresh_ok, ACCT, {"outcome", "success"});
+		POINT(oa->n_refresh_failed, ACCT, {"outcome", "failure"});
+		POINT(oa->n_adopted, ACCT, {"outcome", "adopted"});
+	}
 	FAMILY("anthropic_proxy_usage_polls_total", M_COUNTER, "Usage endpoint polls by outcome.");
-	POINT(p->n_ok, {"outcome", "success"});
-	POINT(p->n_failed - p->n_rate_limited, {"outcome", "failure"});
-	POINT(p->n_rate_limited, {"outcome", "rate_limited"});
+	FOR_ACCOUNTS {
+		const struct usage_poll *p = &app->accounts[a_].poll;
+		POINT(p->n_ok, ACCT, {"outcome", "success"});
+		POINT(p->n_failed - p->n_rate_limited, ACCT, {"outcome", "failure"});
+		POINT(p->n_rate_limited, ACCT, {"outcome", "rate_limited"});
+	}
 	FAMILY("anthropic_proxy_usage_poll_last_success_timestamp_seconds", M_GAUGE,
 	       "When the usage endpoint last answered (unix time).");
-	if (p->last_success_ms)
-		POINT0(p->last_success_ms / 1000);
+	FOR_ACCOUNTS if (app->accounts[a_].poll.last_success_ms)
+		POINT(app->accounts[a_].poll.last_success_ms / 1000, ACCT);
 	FAMILY("anthropic_proxy_client_connections", M_GAUGE, "Open client connections.");
 	POINT0(app->srv.n_clients);
 	FAMILY("anthropic_proxy_upstream_connections", M_GAUGE, "Open upstream connections, by state.");
@@ -399,7 +448,8 @@ static int login_and_process_families(struct sink *S, struct app *app)
 static int collect(struct sink *S, struct app *app)
 {
 	int64_t now = wall_ms();
-	return window_families(S, &app_default_account(app)->tracker, now) || traffic_families(S, app) || login_and_process_families(S, app);
+	return window_families(S, app, now) || traffic_families(S, app) || account_families(S, app, now) ||
+	       login_and_process_families(S, app);
 }
 
 int exposition_prometheus(struct app *app, struct buf *out)

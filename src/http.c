@@ -103,6 +103,7 @@ enum http_hdr_id http_hdr_id(const char *p, size_t n)
 	case 17: IS("transfer-encoding", HH_TRANSFER_ENCODING) IS("anthropic-version", HH_ANTHROPIC_VERSION) break;
 	case 18: IS("proxy-authenticate", HH_PROXY_AUTHENTICATE) break;
 	case 19: IS("proxy-authorization", HH_PROXY_AUTHORIZATION) break;
+	case 24: IS("x-claude-code-session-id", HH_SESSION_ID) break;
 	}
 #undef IS
 	if (n > sizeof RATELIMIT_PREFIX - 1 && strncasecmp(p, RATELIMIT_PREFIX, sizeof RATELIMIT_PREFIX - 1) == 0)

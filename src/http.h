@@ -40,6 +40,7 @@ enum http_hdr_id {
 	HH_ANTHROPIC_VERSION,
 	HH_REQUEST_ID,
 	HH_RETRY_AFTER,
+	HH_SESSION_ID, /* x-claude-code-session-id */
 	HH_RATELIMIT, /* anthropic-ratelimit-unified-* */
 };
 

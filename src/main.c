@@ -25,6 +25,7 @@
 extern char **environ;
 
 #define DRAIN_CHECK_MS 50
+#define POLL_STAGGER_MAX_MS 5000 /* first polls of several accounts this far apart, at most */
 
 static uv_timer_t drain_timer; /* owned by main: the shutdown poll (the app struct stays free of it) */
 static uint64_t drain_deadline;
@@ -225,7 +226,7 @@ static void no_core_dumps(const struct config *cfg)
 int main(int argc, char **argv)
 {
 	static struct app app; /* large (the upstream decrypt buffer): keep it off the stack */
-	char err[4096];
+	char err[16384];
 #if defined(M_MMAP_THRESHOLD) && defined(M_TOP_PAD)
 	/* Mbed TLS gives every upstream connection a 16,429-byte input record buffer (plus a 4 KB output one: see
 	 * deps/mbedtls_config.h), zeroed by calloc, and most records written into it are a few KB. calloc clears
@@ -292,7 +293,8 @@ int main(int argc, char **argv)
 	};
 	upstream_init(&app.up, app.loop, app.cfg.upstream_host, app.cfg.upstream_port, &app.tls, &up_opts);
 
-	app.n_accounts = 1;
+	/* --account NAME=PATH, in order; without it the one account "default" (--credentials or the defaults). */
+	app.n_accounts = app.cfg.accounts.n ? (uint32_t)app.cfg.accounts.n : 1;
 	app.accounts = calloc(app.n_accounts, sizeof *app.accounts);
 	if (!app.accounts) {
 		fprintf(stderr, "anthropic-proxy: out of memory\n");
@@ -300,7 +302,11 @@ int main(int argc, char **argv)
 	}
 	const struct account_env env = {.loop = app.loop, .cfg = &app.cfg, .tls = &app.tls, .up = &app.up,
 					.on_poll_applied = save_state, .arg = &app};
-	account_init(&app.accounts[0], "default", &env);
+	if (app.cfg.accounts.n)
+		for (uint32_t i = 0; i < app.n_accounts; i++)
+			account_init(&app.accounts[i], app.cfg.accounts.v[i], app.cfg.account_paths[i], &env);
+	else
+		account_init(&app.accounts[0], "default", app.cfg.credentials, &env);
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_load(&app.accounts[i], environ);
 
@@ -320,8 +326,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
+	/* The usage endpoint is rate-limited per address as well as per token: the accounts' polls start apart and
+	 * keep their offsets (each then repeats on its own period). */
+	uint64_t stagger = app.cfg.poll_interval_ms / app.n_accounts;
+	if (stagger > POLL_STAGGER_MAX_MS)
+		stagger = POLL_STAGGER_MAX_MS;
 	for (uint32_t i = 0; i < app.n_accounts; i++)
-		account_start(&app.accounts[i]);
+		account_start(&app.accounts[i], i * stagger);
 	uv_signal_init(app.loop, &app.sig_hup);
 	app.sig_hup.data = &app;
 	uv_signal_start(&app.sig_hup, on_hup, SIGHUP);

@@ -31,11 +31,12 @@ static void on_timer(uv_timer_t *t);
 
 /* ---- set-up -------------------------------------------------------------------------------------------------- */
 
-void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls)
+void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls, const char *credentials)
 {
 	memset(o, 0, sizeof *o);
 	o->loop = loop;
 	o->cfg = cfg;
+	o->credentials = credentials;
 	o->lock_fd = -1;
 	backoff_init(&o->backoff, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	cred_init(&o->cur);
@@ -158,8 +159,8 @@ int oauth_load(struct oauth *o, char **envp)
 	o->envp = envp;
 	o->problem[0] = 0;
 	o->dead = 0;
-	if (o->cfg->credentials) {
-		if (load_file(o, o->cfg->credentials, err, sizeof err) == 0)
+	if (o->credentials) {
+		if (load_file(o, o->credentials, err, sizeof err) == 0)
 			goto found;
 		snprintf(o->problem, sizeof o->problem, "%s", err);
 		return -1; /* an explicit file that does not work is a problem to report, not to paper over */
@@ -684,6 +685,11 @@ void oauth_reload(struct oauth *o)
 			log_msg(AP_WARN, "credentials_reload_failed", err);
 		}
 	}
+}
+
+int oauth_usable(const struct oauth *o)
+{
+	return o->cur.access_token && !o->dead && (!expired(o) || can_refresh(o));
 }
 
 int oauth_ready(const struct oauth *o, char *why, size_t len)

@@ -45,6 +45,8 @@ struct oauth_waiter {
 struct oauth {
 	uv_loop_t *loop;               /* the loop (not owned) */
 	const struct config *cfg;      /* margins, token URLs, client id, follow mode (not owned) */
+	const char *credentials;       /* the credentials file named for this login, or NULL: CLAUDE_CODE_OAUTH_TOKEN,
+					* then Claude Code's default places (not owned) */
 	enum oauth_source source;      /* where the token came from */
 	char **envp;                   /* the environment the sources are looked up in (not owned) */
 	char path[4096];               /* credentials file (OAUTH_FILE) */
@@ -85,8 +87,9 @@ struct oauth {
 	int closing;                   /* shutting down */
 };
 
-/* Sets up (no I/O yet); `tls` serves the token endpoints. */
-void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls);
+/* Sets up (no I/O yet); `tls` serves the token endpoints; `credentials` as the field (kept, not copied). */
+void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls,
+		const char *credentials);
 /* Loads credentials from the sources (synchronous: a small file, once). Returns 0 when a token was found, -1
  * otherwise (o->problem says why). */
 int oauth_load(struct oauth *o, char **envp);
@@ -110,6 +113,8 @@ void oauth_cancel(struct oauth *o, struct oauth_waiter *w);
  * queue `w` for the result. If the token changed since, w is called back at once with the new one. Returns as
  * oauth_wait. */
 int oauth_expired(struct oauth *o, uint64_t generation, struct oauth_waiter *w);
+/* Whether a request could be signed now or after the refresh (or file re-read) it would wait for. */
+int oauth_usable(const struct oauth *o);
 /* For /readyz: 1 when a usable token is held; otherwise 0 with the reason in why. */
 int oauth_ready(const struct oauth *o, char *why, size_t len);
 

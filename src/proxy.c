@@ -5,6 +5,8 @@
 #include "inflate.h"
 #include "log.h"
 #include "metrics.h"
+#include "reqinfo.h"
+#include "router.h"
 #include "usage.h"
 
 #include <ctype.h>
@@ -12,12 +14,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define OAUTH_BETA "oauth-2025-04-20"
 #define HOLD_MAX (64 * 1024)  /* a 401 body is small; anything bigger is passed through */
 #define OUT_FLUSH (8 * 1024)  /* gathered answer bytes past this go out at once: small answers coalesce, big ones
 				* stream on */
 #define OUT_KEEP (64 * 1024)  /* a gather buffer grown past this is released after its flush */
+#define OVERLOAD_HOLD_MS (30 * 1000)     /* a 529 keeps its account out of routing this long */
+#define BARE_429_HOLD_MS (30 * 1000)     /* so does a 429 that names no window */
+#define OVERAGE_HOLD_MS (15 * 60 * 1000) /* extra usage seen, binding reset unknown: out this long */
 
 /* One request's way through the proxy, from proxy_start to client_end. */
 struct proxy_exchange {
@@ -38,6 +44,14 @@ struct proxy_exchange {
 	unsigned reading : 1;     /* `usage` reads this answer */
 	unsigned accounted : 1;   /* this answer's tokens went to the tracker */
 	unsigned hold_coded : 1;  /* the held body has a content-encoding */
+	unsigned hold_failover : 1; /* the held answer is a 429/529/400 that another account may spare the client */
+	unsigned pinned : 1;      /* pin_key names the conversation */
+	uint32_t tried;           /* accounts this request was sent to (bit i: account i) */
+	uint64_t pin_key;         /* the conversation's key in the pin table */
+	int64_t retry_after_s;    /* the answer's retry-after, uncapped, or -1 */
+	int8_t overage_in_use;    /* the answer's overage-in-use: -1 absent, 0, 1 */
+	uint8_t rl_rejected;      /* the answer's unified-status is rejected */
+	char model[64];           /* the model asked for, "" unknown (routing) */
 	struct oauth_waiter waiter; /* the token wait */
 	uint64_t generation;      /* oauth generation of the token the request was signed with */
 	struct buf hold;          /* the held 401 answer, as it would go to the client (bounded) */
@@ -67,12 +81,23 @@ void proxy_init(struct proxy *p, struct app *app)
 	p->app = app;
 	p->route = (struct client_route){.start = proxy_start, .abort = proxy_abort, .drained = proxy_drained, .ctx = p};
 	buf_init(&p->gather, 0);
+	p->routing.last_account = -1;
+	/* Pins matter only with several accounts; the seed keeps others from aiming keys at one bucket. */
+	uint32_t cap = app->n_accounts > 1 ? app->cfg.max_pinned : 0;
+	if (pins_init(&p->routing.pins, cap, app->cfg.pin_idle_ms, uv_hrtime() ^ ((uint64_t)getpid() << 32)))
+		log_msg(AP_WARN, "pins_disabled", "out of memory for the conversation pin table: routing by headroom only");
 }
 
-void proxy_free(struct proxy *p) { buf_free(&p->gather); }
+void proxy_free(struct proxy *p)
+{
+	buf_free(&p->gather);
+	pins_free(&p->routing.pins);
+}
 
 static void exchange_free(struct proxy_exchange *ex)
 {
+	if (ex->acct && ex->acct->in_flight)
+		ex->acct->in_flight--;
 	buf_free_wipe(&ex->head); /* it carries the access token */
 	buf_free(&ex->hold);
 	buf_free(&ex->hold_body);
@@ -123,6 +148,13 @@ static int flush_out(struct proxy_exchange *ex)
 	return rc;
 }
 
+/* The metrics' model label: the first account's model table names the slots for every account (each account's
+ * tracker counts its own tokens per model). */
+static int model_slot(struct proxy_exchange *ex, const char *model)
+{
+	return tracker_model_index(&app_default_account(ex->proxy->app)->tracker, model);
+}
+
 /* When the answer named no model (an error, count_tokens), the request says which one was asked for. The reader
  * takes only the top-level "model", in bounded memory, whatever the body holds. */
 static void fill_model(struct proxy_exchange *ex)
@@ -136,7 +168,7 @@ static void fill_model(struct proxy_exchange *ex)
 	usage_reader_feed(&u, buf_ptr(&req->body), buf_size(&req->body));
 	usage_reader_finish(&u);
 	if (u.usage.model[0])
-		ex->model_slot = tracker_model_index(&ex->acct->tracker, u.usage.model);
+		ex->model_slot = model_slot(ex, u.usage.model);
 	usage_reader_free(&u);
 }
 
@@ -327,6 +359,151 @@ static void refuse(struct proxy_exchange *ex, const char *kind, int status, cons
 	finish(ex, 1, NULL);
 }
 
+/* ---- choosing the account (router.h decides; this applies) ----------------------------------------------------- */
+
+static void router_views(struct app *app, struct router_account *v)
+{
+	for (uint32_t i = 0; i < app->n_accounts && i < ROUTER_MAX_ACCOUNTS; i++) {
+		struct account *a = &app->accounts[i];
+		v[i] = (struct router_account){.name = a->name, .tracker = &a->tracker, .limited = &a->limited,
+					       .overage = &a->overage, .login_ok = oauth_usable(&a->oauth),
+					       .in_flight = a->in_flight, .requests = a->requests};
+	}
+}
+
+static struct router_policy router_policy(const struct app *app)
+{
+	return (struct router_policy){.max_utilization = app->cfg.max_utilization,
+				      .allow_overage = app->cfg.allow_overage};
+}
+
+static void use_account(struct proxy_exchange *ex, int i, enum router_reason why)
+{
+	struct proxy_routing *r = &ex->proxy->routing;
+	struct account *a = &ex->proxy->app->accounts[i];
+	if (ex->acct && ex->acct->in_flight)
+		ex->acct->in_flight--;
+	ex->acct = a;
+	a->in_flight++;
+	a->requests++;
+	ex->tried |= 1u << i;
+	r->decisions[why]++;
+	r->last_account = i;
+	r->last_reason = why;
+	r->last_at_ms = app_wall_ms();
+	if (ex->pinned && why != ROUTER_STICKY)
+		pins_put(&r->pins, ex->pin_key, i, r->last_at_ms);
+}
+
+/* What routing reads from the request: the model (per-model windows) and, with several accounts, the
+ * conversation (x-claude-code-session-id, else the session in metadata.user_id). */
+static void read_request(struct proxy_exchange *ex)
+{
+	struct app *app = ex->proxy->app;
+	const struct request *req = client_request(ex->client);
+	int several = app->n_accounts > 1;
+	size_t sl = 0;
+	const char *sid = several ? http_hdrs_find(&req->hdrs, HH_SESSION_ID, &sl) : NULL;
+	struct reqinfo ri;
+	ri.model[0] = ri.session[0] = 0;
+	if ((ex->messages || ex->route == ROUTE_COUNT_TOKENS) && buf_size(&req->body))
+		reqinfo_scan(buf_ptr(&req->body), buf_size(&req->body), several && !sid, &ri);
+	memcpy(ex->model, ri.model, sizeof ex->model);
+	if (sid && sl) {
+		ex->pin_key = pins_key(&ex->proxy->routing.pins, sid, sl);
+		ex->pinned = 1;
+	} else if (ri.session[0]) {
+		ex->pin_key = pins_key(&ex->proxy->routing.pins, ri.session, strlen(ri.session));
+		ex->pinned = 1;
+	}
+}
+
+/* The guard's own answer when no account can take the request within its plan: 429 rate_limit_error naming
+ * every account's block and when it clears, retry-after capped. */
+static void refuse_limits(struct proxy_exchange *ex, const struct router_account *v, const struct router_request *rq,
+			  const struct router_policy *pol, int64_t now)
+{
+	struct app *app = ex->proxy->app;
+	struct proxy_routing *r = &ex->proxy->routing;
+	int n = (int)app->n_accounts;
+	struct buf msg;
+	buf_init(&msg, 0);
+	int64_t ra = 0;
+	buf_appends(&msg, "anthropic-proxy: ");
+	(void)router_refusal(v, n, rq, pol, now, &msg, &ra);
+	int seen[ROUTER_BLOCK_N] = {0};
+	for (int i = 0; i < n; i++) {
+		struct router_verdict vd;
+		struct router_request plain = *rq;
+		plain.tried = 0;
+		router_check(&v[i], i, &plain, pol, now, &vd);
+		if (!seen[vd.block]++)
+			r->refusals[vd.block]++;
+	}
+	int64_t cap = (int64_t)(app->cfg.max_retry_after_ms / 1000);
+	if (ra <= 0 || ra > cap)
+		ra = cap;
+	char extra[64];
+	snprintf(extra, sizeof extra, "retry-after: %lld\r\n", (long long)(ra > 0 ? ra : 1));
+	struct log_line l;
+	log_begin(&l, AP_WARN, "guard_refused");
+	log_str(&l, "model", ex->model[0] ? ex->model : NULL);
+	log_int(&l, "retry_after_s", (long long)ra);
+	buf_append(&msg, "", 1);
+	log_str(&l, "msg", buf_size(&msg) ? buf_ptr(&msg) : "");
+	log_end(&l);
+	ex->error = "plan_limits";
+	client_respond_error_with(ex->client, 429, buf_size(&msg) ? buf_ptr(&msg) : "anthropic-proxy: plan limits", extra);
+	buf_free(&msg);
+	finish(ex, 1, NULL);
+}
+
+/* Picks the account for the request, or for its replay (`tried` set). Returns 0 with ex->acct set; 1 when no other
+ * account can take a replay; -1 when the request was answered here (the guard's 429). */
+static int choose(struct proxy_exchange *ex)
+{
+	struct app *app = ex->proxy->app;
+	struct proxy_routing *r = &ex->proxy->routing;
+	int n = (int)app->n_accounts;
+	struct router_account v[ROUTER_MAX_ACCOUNTS];
+	router_views(app, v);
+	const struct router_policy pol = router_policy(app);
+	int64_t now = app_wall_ms();
+	struct router_request rq = {.model = ex->model, .consumes = ex->messages, .tried = ex->tried, .pinned = -1};
+	if (ex->pinned && !ex->tried)
+		rq.pinned = pins_get(&r->pins, ex->pin_key, now);
+	struct router_choice ch;
+	if (router_pick(v, n, &rq, &pol, now, &ch) >= 0) {
+		use_account(ex, ch.account, ch.reason);
+		return 0;
+	}
+	if (ex->tried)
+		return 1;
+	int no_login = 1;
+	for (int i = 0; i < n; i++)
+		no_login &= !v[i].login_ok;
+	if (no_login || !ex->messages) {
+		/* No login anywhere (or nothing to guard): the default account answers why, as with one account. */
+		ex->acct = app_default_account(app);
+		ex->acct->in_flight++;
+		return 0;
+	}
+	refuse_limits(ex, v, &rq, &pol, now);
+	return -1;
+}
+
+/* Sends on the chosen account, after its refresh when one is due. */
+static void go(struct proxy_exchange *ex)
+{
+	if (oauth_must_wait(&ex->acct->oauth)) {
+		ex->waiting = 1;
+		if (oauth_wait(&ex->acct->oauth, &ex->waiter) == 0)
+			return;
+		ex->waiting = 0;
+	}
+	send_upstream(ex, oauth_token(&ex->acct->oauth), NULL);
+}
+
 /* ---- the route ------------------------------------------------------------------------------------------------- */
 
 static void proxy_start(void *ctx, struct client *c)
@@ -351,17 +528,12 @@ static void proxy_start(void *ctx, struct client *c)
 	ex->route = (uint8_t)metrics_route(buf_ptr(&req->url), buf_size(&req->url));
 	ex->model_slot = METRICS_MODEL_NONE;
 	ex->messages = req->method == HTTP_POST && http_path_is(buf_ptr(&req->url), buf_size(&req->url), "/v1/messages");
-	ex->acct = app_default_account(p->app);
 	ex->waiter.cb = on_token;
 	ex->waiter.data = ex;
 	client_attach(c, ex);
-	if (oauth_must_wait(&ex->acct->oauth)) {
-		ex->waiting = 1;
-		if (oauth_wait(&ex->acct->oauth, &ex->waiter) == 0)
-			return;
-		ex->waiting = 0;
-	}
-	send_upstream(ex, oauth_token(&ex->acct->oauth), NULL);
+	read_request(ex);
+	if (choose(ex) == 0)
+		go(ex);
 }
 
 static void send_upstream(struct proxy_exchange *ex, const char *token, const char *why)
@@ -407,6 +579,9 @@ static void send_upstream(struct proxy_exchange *ex, const char *token, const ch
 		.no_body = (req->method == HTTP_HEAD),
 	};
 	ex->generation = oa->generation;
+	ex->retry_after_s = -1;
+	ex->overage_in_use = -1;
+	ex->rl_rejected = 0;
 	ex->reading = 0;
 	ex->accounted = 0;
 	ex->sniff = 0;
@@ -462,9 +637,9 @@ static void record_usage(struct proxy_exchange *ex)
 	    k->cache_read_input_tokens >= 0) {
 		tracker_record(t, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
 			       k->cache_read_input_tokens, app_wall_ms());
-		ex->model_slot = tracker_model_index(t, k->model);
+		ex->model_slot = model_slot(ex, k->model);
 	} else if (k->model[0]) {
-		ex->model_slot = tracker_model_index(t, k->model);
+		ex->model_slot = model_slot(ex, k->model);
 	}
 	if (u->error_events)
 		app->metrics.stream_errors[metrics_stream_error_index(u->error_type)] += u->error_events;
@@ -530,12 +705,28 @@ static void scan_head(struct proxy_exchange *ex, const struct http_hdrs *h, stru
 		case HH_CONTENT_ENCODING: f->content_encoding = v, f->content_encoding_len = vl; break;
 		case HH_TRANSFER_ENCODING: f->has_te = 1; break;
 		case HH_CONTENT_LENGTH: f->has_len = 1; break;
-		case HH_RATELIMIT:
-			if (ex->messages)
-				tracker_apply_header(&ex->acct->tracker, http_hdr_name(h, i), h->v[i].name_len, v, vl, now);
-			if (http_name_eq(http_hdr_name(h, i), h->v[i].name_len, "anthropic-ratelimit-unified-status"))
-				f->rl_status = v, f->rl_status_len = vl;
+		case HH_RETRY_AFTER: {
+			char *end;
+			char tmp[24];
+			snprintf(tmp, sizeof tmp, "%.*s", (int)(vl < 23 ? vl : 23), v);
+			long long s = strtoll(tmp, &end, 10);
+			if (end != tmp && !*end && s >= 0)
+				ex->retry_after_s = s;
 			break;
+		}
+		case HH_RATELIMIT: {
+			const char *name = http_hdr_name(h, i);
+			size_t nl = h->v[i].name_len;
+			if (ex->messages)
+				tracker_apply_header(&ex->acct->tracker, name, nl, v, vl, now);
+			if (http_name_eq(name, nl, "anthropic-ratelimit-unified-status")) {
+				f->rl_status = v, f->rl_status_len = vl;
+				ex->rl_rejected = http_name_eq(v, vl, "rejected");
+			} else if (http_name_eq(name, nl, "anthropic-ratelimit-unified-overage-in-use")) {
+				ex->overage_in_use = http_name_eq(v, vl, "true") ? 1 : http_name_eq(v, vl, "false") ? 0 : -1;
+			}
+			break;
+		}
 		}
 	}
 	size_t k = 0;
@@ -560,6 +751,12 @@ static int build_head(struct proxy_exchange *ex, int status, const struct http_h
 			continue;
 		if (h->v[i].id == HH_CONTENT_LENGTH && ex->chunked)
 			continue;
+		if (h->v[i].id == HH_RETRY_AFTER && ex->retry_after_s > (int64_t)(ex->proxy->app->cfg.max_retry_after_ms / 1000)) {
+			/* A window's retry-after is its reset, days away: clients would sleep that long. */
+			err = buf_appends(out, "retry-after: ") ||
+			      buf_append_dec(out, ex->proxy->app->cfg.max_retry_after_ms / 1000) || buf_append(out, "\r\n", 2);
+			continue;
+		}
 		if (h->v[i].id == HH_CONTENT_TYPE && has_prefix_ci(val, vl, "text/event-stream"))
 			sse = 1;
 		err = buf_append(out, name, nl) || buf_append(out, ": ", 2) || buf_append(out, val, vl) ||
@@ -574,6 +771,110 @@ static int build_head(struct proxy_exchange *ex, int status, const struct http_h
 	else if (!err && http10)
 		err = buf_appends(out, "connection: keep-alive\r\n");
 	return err || buf_append(out, "\r\n", 2) ? -1 : 0;
+}
+
+/* What an answer on /v1/messages says about its account beyond the windows (router.h reads it):
+ * - a 429 holds the account back until the retry-after (a window's reset), a bare 429 or a 529 for a back-off;
+ *   a 429 naming a per-model window holds it back for that window's models only (router.c);
+ * - an answer paid from extra usage (overage-in-use: true, or a 2xx whose unified-status is rejected) holds it
+ *   back until the binding window resets, unless --allow-overage; one that says otherwise lifts that hold. */
+static void hold_account(struct proxy_exchange *ex, struct account_hold *h, int64_t until_ms, const char *reason,
+			 const char *window, const char *msg)
+{
+	int64_t now = app_wall_ms();
+	int fresh = h->until_ms <= now;
+	h->until_ms = until_ms;
+	h->reason = reason;
+	snprintf(h->window, sizeof h->window, "%s", window ? window : "");
+	if (h == &ex->acct->overage && fresh)
+		ex->proxy->routing.overage_trips++;
+	struct log_line l;
+	log_begin(&l, fresh ? AP_WARN : AP_DEBUG, "account_held");
+	log_str(&l, "account", ex->acct->name);
+	log_str(&l, "reason", reason);
+	log_str(&l, "window", window && *window ? window : NULL);
+	log_int(&l, "for_s", (long long)((until_ms - now) / 1000));
+	log_str(&l, "msg", msg);
+	log_end(&l);
+}
+
+static void trip_overage(struct proxy_exchange *ex, const char *why)
+{
+	int64_t now = app_wall_ms(), reset_ms = ex->acct->tracker.reset * 1000;
+	hold_account(ex, &ex->acct->overage, reset_ms > now ? reset_ms : now + OVERAGE_HOLD_MS, "extra_usage", NULL,
+		     ex->proxy->app->cfg.allow_overage ? why : "account drawing on paid extra usage: not used until its "
+							     "plan window resets (--allow-overage to use it)");
+}
+
+static void learn_from_head(struct proxy_exchange *ex, int status)
+{
+	struct account *a = ex->acct;
+	int64_t now = app_wall_ms();
+	if (ex->proxy->app->n_accounts < 2 && !(status == 429 && ex->rl_rejected) && status >= 300)
+		return; /* one account: a 529 or a bare 429 is the upstream's state, not the account's (nowhere else to go) */
+	if (status == 429) {
+		const char *claim = a->tracker.representative_claim;
+		/* A window 429 (unified-status rejected) lasts until the window resets: its retry-after, else the binding
+		 * reset; any other 429 for its retry-after or a short back-off. */
+		int windowed = ex->rl_rejected;
+		int64_t until = ex->retry_after_s > 0 ? now + ex->retry_after_s * 1000
+				: windowed && a->tracker.reset * 1000 > now ? a->tracker.reset * 1000
+									    : now + BARE_429_HOLD_MS;
+		hold_account(ex, &a->limited, until, windowed ? "window" : "rate_limited", windowed && claim[0] ? claim : NULL,
+			     "upstream answered 429");
+	} else if (status == 529) {
+		hold_account(ex, &a->limited, now + OVERLOAD_HOLD_MS, "overloaded", NULL, "upstream answered 529 overloaded");
+	} else if (status < 300) {
+		if (ex->overage_in_use == 1 || ex->rl_rejected)
+			trip_overage(ex, "account drawing on paid extra usage (--allow-overage: still used)");
+		else if (ex->overage_in_use == 0 && a->overage.until_ms)
+			a->overage.until_ms = 0;
+	}
+}
+
+/* Whether another account could take this request if this answer is a refusal. */
+static int failover_possible(struct proxy_exchange *ex)
+{
+	struct app *app = ex->proxy->app;
+	if (app->n_accounts < 2)
+		return 0;
+	struct router_account v[ROUTER_MAX_ACCOUNTS];
+	router_views(app, v);
+	const struct router_policy pol = router_policy(app);
+	struct router_request rq = {.model = ex->model, .consumes = 1, .tried = ex->tried, .pinned = -1};
+	struct router_choice ch;
+	return router_pick(v, (int)app->n_accounts, &rq, &pol, app_wall_ms(), &ch) >= 0;
+}
+
+/* A held 429/529 (or a 400 saying third-party use draws from extra usage): replay on the next usable account.
+ * Returns 0 when replayed, -1 when the held answer goes to the client. */
+static int fail_over(struct proxy_exchange *ex)
+{
+	if (ex->held_status == 400) {
+		if (!body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "draw from your extra usage"))
+			return -1;
+		trip_overage(ex, "third-party use draws from extra usage on this account");
+	}
+	struct account *from = ex->acct;
+	int status = ex->held_status;
+	if (choose(ex) != 0)
+		return -1;
+	ex->proxy->routing.failovers++;
+	struct log_line l;
+	log_begin(&l, AP_INFO, "failover");
+	log_str(&l, "from", from->name);
+	log_str(&l, "to", ex->acct->name);
+	log_int(&l, "status", status);
+	log_str(&l, "request_id", ex->request_id[0] ? ex->request_id : NULL);
+	log_end(&l);
+	ex->holding = 0;
+	ex->hold_failover = 0;
+	ex->status = 0;
+	ex->ttfb_ms = -1;
+	buf_reset(&ex->hold);
+	buf_reset(&ex->hold_body);
+	go(ex);
+	return 0;
 }
 
 static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
@@ -593,6 +894,8 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		app->metrics.rate_limited[f.rl_status && http_name_eq(f.rl_status, f.rl_status_len, "rejected")
 						  ? RL_WINDOW
 						  : RL_BARE]++;
+	if (ex->messages)
+		learn_from_head(ex, status);
 	ex->sniff = status == 400 || status == 403;
 	ex->hold_coded = f.content_encoding != NULL;
 
@@ -616,8 +919,10 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	/* A 401 may be "OAuth token has expired": keep it back until the body says, so a refresh and one replay can
 	 * spare the client from ever seeing it. */
 	const struct oauth *oa = &ex->acct->oauth;
-	if (status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) {
+	int failover = ex->messages && (status == 429 || status == 529 || status == 400) && failover_possible(ex);
+	if ((status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) || failover) {
 		ex->holding = 1;
+		ex->hold_failover = (unsigned)failover;
 		ex->held_status = status;
 		uv_buf_t b = uv_buf_init(out->data + mark, (unsigned)(out->len - mark));
 		int rc = ex_write(ex, &b, 1); /* to the hold buffer (or straight out when too big to hold) */
@@ -670,7 +975,10 @@ static void on_end(struct upstream_req *r)
 	}
 	if (flush_out(ex))
 		return;
-	if (ex->holding) {
+	if (ex->holding && ex->hold_failover) {
+		if (fail_over(ex) == 0)
+			return;
+	} else if (ex->holding) {
 		if (body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "OAuth token has expired")) {
 			ex->proxy->app->metrics.replays++;
 			ex->replayed = 1;

@@ -12,6 +12,8 @@
 #define AP_PROXY_H
 
 #include "buf.h"
+#include "pins.h"
+#include "router.h"
 #include "server.h"
 
 #include <stdint.h>
@@ -20,13 +22,27 @@ struct app;
 struct http_hdrs;
 struct proxy_exchange;
 
+/* Routing among the accounts: what was decided, for /usage and the metrics. */
+struct proxy_routing {
+	struct pins pins;                        /* conversation -> account */
+	uint64_t decisions[ROUTER_REASON_N];     /* accounts chosen, by reason */
+	uint64_t refusals[ROUTER_BLOCK_N];       /* requests answered 429 by the guard, by what blocked the accounts */
+	uint64_t failovers;                      /* requests replayed on another account after a 429/529/400 */
+	uint64_t overage_trips;                  /* accounts found drawing on extra usage */
+	int last_account;                        /* last choice, -1 none */
+	enum router_reason last_reason;          /* and why */
+	int64_t last_at_ms;                      /* and when (unix ms) */
+};
+
 struct proxy {
 	struct app *app;                     /* owner: config, accounts, upstream client, metrics */
 	struct client_route route;           /* how the server reaches the proxy (ctx: this struct) */
 	struct buf gather;                   /* answer bytes of the upstream read pass under way, for one write */
 	struct proxy_exchange *gather_owner; /* whose bytes `gather` holds, or NULL */
+	struct proxy_routing routing;        /* account choice */
 };
 
+/* After the accounts are set up (the pin table is sized from the configuration). */
 void proxy_init(struct proxy *p, struct app *app);
 /* After the loop has ended (no exchange is left). */
 void proxy_free(struct proxy *p);

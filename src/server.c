@@ -278,13 +278,22 @@ int client_write(struct client *c, const uv_buf_t *bufs, unsigned n)
 
 void client_respond(struct client *c, int status, const char *content_type, const char *body, size_t len)
 {
-	char head[512];
+	client_respond_with(c, status, content_type, NULL, body, len);
+}
+
+void client_respond_with(struct client *c, int status, const char *content_type, const char *extra, const char *body,
+			 size_t len)
+{
+	char head[768];
 	int close = !c->keepalive || c->close_after || c->responded;
 	const char *allow = status == 405 ? (c->allow ? c->allow : DOOR_API_METHODS) : NULL;
 	int n = snprintf(head, sizeof head,
-			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s\r\n", status,
+			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s%s\r\n", status,
 			 http_reason(status), content_type, len, allow ? "allow: " : "", allow ? allow : "",
-			 allow ? "\r\n" : "", close ? "connection: close\r\n" : "");
+			 allow ? "\r\n" : "", close ? "connection: close\r\n" : "", extra ? extra : "");
+	if (n < 0 || (size_t)n >= sizeof head)
+		n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n\r\n",
+			     status, http_reason(status), content_type, len);
 	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
 	int head_only = c->req && c->req->method == HTTP_HEAD;
 	c->status = status;
@@ -344,10 +353,15 @@ static void log_exchange(struct client *c, const struct client_report *rep)
 
 void client_respond_error(struct client *c, int status, const char *message)
 {
+	client_respond_error_with(c, status, message, NULL);
+}
+
+void client_respond_error_with(struct client *c, int status, const char *message, const char *extra)
+{
 	struct buf body;
 	buf_init(&body, 0);
 	if (http_error_json(&body, status, message) == 0)
-		client_respond(c, status, "application/json", buf_ptr(&body), buf_size(&body));
+		client_respond_with(c, status, "application/json", extra, buf_ptr(&body), buf_size(&body));
 	buf_free(&body);
 }
 

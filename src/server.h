@@ -152,8 +152,12 @@ void client_attach(struct client *c, void *exchange);
 int client_write(struct client *c, const uv_buf_t *bufs, unsigned n);
 /* A complete answer with a body, built here (head + body): local answers and proxy-made errors. */
 void client_respond(struct client *c, int status, const char *content_type, const char *body, size_t len);
+/* The same with extra header lines (each ending in \r\n; a few hundred bytes at most), or NULL. */
+void client_respond_with(struct client *c, int status, const char *content_type, const char *extra, const char *body,
+			 size_t len);
 /* An error answer in the API's JSON shape. */
 void client_respond_error(struct client *c, int status, const char *message);
+void client_respond_error_with(struct client *c, int status, const char *message, const char *extra);
 /* The answer is over: logged and counted from `rep`; `complete` is 0 when it was cut short (the connection then
  * closes so the client cannot take a partial answer for a whole one). The exchange is detached; the next
  * pipelined request may start from inside this call. */

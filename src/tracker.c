@@ -523,6 +523,11 @@ static int window_counts_model(const char *window, const char *model)
 	return 1;
 }
 
+int tracker_window_applies(const struct tracker_window *w, const char *model)
+{
+	return window_counts_model(w->name, model);
+}
+
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms)
 {
@@ -647,11 +652,16 @@ static uint64_t json_u64(yajl_val obj, const char *key)
 int tracker_load_json(struct tracker *t, const char *json, size_t len, int64_t now_ms)
 {
 	yajl_val root = json_parse(json, len);
-	yajl_val ws = json_get(root, "windows");
-	if (!ws || !YAJL_IS_ARRAY(ws)) {
-		yajl_tree_free(root);
+	int rc = tracker_load_value(t, root, now_ms);
+	yajl_tree_free(root);
+	return rc;
+}
+
+int tracker_load_value(struct tracker *t, const struct yajl_val_s *root, int64_t now_ms)
+{
+	yajl_val ws = json_get((yajl_val)root, "windows");
+	if (!ws || !YAJL_IS_ARRAY(ws))
 		return -1;
-	}
 	for (size_t i = 0; i < ws->u.array.len; i++) {
 		yajl_val o = ws->u.array.values[i];
 		yajl_val name = json_get(o, "name"), tok = json_get(o, "tokens");
@@ -675,6 +685,5 @@ int tracker_load_json(struct tracker *t, const char *json, size_t len, int64_t n
 		w->tokens.cache_read = json_u64(tok, "cache_read");
 		w->tokens.requests = json_u64(tok, "requests");
 	}
-	yajl_tree_free(root);
 	return 0;
 }

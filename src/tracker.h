@@ -108,6 +108,8 @@ int tracker_projected_exhaustion(const struct tracker_window *w, int64_t now_ms,
 /* Index of a model's slot (as used by tracker_record), creating it; TRACKER_MAX_MODELS is "other". */
 int tracker_model_index(struct tracker *t, const char *model);
 
+/* Whether a request for `model` draws on window `w`. */
+int tracker_window_applies(const struct tracker_window *w, const char *model);
 /* Window by name, or NULL. */
 struct tracker_window *tracker_window(struct tracker *t, const char *name);
 const char *tracker_status_name(int status);
@@ -121,6 +123,9 @@ int tracker_save_json(const struct tracker *t, struct buf *out);
 /* Loads saved counters. Windows whose reset time has already passed (now) are dropped: their counts belong to
  * a period that is over. Returns 0 or -1 (unreadable: nothing changes). */
 int tracker_load_json(struct tracker *t, const char *json, size_t len, int64_t now_ms);
+/* The same from an already parsed document (a yajl tree: one account's part of the state file). */
+struct yajl_val_s;
+int tracker_load_value(struct tracker *t, const struct yajl_val_s *root, int64_t now_ms);
 
 /* Parses RFC 3339 ("2026-01-02T19:59:59.600956+00:00", "...Z") to unix seconds (fraction dropped); -1 on error. */
 int64_t tracker_parse_time(const char *s);

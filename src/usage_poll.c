@@ -99,7 +99,7 @@ static void on_timer(uv_timer_t *t)
 		poll_now(p);
 }
 
-void usage_poll_start(struct usage_poll *p)
+void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms)
 {
 	const struct usage_poll_deps *d = &p->deps;
 	if (p->interval_ms == 0) {
@@ -116,7 +116,7 @@ void usage_poll_start(struct usage_poll *p)
 		disable(p, "no credentials");
 		return;
 	}
-	schedule(p, 0);
+	schedule(p, first_delay_ms);
 }
 
 static void on_close(uv_handle_t *h) { (void)h; }

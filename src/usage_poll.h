@@ -50,8 +50,9 @@ struct usage_poll {
 };
 
 void usage_poll_init(struct usage_poll *p, uv_loop_t *loop, const struct usage_poll_deps *deps, uint64_t interval_ms);
-/* Starts polling (first poll at once). Does nothing, and says why in /usage, when disabled. */
-void usage_poll_start(struct usage_poll *p);
+/* Starts polling, the first poll after `first_delay_ms` (several accounts start apart: the endpoint is
+ * rate-limited per address too). Does nothing, and says why in /usage, when disabled. */
+void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms);
 /* Cancels a poll in flight and closes the timer. */
 void usage_poll_close(struct usage_poll *p);
 void usage_poll_free(struct usage_poll *p);

@@ -8,7 +8,8 @@ from harness import (Env, api_error, api_request, eq, free_port, http_request, m
 
 def test_upstream_error_statuses_passed_through():
     with Env() as env:
-        for status, err_type in ((429, "rate_limit_error"), (529, "overloaded_error"), (500, "api_error")):
+        # The window 429 last: after it the guard answers for the window itself (README "Several subscriptions").
+        for status, err_type in ((529, "overloaded_error"), (500, "api_error"), (429, "rate_limit_error")):
             r = api_request(env.proxy.port, scenario=f"status:{status}")
             eq(r.status, status, f"status for status:{status}")
             rec = env.mock.last_request()
@@ -20,7 +21,15 @@ def test_upstream_error_statuses_passed_through():
                    "retry-after and x-should-retry on the 429")
         # The proxy must not retry these itself (clients do): one upstream request each.
         eq(env.mock.stats()["requests"], 3, "upstream requests for three error answers")
-        eq(api_request(env.proxy.port).status, 200, "a normal request after the errors")
+        # The 429 said the 5h window is exhausted: the guard now answers itself, without going upstream, saying
+        # which window and when to come back (the upstream's retry-after, 17 s, rounded up).
+        r = api_request(env.proxy.port)
+        eq(r.status, 429, f"a request after the window 429 ({r.body[:300]!r})")
+        err_type, message = api_error(r)
+        eq(err_type, "rate_limit_error", "the guard's error type")
+        matches(r"no account can take this request.*default: .*clears in 0m1[0-8]s", message, "the guard's message")
+        ok(1 <= int(r.header("retry-after", "0")) <= 18, f"the guard's retry-after: {r.headers}")
+        eq(env.mock.stats()["requests"], 3, "the guard's answer never went upstream")
 
 
 def test_upstream_down_502():

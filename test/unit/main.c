@@ -63,6 +63,13 @@ int unit_failed;
 	X(test_url_split_hostport)                                                                                  \
 	X(test_backoff_doubles_caps_and_honours_retry_after)                                                      \
 	X(test_backoff_jitter_stays_in_band)                                                                        \
+	X(test_router_headroom_weighs_time_to_reset)                                                                      \
+	X(test_router_picks_most_headroom_and_ties_by_load)                                                               \
+	X(test_router_sticky_until_unusable)                                                                              \
+	X(test_router_guard_blocks_and_explains)                                                                          \
+	X(test_router_holds_from_answers)                                                                                 \
+	X(test_pins_lru_and_idle_expiry)                                                                                  \
+	X(test_reqinfo_reads_top_level_model_and_session)                                                                 \
 	X(test_account_names)                                                                                      \
 	X(test_transport_plain_passes_bytes_through)                                                              \
 	X(test_tls_cipher_order_follows_hardware)                                                                  \

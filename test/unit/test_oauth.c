@@ -105,7 +105,7 @@ TEST(test_oauth_env_token_when_no_file_given)
 	struct config cfg;
 	memset(&cfg, 0, sizeof cfg);
 	struct oauth o;
-	oauth_init(&o, &loop, &cfg, NULL);
+	oauth_init(&o, &loop, &cfg, NULL, cfg.credentials);
 	char *envp[] = {"HOME=/nonexistent-home", "CLAUDE_CODE_OAUTH_TOKEN=sk-ant-oat01-env", NULL};
 	CHECK_INT(oauth_load(&o, envp), 0);
 	CHECK_STR(oauth_token(&o), "sk-ant-oat01-env");
@@ -116,7 +116,7 @@ TEST(test_oauth_env_token_when_no_file_given)
 	CHECK_INT(oauth_load(&o, envp2), -1);
 	CHECK_CONTAINS(o.problem, "/nonexistent-home/.claude/.credentials.json");
 	/* An explicit file that fails is reported, not replaced by the environment. */
-	cfg.credentials = "/nonexistent-file";
+	o.credentials = "/nonexistent-file";
 	CHECK_INT(oauth_load(&o, envp), -1);
 	CHECK(oauth_token(&o) == NULL);
 	char why[300];

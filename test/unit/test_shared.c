@@ -35,15 +35,15 @@ TEST(test_backoff_jitter_stays_in_band)
 
 TEST(test_account_names)
 {
-	CHECK(account_name_valid("default"));
-	CHECK(account_name_valid("work_seat-2"));
-	CHECK(account_name_valid("abcdefghijklmnopqrstuvwxyz012345"));
-	CHECK(!account_name_valid("abcdefghijklmnopqrstuvwxyz0123456"));
-	CHECK(!account_name_valid(""));
-	CHECK(!account_name_valid("Work"));
-	CHECK(!account_name_valid("a b"));
-	CHECK(!account_name_valid("a=b"));
-	CHECK(!account_name_valid("a\"b"));
+	CHECK(config_account_name_ok("default"));
+	CHECK(config_account_name_ok("work_seat-2"));
+	CHECK(config_account_name_ok("abcdefghijklmnopqrstuvwxyz012345"));
+	CHECK(!config_account_name_ok("abcdefghijklmnopqrstuvwxyz0123456"));
+	CHECK(!config_account_name_ok(""));
+	CHECK(!config_account_name_ok("Work"));
+	CHECK(!config_account_name_ok("a b"));
+	CHECK(!config_account_name_ok("a=b"));
+	CHECK(!config_account_name_ok("a\"b"));
 }
 
 TEST(test_transport_plain_passes_bytes_through)

@@ -11,7 +11,7 @@ void account_init(struct account *a, const char *name, const char *credentials, 
 	snprintf(a->name, sizeof a->name, "%s", name);
 	oauth_init(&a->oauth, env->loop, env->cfg, env->tls, credentials);
 	tracker_init(&a->tracker, env->cfg->warn_utilization);
-	const struct usage_poll_deps deps = {.oauth = &a->oauth, .tracker = &a->tracker, .up = env->up,
+	const struct usage_poll_deps deps = {.gate = env->poll_gate, .oauth = &a->oauth, .tracker = &a->tracker, .up = env->up,
 					     .authority = env->cfg->upstream_authority, .on_applied = env->on_poll_applied,
 					     .arg = env->arg};
 	usage_poll_init(&a->poll, env->loop, &deps, env->cfg->poll_interval_ms);

@@ -20,6 +20,7 @@ struct account_env {
 	const struct config *cfg;      /* margins, token URLs, poll interval, upstream authority */
 	struct tls_ctx *tls;           /* TLS settings for the token endpoints */
 	struct upstream *up;           /* the API's client, for the usage poll */
+	struct usage_poll_gate *poll_gate; /* spacing of the accounts' polls */
 	void (*on_poll_applied)(void *arg); /* a usage poll moved an account's windows (the app saves its state) */
 	void *arg;                     /* its argument */
 };

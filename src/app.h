@@ -26,6 +26,7 @@ struct app {
 	struct client_route admin;/* the admin route: /healthz, /readyz, /usage, /metrics */
 	struct account *accounts; /* the subscriptions, in configuration order (one today: "default") */
 	uint32_t n_accounts;      /* how many */
+	struct usage_poll_gate poll_gate; /* the accounts' usage polls, spaced */
 	struct metrics metrics;   /* request-path counters and histograms */
 	struct otlp otlp;         /* OTLP exporter (when configured) */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */

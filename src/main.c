@@ -25,7 +25,7 @@
 extern char **environ;
 
 #define DRAIN_CHECK_MS 50
-#define POLL_STAGGER_MAX_MS 5000 /* first polls of several accounts this far apart, at most */
+#define POLL_STAGGER_MAX_MS 5000 /* usage polls of several accounts this far apart (less when the interval is short) */
 
 static uv_timer_t drain_timer; /* owned by main: the shutdown poll (the app struct stays free of it) */
 static uint64_t drain_deadline;
@@ -300,8 +300,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: out of memory\n");
 		return 1;
 	}
+	/* The usage endpoint is rate-limited per address as well as per token: the accounts' polls go out at least
+	 * this far apart (their first polls too), never in one burst. */
+	uint64_t stagger = app.cfg.poll_interval_ms / app.n_accounts;
+	if (stagger > POLL_STAGGER_MAX_MS)
+		stagger = POLL_STAGGER_MAX_MS;
+	app.poll_gate.min_gap_ms = app.n_accounts > 1 ? stagger : 0;
 	const struct account_env env = {.loop = app.loop, .cfg = &app.cfg, .tls = &app.tls, .up = &app.up,
-					.on_poll_applied = save_state, .arg = &app};
+					.poll_gate = &app.poll_gate, .on_poll_applied = save_state, .arg = &app};
 	if (app.cfg.accounts.n)
 		for (uint32_t i = 0; i < app.n_accounts; i++)
 			account_init(&app.accounts[i], app.cfg.accounts.v[i], app.cfg.account_paths[i], &env);
@@ -326,11 +332,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
-	/* The usage endpoint is rate-limited per address as well as per token: the accounts' polls start apart and
-	 * keep their offsets (each then repeats on its own period). */
-	uint64_t stagger = app.cfg.poll_interval_ms / app.n_accounts;
-	if (stagger > POLL_STAGGER_MAX_MS)
-		stagger = POLL_STAGGER_MAX_MS;
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_start(&app.accounts[i], i * stagger);
 	uv_signal_init(app.loop, &app.sig_hup);

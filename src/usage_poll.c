@@ -95,8 +95,19 @@ static void poll_now(struct usage_poll *p)
 static void on_timer(uv_timer_t *t)
 {
 	struct usage_poll *p = t->data;
-	if (!p->in_flight && !p->disabled && !p->closing)
-		poll_now(p);
+	if (p->in_flight || p->disabled || p->closing)
+		return;
+	struct usage_poll_gate *g = p->deps.gate;
+	if (g) {
+		/* Polls of several accounts leave the address at least min_gap_ms apart, however their timers drift. */
+		int64_t now = wall_ms(), wait = g->last_ms + (int64_t)g->min_gap_ms - now;
+		if (g->last_ms && wait > 0) {
+			schedule(p, (uint64_t)wait);
+			return;
+		}
+		g->last_ms = now;
+	}
+	poll_now(p);
 }
 
 void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms)

@@ -16,8 +16,15 @@
 #include <stdint.h>
 #include <uv.h>
 
+/* Shared by the polls of several accounts: the endpoint is rate-limited per address as well as per token. */
+struct usage_poll_gate {
+	int64_t last_ms;     /* unix ms of the last poll sent by any account, 0 none */
+	uint64_t min_gap_ms; /* polls at least this far apart */
+};
+
 /* What a poll works with (not owned): the login it polls with, the tracker it feeds, the client it goes through. */
 struct usage_poll_deps {
+	struct usage_poll_gate *gate;  /* spacing shared with the other accounts' polls, or NULL */
 	struct oauth *oauth;         /* the token (and whether it can have the user:profile scope) */
 	struct tracker *tracker;     /* where the answer goes */
 	struct upstream *up;         /* the API's client */

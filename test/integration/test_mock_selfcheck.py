@@ -335,11 +335,18 @@ def test_mock_accounts_token_mapping():
 
         for bad in ({"accounts": {"Bad Name": {}}}, {"accounts": {"a": {"nope": 1}}},
                     {"accounts": {"a": {"windows": {"five_hour": {"utilization": 0.1}}}}},
-                    {"accounts": {"a": {"mode": "418"}}}, {"accounts": {"a": {"mode": {"kind": "429", "window": "7d_x"}}}},
+                    {"accounts": {"a": {"mode": "418"}}},
+                    {"accounts": {"a": {"mode": {"kind": "429", "window": "7d_x"}}}},
                     {"accounts": {"default": None}}, {"a": {}}):
             r = http_request(m.port, "POST", "/__mock/accounts", [("content-type", "application/json")],
                              body=json.dumps(bad).encode(), tls_ca=m.ca)
             eq(r.status, 400, f"bad accounts config {bad}")
+        r = http_request(m.port, "POST", "/__mock/accounts", [("content-type", "application/json")], tls_ca=m.ca,
+                         body=json.dumps({"accounts": {"a": {"windows": {"5h": {"utilization": 0.99}}},
+                                                       "c": {}, "b": {"mode": "bogus"}}}).encode())
+        eq(r.status, 400, "a body with one bad account")
+        eq((sorted(m.accounts_state()), m.accounts_state()["a"]["usage"]["windows"]["five_hour"]["utilization"]),
+           (["a", "b", "default"], 25.0), "a rejected body changes nothing")
         m.accounts(b=None)
         eq(sorted(m.accounts_state()), ["a", "default"], "b removed")
         eq(mcurl(m, "/v1/messages", headers=bearer(B_TOK)).status, 401, "a removed account's token")

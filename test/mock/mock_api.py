@@ -105,12 +105,84 @@ Usage endpoint (src/README.md §3-§5):
     Stats `usage_poll_times`: arrival time (time.monotonic()) of each poll.
   * /__mock/reset clears records and counters (stats), not the OAuth or usage configuration.
 
+Accounts (several subscriptions behind one upstream):
+  * The historical single login above is the account "default" (/__mock/oauth and /__mock/usage
+    address it; its answers are unchanged). POST /__mock/accounts {"accounts": {NAME: {...} | null}}
+    creates or updates named accounts (NAME [a-z0-9_-]{1,32}; null removes one; "default" may be
+    configured but not removed); GET /__mock/accounts shows every account's state. A bad body is
+    a 400. A request's bearer selects its account: the named account that knows the access token
+    (valid or expired), else "default". Named accounts always validate their own tokens (401
+    expired / 401 Invalid bearer token for a token that no account knows and the default refuses).
+    The refresh token of a token call selects the account likewise (its current or a spent one).
+  * An account's keys (every key optional; an update changes only what it names):
+      oauth       the /__mock/oauth keys (refresh_token, access_tokens, expire_now, expire_tokens,
+                  expires_in, issue_expired, delay_ms, fail_status/fail_count, drop_count, client_id)
+                  plus revoke_on_refresh (bool: a rotation expires the account's older access
+                  tokens). A named account issues sk-ant-oat01-mock-NAME-<n> / sk-ant-ort01-mock-NAME-<n>.
+      windows     {CLAIM: {...} | null} keyed by header claim: 5h, 7d, 7d_sonnet, 7d_opus, 7d_oi, any
+                  [A-Za-z0-9_.-] name (5h->five_hour, 7d->seven_day, 7d_X->seven_day_X in the usage
+                  answer; the representative claim uses those long names). Each:
+                    utilization          FRACTION 0-1 (the header unit; the usage answer shows percent)
+                    resets_at | resets_in  unix seconds | seconds from now (new windows: 7 days)
+                    status               the window's -status header (default allowed)
+                    surpassed_threshold  fraction: adds the -surpassed-threshold header
+                    models               substring or list: the window applies to (and its headers
+                                         appear on) answers for matching models only (e.g. 7d_oi)
+                    grow                 fraction added after each 200 /v1/messages answer it applies to
+                    limit                false (no limits[] entry) or {kind, group, severity, is_active,
+                                         display_name} overriding the generated entry (5h: session/
+                                         session, 7d: weekly_all/weekly, others: weekly_scoped/weekly
+                                         with scope.model.display_name from the claim, e.g. "Opus")
+                    top_level            false: the usage answer's key is null (the cap lives in limits[])
+                  A new named account starts with 5h and 7d at 0 (1 h and 5 days to reset).
+      status      overall unified-status (null: rejected if an applicable window is rejected, else
+                  allowed_warning if one is, else allowed)
+      representative_claim  default "five_hour"; unified-reset is that window's reset
+      fallback_percentage   default "0.5"
+      overage     {status (default "rejected"), disabled_reason (default "org_level_disabled"; null
+                  omits), in_use (bool; null omits), utilization (fraction), reset (unix)}
+      usage       the /__mock/usage keys (status/retry_after/count, shape, body, jitter, windows in the
+                  old percent shape) plus extra_usage (the object as answered), spend (an object beside
+                  extra_usage; null omits) and limits_extra (literal limits[] entries appended)
+      mode | modes  one entry or a list, for POST /v1/messages only. The first entry whose models
+                  match the request decides; "count": K runs it K times then drops it, no count keeps
+                  it. An entry is a kind or {"kind", "count", "window", "models", "retry_after",
+                  "status", "message", "utilization"}:
+                    normal       answer normally
+                    429          window 429: rate_limit_error body; unified-status rejected, that
+                                 window (default the representative one) -status rejected at
+                                 utilization >= 1.0, representative-claim = that window, unified-reset
+                                 and retry-after = its reset (seconds from now; can be days;
+                                 retry_after overrides); no x-should-retry. A window with models
+                                 only trips on requests for those models.
+                    529          overloaded_error, x-should-retry: true
+                    overage      200 answered normally, but unified-status rejected, the window (default
+                                 the representative one) rejected, overage-status allowed,
+                                 overage-in-use true, overage-utilization (default 0.12), no
+                                 disabled-reason
+                    third_party  400 invalid_request_error "Third-party apps now draw from your extra
+                                 usage, not your plan limits. ..."
+                    error        that "status" (400-599) with the API's error body
+                  An x-mock-scenario status:NNN wins over the modes.
+      reject_when_full  bool: with no mode entry deciding, a request whose applicable window is at
+                  >= 100% gets that window's 429
+  * Stats gain, per account (`accounts`: {NAME: {...}}, every configured account listed):
+    requests (authenticated, by_path {path: n}), statuses {"200": n, ...} (of routed requests),
+    auth_failures, modes {kind: n}, usage_polls and usage_poll_times (time.monotonic(), every
+    poll carrying the account's token), refreshes, refresh_tokens_received, invalid_grants,
+    spent_refresh_reuse (a rotated-away refresh token presented again). `routing`: one entry per
+    authenticated API request except usage polls, in order: {"seq", "account", "method", "path",
+    "session_id" (x-claude-code-session-id), "user_id" (metadata.user_id), "user_id_session" (its
+    _session_<id> suffix or JSON session_id), "model", "mode", "status"}. Global
+    `spent_refresh_reuse`; every request record and refresh result names its `account`.
+
 Standard library only.
 """
 
 import argparse
 import asyncio
 import base64
+import copy
 import datetime
 import gzip
 import hashlib
@@ -900,8 +972,10 @@ class UsageState:
             if w is None:
                 self.windows.pop(name, None)
                 continue
-            if not isinstance(w, dict) or set(w) - WINDOW_KEYS:
-                raise ValueError(f"window {claim}: unknown keys {sorted(set(w) - WINDOW_KEYS) if isinstance(w, dict) else w}")
+            if not isinstance(w, dict):
+                raise ValueError(f"window {claim}: must be an object or null")
+            if set(w) - WINDOW_KEYS:
+                raise ValueError(f"window {claim}: unknown keys {sorted(set(w) - WINDOW_KEYS)}")
             cur = self.windows.setdefault(name, {"utilization": 0.0, "resets_at": now + 7 * 86400})
             if "utilization" in w:
                 cur["utilization"] = float(w["utilization"]) * 100
@@ -912,7 +986,8 @@ class UsageState:
             if "status" in w:
                 cur["status"] = str(w["status"])
             if "surpassed_threshold" in w:
-                cur["surpassed_threshold"] = None if w["surpassed_threshold"] is None else float(w["surpassed_threshold"])
+                t = w["surpassed_threshold"]
+                cur["surpassed_threshold"] = None if t is None else float(t)
             if "models" in w:
                 cur["models"] = w["models"]
             if "grow" in w:
@@ -1346,19 +1421,23 @@ class MockAPI:
         whole body is checked on copies first."""
         if not isinstance(cfg, dict) or set(cfg) != {"accounts"} or not isinstance(cfg["accounts"], dict):
             raise ValueError('body must be {"accounts": {NAME: {...}}}')
-        for name, acfg in cfg["accounts"].items():
+        self.apply_accounts(copy.deepcopy(self.accounts), cfg["accounts"])  # raises before anything changed
+        self.apply_accounts(self.accounts, cfg["accounts"])
+
+    def apply_accounts(self, accounts, cfg):
+        for name, acfg in cfg.items():
             if not ACCOUNT_NAME_OK.fullmatch(name):
                 raise ValueError(f"bad account name {name!r} ([a-z0-9_-]{{1,32}})")
             if acfg is None:
                 if name == "default":
                     raise ValueError("the default account cannot be removed")
-                self.accounts.pop(name, None)
+                accounts.pop(name, None)
                 continue
-            acct = self.accounts.get(name)
+            acct = accounts.get(name)
             if acct is None:
                 acct = Account(name, OAuthState(self.args, name=name), UsageState(fresh=True))
             acct.configure(acfg)
-            self.accounts[name] = acct
+            accounts[name] = acct
 
     def account_for_token(self, token):
         """The named account that knows this access token (valid or expired), else the default."""

@@ -880,6 +880,31 @@ class Mock:
     def stats(self):
         return self._control("GET", "/__mock/stats")
 
+    # ---- several accounts (see "Accounts" in mock_api.py) ----
+    def accounts(self, **accounts):
+        """Creates or updates accounts: mock.accounts(a={...}, b={...}) (None removes one; "default" is
+        the historical single login). Returns every account's state."""
+        return self._control("POST", "/__mock/accounts", {"accounts": accounts})
+
+    def account(self, name, **cfg):
+        """Configures one account (created when new); returns its state."""
+        return self._control("POST", "/__mock/accounts", {"accounts": {name: cfg}})[name]
+
+    def accounts_state(self):
+        return self._control("GET", "/__mock/accounts")
+
+    def account_stats(self, name):
+        """This account's counters: requests, by_path, statuses, auth_failures, modes, usage_polls,
+        usage_poll_times, refreshes, refresh_tokens_received, invalid_grants, spent_refresh_reuse."""
+        st = self._control("GET", "/__mock/stats")["accounts"]
+        ok(name in st, f"the mock has no account {name!r} (accounts: {sorted(st)})")
+        return st[name]
+
+    def routing(self):
+        """Per API request that reached an account, in order: {"seq", "account", "method", "path",
+        "session_id", "user_id", "user_id_session", "model", "mode", "status"}."""
+        return self._control("GET", "/__mock/stats")["routing"]
+
     def requests(self, kind="api"):
         """Recorded requests; kind="api" leaves out usage polls (GET /api/oauth/usage), None = all."""
         recs = self._control("GET", "/__mock/requests")
@@ -1225,6 +1250,36 @@ def parallel(fn, n, timeout=30):
     return results
 
 
+def account_args(accounts):
+    """[("a", PATH), ("b", PATH2)] -> ["--account", "a=PATH", "--account", "b=PATH2"]."""
+    out = []
+    for name, path in accounts:
+        out += ["--account", f"{name}={path}"]
+    return out
+
+
+def write_account_credentials(directory, name, access, refresh, expires_at_ms, scopes=DEFAULT_SCOPES, extra=None):
+    """Writes DIRECTORY/NAME/.credentials.json (Claude Code's shape, mode 0600, with EXTRA_CRED_KEYS
+    unless extra= says otherwise); returns its path. One directory per account, as separate Claude
+    Code config dirs would be."""
+    d = os.path.join(directory, name)
+    os.makedirs(d, mode=0o700, exist_ok=True)
+    path = os.path.join(d, ".credentials.json")
+    write_credentials(path, credentials_doc(access, refresh, expires_at_ms, scopes=scopes, extra=extra))
+    return path
+
+
+class PoolAccount:
+    """One subscription of a PoolEnv: its name, its tokens at start, its credentials file."""
+
+    def __init__(self, name, access0, refresh0, expires_in_s, path, doc):
+        self.name, self.access0, self.refresh0 = name, access0, refresh0
+        self.expires_in_s, self.path, self.doc = expires_in_s, path, doc
+
+    def __repr__(self):
+        return f"<PoolAccount {self.name} {self.path}>"
+
+
 class OAuthEnv:
     """A mock in OAuth mode and a proxy that reads a Claude Code credentials file.
 
@@ -1351,6 +1406,79 @@ class OAuthEnv:
             if exc is None:
                 fail(msg)
         return False
+
+
+class PoolEnv(OAuthEnv):
+    """A mock with several accounts and a proxy with one --account NAME=PATH per account.
+
+    accounts: names, or {name: extra mock account config} (windows, modes, usage, overage, ...; see
+    mock_api.py). Each account gets a fresh token pair known to the mock (access valid for
+    expires_in_s, a number or {name: seconds}; the refresh token valid) and its own credentials file
+    (write_account_credentials). The mock's default account validates and knows no token, so a
+    bearer from nowhere gets 401. The proxy gets --account NAME=PATH... --token-url <mock>
+    --poll-interval <poll> (override with proxy_args), no CLAUDE_CODE_OAUTH_TOKEN, an empty HOME.
+    As OAuthEnv: the mock is not reset after start-up; on exit the proxy logs are searched for
+    every token of every account."""
+
+    def __init__(self, accounts=("a", "b"), expires_in_s=8 * 3600, proxy_args=(), poll="off", token_urls=None,
+                 scopes=DEFAULT_SCOPES, start_proxy=True):
+        super().__init__(expires_in_s=8 * 3600, proxy_args=proxy_args, poll=poll, token_urls=token_urls,
+                         scopes=scopes, start_proxy=start_proxy)
+        self.account_cfg = dict(accounts) if isinstance(accounts, dict) else {n: {} for n in accounts}
+        self.pool_expires = expires_in_s
+        self.pool = {}              # name -> PoolAccount
+        self.secrets = []
+        self.access0 = self.refresh0 = self.path = None
+
+    def __enter__(self):
+        try:
+            self.mock = Mock(expect_token=None, oauth_validate=True).start()
+            self.dir = CTX.tmpdir("creds-")
+            cfgs = {}
+            for name, extra in self.account_cfg.items():
+                ttl = self.pool_expires.get(name, 8 * 3600) if isinstance(self.pool_expires, dict) \
+                    else self.pool_expires
+                access, refresh = new_token_pair(f"file-{name}")
+                self.secrets += [access, refresh]
+                path = write_account_credentials(self.dir, name, access, refresh, now_ms() + int(ttl * 1000),
+                                                 scopes=self.scopes)
+                self.pool[name] = PoolAccount(name, access, refresh, ttl, path, read_credentials(path))
+                cfg = dict(extra or {})
+                cfg["oauth"] = dict({"refresh_token": refresh,
+                                     "access_tokens": [{"token": access, "expires_in": ttl}]},
+                                    **(cfg.get("oauth") or {}))
+                cfgs[name] = cfg
+            self.mock.accounts(**cfgs)
+            if self.start_proxy_now:
+                self.start_proxy()
+        except BaseException:
+            self._stop()
+            raise
+        return self
+
+    def args(self, extra=()):
+        urls = self.token_urls if self.token_urls is not None else [self.mock.token_url]
+        a = account_args([(n, acc.path) for n, acc in self.pool.items()])
+        for u in urls:
+            a += ["--token-url", u]
+        if self.poll is not None:
+            a += ["--poll-interval", self.poll]
+        return a + self.proxy_args + list(extra)
+
+    def all_tokens(self):
+        toks = list(self.secrets)
+        try:
+            for st in self.mock.accounts_state().values():
+                toks += [i["access_token"] for i in st["oauth"]["issued"]]
+                toks += [i["refresh_token"] for i in st["oauth"]["issued"]]
+                toks += list(st["oauth"]["access_tokens"].keys())
+        except BaseException:
+            pass
+        return sorted(set(toks))
+
+    def served_by(self):
+        """The account of every API request that reached one, in order (from the mock's routing log)."""
+        return [e["account"] for e in self.mock.routing()]
 
 
 # --------------------------------------------------------------------------------------

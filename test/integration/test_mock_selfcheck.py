@@ -268,3 +268,262 @@ def test_mock_usage_served():
                  (13, 1, 15, 16, True, False)], "usage served")
         recs = m.requests()
         eq([r.get("usage_served", {}).get("input") for r in recs], [1, 5, 9, None, 13], "usage_served in records")
+
+
+# ---- several accounts --------------------------------------------------------------------
+
+A_TOK, B_TOK = "sk-ant-oat01-selfcheck-acct-a", "sk-ant-oat01-selfcheck-acct-b"
+A_RT, B_RT = "sk-ant-ort01-selfcheck-acct-a", "sk-ant-ort01-selfcheck-acct-b"
+
+
+def msg_body(model="claude-sonnet-4-5-20250929", user_id=None, stream=False):
+    b = {"model": model, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
+    if user_id is not None:
+        b["metadata"] = {"user_id": user_id}
+    if stream:
+        b["stream"] = True
+    return json.dumps(b).encode()
+
+
+def rl(r, name):
+    return r.header("anthropic-ratelimit-unified-" + name)
+
+
+def two_accounts(m, a=None, b=None):
+    m.accounts(a=dict({"oauth": {"refresh_token": A_RT, "access_tokens": [A_TOK]}}, **(a or {})),
+               b=dict({"oauth": {"refresh_token": B_RT, "access_tokens": [B_TOK]}}, **(b or {})))
+
+
+def test_mock_accounts_token_mapping():
+    with Mock() as m:
+        two_accounts(m, a={"windows": {"5h": {"utilization": 0.25}, "7d": {"utilization": 0.5, "resets_in": 86400}}},
+                     b={"windows": {"5h": {"utilization": 0.75, "status": "allowed_warning",
+                                           "surpassed_threshold": 0.75}}})
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK) + [("x-claude-code-session-id", "sess-1")])
+        eq((r.status, rl(r, "5h-utilization"), rl(r, "7d-utilization"), rl(r, "status")),
+           (200, "0.25", "0.5", "allowed"), "account a's windows")
+        ok(abs(int(rl(r, "7d-reset")) - (time.time() + 86400)) < 5, f"a's 7d reset in a day: {rl(r, '7d-reset')}")
+        r = mcurl(m, "/v1/messages", headers=bearer(B_TOK),
+                  data=msg_body(user_id="user_abc_account_0f0f_session_9d2e-77aa"))
+        eq((r.status, rl(r, "5h-utilization"), rl(r, "5h-status"), rl(r, "5h-surpassed-threshold"), rl(r, "status")),
+           (200, "0.75", "allowed_warning", "0.75", "allowed_warning"), "account b's windows")
+        r = mcurl(m, "/v1/messages", headers=bearer(B_TOK), data=msg_body(user_id=json.dumps(
+            {"device_id": "d", "account_uuid": "u", "session_id": "json-sess"})))
+        eq(r.status, 200, "b again")
+        r = mcurl(m, "/v1/messages")   # the historical token: the default account, unchanged
+        eq((r.status, rl(r, "5h-utilization"), rl(r, "overage-status")), (200, "0.42", "rejected"), "default account")
+        eq(mcurl(m, "/v1/messages/count_tokens", headers=bearer(A_TOK)).status, 200, "count_tokens on a")
+        r = mcurl(m, "/v1/messages", headers=bearer("sk-ant-oat01-nobody"))
+        eq((r.status, api_error(r)[1]), (401, "Invalid bearer token"), "a token no account knows")
+        m.account("a", oauth={"expire_tokens": [A_TOK]})
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK))
+        eq((r.status, api_error(r)[1]), (401, EXPIRED_MESSAGE), "a's expired token")
+
+        st = m.stats()
+        eq(sorted(st["accounts"]), ["a", "b", "default"], "accounts in stats")
+        a, b = st["accounts"]["a"], st["accounts"]["b"]
+        eq((a["requests"], a["by_path"], a["auth_failures"], a["statuses"]),
+           (2, {"/v1/messages": 1, "/v1/messages/count_tokens": 1}, 1, {"200": 2}), "a's counters")
+        eq((b["requests"], b["statuses"]), (2, {"200": 2}), "b's counters")
+        eq([(e["account"], e["path"], e["session_id"], e["user_id_session"], e["status"]) for e in st["routing"]],
+           [("a", "/v1/messages", "sess-1", None, 200), ("b", "/v1/messages", None, "9d2e-77aa", 200),
+            ("b", "/v1/messages", None, "json-sess", 200), ("default", "/v1/messages", None, None, 200),
+            ("a", "/v1/messages/count_tokens", None, None, 200)], "routing log")
+        eq(st["routing"][1]["user_id"], "user_abc_account_0f0f_session_9d2e-77aa", "raw user_id")
+        eq([x.get("account") for x in m.requests()], ["a", "b", "b", "default", "a", "default", "a"],
+           "account in the request records")
+
+        for bad in ({"accounts": {"Bad Name": {}}}, {"accounts": {"a": {"nope": 1}}},
+                    {"accounts": {"a": {"windows": {"five_hour": {"utilization": 0.1}}}}},
+                    {"accounts": {"a": {"mode": "418"}}},
+                    {"accounts": {"a": {"mode": {"kind": "429", "window": "7d_x"}}}},
+                    {"accounts": {"default": None}}, {"a": {}}):
+            r = http_request(m.port, "POST", "/__mock/accounts", [("content-type", "application/json")],
+                             body=json.dumps(bad).encode(), tls_ca=m.ca)
+            eq(r.status, 400, f"bad accounts config {bad}")
+        r = http_request(m.port, "POST", "/__mock/accounts", [("content-type", "application/json")], tls_ca=m.ca,
+                         body=json.dumps({"accounts": {"a": {"windows": {"5h": {"utilization": 0.99}}},
+                                                       "c": {}, "b": {"mode": "bogus"}}}).encode())
+        eq(r.status, 400, "a body with one bad account")
+        eq((sorted(m.accounts_state()), m.accounts_state()["a"]["usage"]["windows"]["five_hour"]["utilization"]),
+           (["a", "b", "default"], 25.0), "a rejected body changes nothing")
+        m.accounts(b=None)
+        eq(sorted(m.accounts_state()), ["a", "default"], "b removed")
+        eq(mcurl(m, "/v1/messages", headers=bearer(B_TOK)).status, 401, "a removed account's token")
+
+
+def test_mock_accounts_answer_modes():
+    with Mock(expect_token=None, oauth_validate=True) as m:
+        week = time.time() + 3 * 86400
+        two_accounts(m, a={"windows": {"7d": {"utilization": 0.9, "resets_at": week}},
+                           "modes": [{"kind": "normal", "count": 1}, {"kind": "429", "window": "7d", "count": 1},
+                                     {"kind": "529", "count": 2}, {"kind": "overage", "count": 1},
+                                     {"kind": "third_party", "count": 1}, {"kind": "error", "status": 500,
+                                                                           "count": 1}]})
+        got = [mcurl(m, "/v1/messages", headers=bearer(A_TOK)) for _ in range(8)]
+        eq([r.status for r in got], [200, 429, 529, 529, 200, 400, 500, 200], "statuses in mode order")
+        r = got[1]
+        eq((api_error(r)[0], rl(r, "status"), rl(r, "7d-status"), rl(r, "7d-utilization"), rl(r, "5h-status"),
+            rl(r, "representative-claim"), rl(r, "reset")),
+           ("rate_limit_error", "rejected", "rejected", "1.0", "allowed", "seven_day", str(int(week))),
+           "window 429")
+        ok(abs(int(r.header("retry-after")) - 3 * 86400) < 5, f"retry-after = seconds to the 7d reset: "
+                                                             f"{r.header('retry-after')}")
+        eq(r.header("x-should-retry"), None, "a window 429 carries no x-should-retry")
+        eq((api_error(got[2])[0], got[2].header("x-should-retry")), ("overloaded_error", "true"), "529")
+        r = got[4]
+        eq((r.json()["type"], rl(r, "status"), rl(r, "overage-in-use"), rl(r, "overage-status"),
+            rl(r, "overage-disabled-reason")), ("message", "rejected", "true", "allowed", None), "overage 200")
+        eq(api_error(got[5]), ("invalid_request_error", THIRD_PARTY), "third-party 400")
+        eq(api_error(got[6])[0], "api_error", "error mode")
+        eq((rl(got[7], "status"), rl(got[7], "overage-in-use")), ("allowed", None), "back to normal")
+        eq(m.account_stats("a")["modes"], {"normal": 1, "429": 1, "529": 2, "overage": 1, "third_party": 1,
+                                          "error": 1}, "modes counted")
+        eq([e["mode"] for e in m.routing()], ["normal", "429", "529", "529", "overage", "third_party", "error", None],
+           "mode per request (None: no mode entry applied)")
+        eq(mcurl(m, "/v1/messages", headers=bearer(B_TOK)).status, 200, "b is not affected by a's modes")
+
+        # Persistent mode, a stream under overage, and back.
+        m.account("a", mode={"kind": "529"})
+        eq([mcurl(m, "/v1/messages", headers=bearer(A_TOK)).status for _ in range(3)], [529] * 3, "persistent")
+        m.account("a", mode={"kind": "overage"})
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK), data=STREAM_BODY)
+        eq((r.status, rl(r, "status"), rl(r, "overage-in-use")), (200, "rejected", "true"), "overage stream")
+        contains(r.body, b"message_stop", "overage stream body")
+        m.account("a", modes=[])
+        eq(rl(mcurl(m, "/v1/messages", headers=bearer(A_TOK)), "status"), "allowed", "modes cleared")
+        # A status scenario still wins over the account's windows (and names them).
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK), scenario="status:429")
+        eq((r.status, r.header("retry-after"), rl(r, "7d-utilization")), (429, "17", "0.9"), "scenario status:429")
+
+
+THIRD_PARTY = ("Third-party apps now draw from your extra usage, not your plan limits. "
+               "Turn on extra usage or use Claude Code to keep going.")
+
+
+def test_mock_accounts_model_buckets_and_growth():
+    with Mock(expect_token=None, oauth_validate=True) as m:
+        two_accounts(m, a={"windows": {"7d_oi": {"utilization": 0.3, "models": "-oi-", "resets_in": 86400},
+                                       "5h": {"utilization": 0.5, "grow": 0.1}},
+                           "mode": {"kind": "429", "window": "7d_oi"}},
+                     b={"windows": {"5h": {"utilization": 0.85, "grow": 0.05}}, "reject_when_full": True})
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK))
+        eq((r.status, rl(r, "7d_oi-utilization"), rl(r, "5h-utilization")), (200, None, "0.5"),
+           "no 7d_oi headers (nor its 429) for another model")
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK), data=msg_body(model="claude-oi-1"))
+        eq((r.status, rl(r, "7d_oi-status"), rl(r, "representative-claim")), (429, "rejected", "seven_day_oi"),
+           "the model bucket's 429 for its model")
+        m.account("a", modes=[])
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK), data=msg_body(model="claude-oi-1"))
+        eq((r.status, rl(r, "7d_oi-utilization"), rl(r, "7d_oi-status"), rl(r, "5h-utilization")),
+           (200, "0.3", "allowed", "0.6"), "7d_oi headers for its model; 5h grew by one step per 200")
+        r = mcurl(m, "/v1/messages", headers=bearer(A_TOK), data=STREAM_BODY)
+        eq(rl(r, "5h-utilization"), "0.7", "growth after a stream")
+        eq(m.accounts_state()["a"]["usage"]["windows"]["five_hour"]["utilization"], 80.0, "growth in the state")
+        got = [rl(mcurl(m, "/v1/messages", headers=bearer(B_TOK)), "5h-utilization") for _ in range(4)]
+        eq(got, ["0.85", "0.9", "0.95", "1.0"], "b grows to full; at 100% it refuses")
+        st = m.account_stats("b")
+        eq((st["statuses"], st["modes"]), ({"200": 3, "429": 1}, {"429": 1}), "reject_when_full")
+
+
+def test_mock_accounts_oauth_rotation():
+    with Mock(expect_token=None, oauth_validate=True, refresh_token="sk-ant-ort01-default-r0") as m:
+        two_accounts(m, b={"oauth": {"refresh_token": B_RT, "access_tokens": [B_TOK], "revoke_on_refresh": True}})
+        st, ans = token_call(m, grant(A_RT))
+        eq((st, ans["access_token"], ans["refresh_token"]), (200, "sk-ant-oat01-mock-a-1", "sk-ant-ort01-mock-a-1"),
+           "a's refresh")
+        eq(token_call(m, grant(A_RT))[1]["error"], "invalid_grant", "a's spent refresh token")
+        eq(token_call(m, grant(A_RT))[0], 400, "spent again")
+        st, ans = token_call(m, grant(B_RT))
+        eq((st, ans["access_token"]), (200, "sk-ant-oat01-mock-b-1"), "b's refresh (own numbering)")
+        eq(token_call(m, grant("sk-ant-ort01-default-r0"))[1]["access_token"], "sk-ant-oat01-mock-1", "default")
+        eq(token_call(m, grant("sk-ant-ort01-nobody"))[1]["error"], "invalid_grant", "unknown refresh token")
+
+        r = mcurl(m, "/v1/messages", headers=bearer("sk-ant-oat01-mock-a-1"))
+        eq(r.status, 200, "a's new token")
+        eq(m.last_request()["account"], "a", "the new token maps to a")
+        eq(mcurl(m, "/v1/messages", headers=bearer(A_TOK)).status, 200, "a's old token lives on (no revoke)")
+        r = mcurl(m, "/v1/messages", headers=bearer(B_TOK))
+        eq((r.status, api_error(r)[1]), (401, EXPIRED_MESSAGE), "b's old token revoked by the rotation")
+
+        m.account("a", oauth={"fail_status": 503, "fail_count": 1})
+        eq(token_call(m, grant("sk-ant-ort01-mock-a-1"))[0], 503, "a's token endpoint failure")
+        eq(token_call(m, grant("sk-ant-ort01-mock-b-1"))[0], 200, "b unaffected by a's failure")
+
+        s = m.stats()
+        a, b, d = (s["accounts"][n] for n in ("a", "b", "default"))
+        eq((a["refreshes"], a["invalid_grants"], a["spent_refresh_reuse"], a["refresh_tokens_received"]),
+           (4, 2, 2, [A_RT, A_RT, A_RT, "sk-ant-ort01-mock-a-1"]), "a's refresh counters")
+        eq((b["refreshes"], b["invalid_grants"], b["spent_refresh_reuse"]), (2, 0, 0), "b's refresh counters")
+        eq((d["refreshes"], d["invalid_grants"], d["spent_refresh_reuse"]), (2, 1, 0), "default's (unknown token)")
+        eq((s["refreshes"], s["spent_refresh_reuse"]), (8, 2), "global counters")
+        eq([x["account"] for x in s["refresh_results"]], ["a", "a", "a", "b", "default", "default", "a", "b"],
+           "account per token call")
+        eq(m.accounts_state()["a"]["oauth"]["refresh_token"], "sk-ant-ort01-mock-a-1", "a's one valid refresh token")
+
+
+def test_mock_accounts_usage_endpoint():
+    with Mock(expect_token=None, oauth_validate=True) as m:
+        reset = time.time() + 2 * 86400
+        two_accounts(m, a={"windows": {"5h": {"utilization": 0.5}, "7d": {"utilization": 0.2},
+                                       "7d_opus": {"utilization": 0.95, "resets_at": reset, "top_level": False,
+                                                   "limit": {"display_name": "Opus", "is_active": False}},
+                                       "7d_oi": {"utilization": 0.1, "limit": False}},
+                           "usage": {"spend": {"used": 1234, "currency": "USD"},
+                                     "extra_usage": {"is_enabled": True, "monthly_limit": 5000, "used_credits": 1234,
+                                                     "utilization": 24.68, "currency": "USD"},
+                                     "limits_extra": [{"kind": "weekly_model", "group": "weekly", "percent": 1.0,
+                                                       "resets_at": None, "severity": "normal",
+                                                       "scope": {"model": {"display_name": "Haiku"}},
+                                                       "is_active": True}]}},
+                     b={"usage": {"status": 429, "retry_after": 0, "count": 1}})
+        u = mcurl(m, "/api/oauth/usage", headers=bearer(A_TOK), data=None).json()
+        eq((u["five_hour"]["utilization"], u["seven_day"]["utilization"], u["seven_day_opus"],
+            u["seven_day_oi"]["utilization"]), (50.0, 20.0, None, 10.0), "a's top-level windows")
+        eq((u["spend"], u["extra_usage"]["used_credits"]), ({"used": 1234, "currency": "USD"}, 1234), "spend, extra")
+        eq([(x["kind"], x["group"], x["percent"], x["severity"], x["scope"], x["is_active"]) for x in u["limits"]],
+           [("session", "session", 50.0, "normal", None, True), ("weekly_all", "weekly", 20.0, "normal", None, True),
+            ("weekly_scoped", "weekly", 95.0, "critical", {"model": {"display_name": "Opus"}}, False),
+            ("weekly_model", "weekly", 1.0, "normal", {"model": {"display_name": "Haiku"}}, True)], "a's limits[]")
+        eq(int(datetime.datetime.fromisoformat(u["limits"][2]["resets_at"]).timestamp()), int(reset), "opus reset")
+        p = mcurl(m, "/api/oauth/usage", headers=bearer(B_TOK), data=None)
+        eq((p.status, p.header("retry-after")), (429, "0"), "b's usage endpoint 429 (retry-after 0)")
+        p = mcurl(m, "/api/oauth/usage", headers=bearer(B_TOK), data=None).json()
+        eq((p["five_hour"]["utilization"], p["limits"][0]["percent"]), (0.0, 0.0), "a new account starts empty")
+        time.sleep(0.05)
+        mcurl(m, "/api/oauth/usage", headers=bearer(A_TOK), data=None)
+        st = m.stats()
+        a, b = st["accounts"]["a"], st["accounts"]["b"]
+        eq((a["usage_polls"], len(a["usage_poll_times"]), b["usage_polls"], st["usage_polls"]), (2, 2, 2, 4),
+           "polls per account")
+        ok(a["usage_poll_times"][1] - a["usage_poll_times"][0] >= 0.05, f"poll times: {a['usage_poll_times']}")
+        eq((a["requests"], a["by_path"]), (2, {"/api/oauth/usage": 2}), "polls are served requests by path")
+        eq(st["routing"], [], "polls are not in the routing log")
+
+
+def test_pool_env_files_and_args():
+    from harness import PoolEnv, account_args, file_mode, read_credentials
+    eq(account_args([("a", "/x/a.json"), ("b", "/y/b.json")]), ["--account", "a=/x/a.json", "--account", "b=/y/b.json"],
+       "account_args")
+    with PoolEnv(accounts={"a": {"windows": {"5h": {"utilization": 0.1}}}, "b": {}}, expires_in_s={"b": -60},
+                 start_proxy=False) as env:
+        args = env.args()
+        eq(args[:4], ["--account", f"a={env.pool['a'].path}", "--account", f"b={env.pool['b'].path}"], "args")
+        contains(args, "--token-url", "args")
+        ok(env.pool["a"].path != env.pool["b"].path, "one file per account")
+        for name, acc in env.pool.items():
+            doc = read_credentials(acc.path)
+            eq((doc["claudeAiOauth"]["accessToken"], doc["claudeAiOauth"]["refreshToken"], file_mode(acc.path)),
+               (acc.access0, acc.refresh0, 0o600), f"{name}'s credentials file")
+            ok(os.path.basename(acc.path) == ".credentials.json", acc.path)
+        ok(doc["claudeAiOauth"]["expiresAt"] < time.time() * 1000, "b's file says expired")
+        r = mcurl(env.mock, "/v1/messages", headers=bearer(env.pool["a"].access0))
+        eq((r.status, rl(r, "5h-utilization")), (200, "0.1"), "a's file token at the mock")
+        r = mcurl(env.mock, "/v1/messages", headers=bearer(env.pool["b"].access0))
+        eq((r.status, api_error(r)[1]), (401, EXPIRED_MESSAGE), "b's token expired at the mock too")
+        eq(mcurl(env.mock, "/v1/messages").status, 401, "the default account knows no token")
+        eq(token_call(env.mock, grant(env.pool["b"].refresh0))[1]["access_token"], "sk-ant-oat01-mock-b-1",
+           "b's refresh token")
+        eq(env.served_by(), ["a"], "served_by")
+        ok(set(env.all_tokens()) >= {env.pool["a"].access0, env.pool["b"].refresh0, "sk-ant-oat01-mock-b-1"},
+           "all_tokens covers every account")

@@ -105,19 +105,93 @@ Usage endpoint (src/README.md §3-§5):
     Stats `usage_poll_times`: arrival time (time.monotonic()) of each poll.
   * /__mock/reset clears records and counters (stats), not the OAuth or usage configuration.
 
+Accounts (several subscriptions behind one upstream):
+  * The historical single login above is the account "default" (/__mock/oauth and /__mock/usage
+    address it; its answers are unchanged). POST /__mock/accounts {"accounts": {NAME: {...} | null}}
+    creates or updates named accounts (NAME [a-z0-9_-]{1,32}; null removes one; "default" may be
+    configured but not removed); GET /__mock/accounts shows every account's state. A bad body is
+    a 400. A request's bearer selects its account: the named account that knows the access token
+    (valid or expired), else "default". Named accounts always validate their own tokens (401
+    expired / 401 Invalid bearer token for a token that no account knows and the default refuses).
+    The refresh token of a token call selects the account likewise (its current or a spent one).
+  * An account's keys (every key optional; an update changes only what it names):
+      oauth       the /__mock/oauth keys (refresh_token, access_tokens, expire_now, expire_tokens,
+                  expires_in, issue_expired, delay_ms, fail_status/fail_count, drop_count, client_id)
+                  plus revoke_on_refresh (bool: a rotation expires the account's older access
+                  tokens). A named account issues sk-ant-oat01-mock-NAME-<n> / sk-ant-ort01-mock-NAME-<n>.
+      windows     {CLAIM: {...} | null} keyed by header claim: 5h, 7d, 7d_sonnet, 7d_opus, 7d_oi, any
+                  [A-Za-z0-9_.-] name (5h->five_hour, 7d->seven_day, 7d_X->seven_day_X in the usage
+                  answer; the representative claim uses those long names). Each:
+                    utilization          FRACTION 0-1 (the header unit; the usage answer shows percent)
+                    resets_at | resets_in  unix seconds | seconds from now (new windows: 7 days)
+                    status               the window's -status header (default allowed)
+                    surpassed_threshold  fraction: adds the -surpassed-threshold header
+                    models               substring or list: the window applies to (and its headers
+                                         appear on) answers for matching models only (e.g. 7d_oi)
+                    grow                 fraction added after each 200 /v1/messages answer it applies to
+                    limit                false (no limits[] entry) or {kind, group, severity, is_active,
+                                         display_name} overriding the generated entry (5h: session/
+                                         session, 7d: weekly_all/weekly, others: weekly_scoped/weekly
+                                         with scope.model.display_name from the claim, e.g. "Opus")
+                    top_level            false: the usage answer's key is null (the cap lives in limits[])
+                  A new named account starts with 5h and 7d at 0 (1 h and 5 days to reset).
+      status      overall unified-status (null: rejected if an applicable window is rejected, else
+                  allowed_warning if one is, else allowed)
+      representative_claim  default "five_hour"; unified-reset is that window's reset
+      fallback_percentage   default "0.5"
+      overage     {status (default "rejected"), disabled_reason (default "org_level_disabled"; null
+                  omits), in_use (bool; null omits), utilization (fraction), reset (unix)}
+      usage       the /__mock/usage keys (status/retry_after/count, shape, body, jitter, windows in the
+                  old percent shape) plus extra_usage (the object as answered), spend (an object beside
+                  extra_usage; null omits) and limits_extra (literal limits[] entries appended)
+      mode | modes  one entry or a list, for POST /v1/messages only. The first entry whose models
+                  match the request decides; "count": K runs it K times then drops it, no count keeps
+                  it. An entry is a kind or {"kind", "count", "window", "models", "retry_after",
+                  "status", "message", "utilization"}:
+                    normal       answer normally
+                    429          window 429: rate_limit_error body; unified-status rejected, that
+                                 window (default the representative one) -status rejected at
+                                 utilization >= 1.0, representative-claim = that window, unified-reset
+                                 and retry-after = its reset (seconds from now; can be days;
+                                 retry_after overrides); no x-should-retry. A window with models
+                                 only trips on requests for those models.
+                    529          overloaded_error, x-should-retry: true
+                    overage      200 answered normally, but unified-status rejected, the window (default
+                                 the representative one) rejected, overage-status allowed,
+                                 overage-in-use true, overage-utilization (default 0.12), no
+                                 disabled-reason
+                    third_party  400 invalid_request_error "Third-party apps now draw from your extra
+                                 usage, not your plan limits. ..."
+                    error        that "status" (400-599) with the API's error body
+                  An x-mock-scenario status:NNN wins over the modes.
+      reject_when_full  bool: with no mode entry deciding, a request whose applicable window is at
+                  >= 100% gets that window's 429
+  * Stats gain, per account (`accounts`: {NAME: {...}}, every configured account listed):
+    requests (authenticated, by_path {path: n}), statuses {"200": n, ...} (of routed requests),
+    auth_failures, modes {kind: n}, usage_polls and usage_poll_times (time.monotonic(), every
+    poll carrying the account's token), refreshes, refresh_tokens_received, invalid_grants,
+    spent_refresh_reuse (a rotated-away refresh token presented again). `routing`: one entry per
+    authenticated API request except usage polls, in order: {"seq", "account", "method", "path",
+    "session_id" (x-claude-code-session-id), "user_id" (metadata.user_id), "user_id_session" (its
+    _session_<id> suffix or JSON session_id), "model", "mode", "status"}. Global
+    `spent_refresh_reuse`; every request record and refresh result names its `account`.
+
 Standard library only.
 """
 
 import argparse
 import asyncio
 import base64
+import copy
 import datetime
 import gzip
 import hashlib
 import http
 import json
+import math
 import os
 import random
+import re
 import signal
 import socket
 import ssl
@@ -234,6 +308,9 @@ class Request:
         self.body = body
         self.conn_id = conn_id
         self.path = target.split("?", 1)[0]
+        self.account = None    # the Account its bearer belongs to (set by check_auth)
+        self.model = None      # the body's model (for per-model windows)
+        self.rl = None         # header overrides of the answer mode ({"reject", "overage"})
 
 
 class Stats:
@@ -262,6 +339,18 @@ class Stats:
         self.invalid_grants = 0
         self.usage_poll_times = []    # time.monotonic() at each poll's arrival
         self.usage_served = []        # usage of every /v1/messages answer (live dicts)
+        self.spent_refresh_reuse = 0  # token calls with a refresh token that was already rotated away
+        self.accounts = {}            # account name -> its counters (see account())
+        self.routing = []             # (entry, record) per API request that reached an account, in order
+
+    def account(self, name):
+        a = self.accounts.get(name)
+        if a is None:
+            a = self.accounts[name] = {
+                "requests": 0, "by_path": {}, "auth_failures": 0, "modes": {}, "usage_polls": 0,
+                "usage_poll_times": [], "refreshes": 0, "refresh_tokens_received": [], "invalid_grants": 0,
+                "spent_refresh_reuse": 0}
+        return a
 
     def snapshot(self):
         return {
@@ -281,7 +370,21 @@ class Stats:
             "invalid_grants": self.invalid_grants,
             "usage_poll_times": self.usage_poll_times,
             "usage_served": self.usage_served,
+            "spent_refresh_reuse": self.spent_refresh_reuse,
+            "accounts": self.accounts_snapshot(),
+            "routing": [dict(e, status=(rec.get("response") or {}).get("status")) for e, rec in self.routing],
         }
+
+    def accounts_snapshot(self):
+        out = {}
+        for name, a in self.accounts.items():
+            statuses = {}
+            for e, rec in self.routing:
+                if e["account"] == name:
+                    st = str((rec.get("response") or {}).get("status"))
+                    statuses[st] = statuses.get(st, 0) + 1
+            out[name] = dict(a, statuses=statuses)
+        return out
 
 
 class Responder:
@@ -610,13 +713,19 @@ class OAuthState:
     """The token endpoint's view of the login: one valid refresh token, a set of access tokens
     with expiry times (unix seconds), and the failure/timing knobs set by /__mock/oauth."""
 
-    def __init__(self, args):
-        self.validate = bool(args.oauth_validate)
-        self.refresh_token = args.refresh_token
+    def __init__(self, args, name=None):
+        # The default account takes its start state from the command line; a named account starts
+        # with no tokens, always validates (its tokens are how requests find it) and issues tokens
+        # with its name in them (sk-ant-oat01-mock-<name>-<n>), so accounts never share one.
+        self.name = name
+        self.validate = True if name else bool(args.oauth_validate)
+        self.refresh_token = None if name else args.refresh_token
         self.access = {}                 # access token -> expiry (unix seconds)
-        for t in args.access_token or []:
+        for t in ([] if name else args.access_token or []):
             self.access[t] = FAR_FUTURE
         self.client_id = args.client_id
+        self.spent = []                  # refresh tokens rotated away, in order (a reuse is counted)
+        self.revoke_on_refresh = False   # a rotation expires the account's older access tokens
         self.expires_in = 28800
         self.issue_expired = False
         self.delay_ms = 0
@@ -649,6 +758,8 @@ class OAuthState:
             self.fail_count = cfg["fail_count"]
         if "drop_count" in cfg:
             self.drop_count = int(cfg["drop_count"] or 0)
+        if "revoke_on_refresh" in cfg:
+            self.revoke_on_refresh = bool(cfg["revoke_on_refresh"])
         if cfg.get("expire_now"):
             for t in self.access:
                 self.access[t] = min(self.access[t], now - 1)
@@ -676,6 +787,8 @@ class OAuthState:
             "fail_count": self.fail_count,
             "drop_count": self.drop_count,
             "issued": self.issued,
+            "spent_refresh_tokens": self.spent,
+            "revoke_on_refresh": self.revoke_on_refresh,
         }
 
     def check_access(self, token):
@@ -714,10 +827,15 @@ class OAuthState:
             return 400, {"error": "invalid_grant",
                          "error_description": "Refresh token not found or invalid"}, "invalid_grant"
         self.n += 1
-        access = f"sk-ant-oat01-mock-{self.n}"
-        refresh = f"sk-ant-ort01-mock-{self.n}"
+        tag = f"{self.name}-{self.n}" if self.name else str(self.n)
+        access = f"sk-ant-oat01-mock-{tag}"
+        refresh = f"sk-ant-ort01-mock-{tag}"
         now = time.time()
+        if self.revoke_on_refresh:
+            for t in self.access:
+                self.access[t] = min(self.access[t], now - 1)
         self.access[access] = now - 1 if self.issue_expired else now + self.expires_in
+        self.spent.append(rt)
         self.refresh_token = refresh
         self.issued.append({"access_token": access, "refresh_token": refresh, "expires_in": self.expires_in,
                             "time": now})
@@ -730,15 +848,63 @@ def rfc3339(unix):
     return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
+WINDOW_NAME_OK = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+WINDOW_KEYS = {"utilization", "resets_at", "resets_in", "status", "surpassed_threshold", "models", "grow", "limit",
+               "top_level"}
+LIMIT_KEYS = {"kind", "group", "severity", "is_active", "display_name"}
+OVERAGE_KEYS = {"status", "disabled_reason", "in_use", "utilization", "reset"}
+
+
+def claim_to_poll(claim):
+    """Header claim -> usage-endpoint key: 5h -> five_hour, 7d -> seven_day, 7d_X -> seven_day_X."""
+    if claim == "5h":
+        return "five_hour"
+    if claim == "7d":
+        return "seven_day"
+    if claim.startswith("7d_"):
+        return "seven_day_" + claim[3:]
+    return claim
+
+
+def poll_to_claim(name):
+    if name == "five_hour":
+        return "5h"
+    if name == "seven_day":
+        return "7d"
+    if name.startswith("seven_day_"):
+        return "7d_" + name[len("seven_day_"):]
+    return name
+
+
+def model_matches(model, models):
+    """models: None (every model), a substring or a list of substrings of the request's model."""
+    if not models:
+        return True
+    if isinstance(models, str):
+        models = [models]
+    return isinstance(model, str) and any(m in model for m in models)
+
+
+def fraction(v):
+    return format(v, ".6g")
+
+
 class UsageState:
     """The subscription's windows as the mock reports them, in the usage poll (percent, RFC 3339)
-    and in the rate-limit headers of /v1/messages answers (fraction, unix seconds)."""
+    and in the rate-limit headers of /v1/messages answers (fraction, unix seconds).
 
-    def __init__(self):
+    windows: usage-endpoint key (five_hour, seven_day, seven_day_oi, ...) -> {"utilization":
+    percent, "resets_at": unix} plus optional "status", "surpassed_threshold" (fraction), "models"
+    (the window applies to, and its headers appear on, answers for these models only), "grow"
+    (percent added per 200 /v1/messages answer), "limit" (its limits[] entry; False: none) and
+    "top_level" (False: the poll shows the key as null)."""
+
+    def __init__(self, fresh=False):
         start = int(time.time())
+        u5, u7 = (0.0, 0.0) if fresh else (42.0, 17.0)
         self.windows = {
-            "five_hour": {"utilization": 42.0, "resets_at": start + 3600 + 0.600956},
-            "seven_day": {"utilization": 17.0, "resets_at": start + 5 * 86400 + 0.250123},
+            "five_hour": {"utilization": u5, "resets_at": start + 3600 + 0.600956},
+            "seven_day": {"utilization": u7, "resets_at": start + 5 * 86400 + 0.250123},
         }
         self.shape = "full"
         self.body = None
@@ -746,8 +912,21 @@ class UsageState:
         self.fail_status = None
         self.fail_retry_after = None
         self.fail_count = 0
+        # Header-side state (per account).
+        self.status = None                  # overall unified-status; None: derived from the windows
+        self.representative_claim = "five_hour"
+        self.fallback_percentage = "0.5"
+        self.overage = {"status": "rejected", "disabled_reason": "org_level_disabled", "in_use": None,
+                        "utilization": None, "reset": None}
+        # Poll-side extras.
+        self.extra_usage = {"is_enabled": False, "monthly_limit": None, "used_credits": None,
+                            "utilization": None, "currency": "USD"}
+        self.spend = None                   # an object beside extra_usage (omitted while None)
+        self.limits_extra = []              # literal limits[] entries appended to the generated ones
 
     def configure(self, cfg):
+        """POST /__mock/usage (and an account's "usage" key). Windows here are keyed by usage-endpoint
+        name with utilization in percent (the historical shape)."""
         if not isinstance(cfg, dict):
             raise ValueError("body must be a JSON object")
         if "status" in cfg:
@@ -762,16 +941,85 @@ class UsageState:
             self.body = cfg["body"]
         if "jitter" in cfg:
             self.jitter = float(cfg["jitter"] or 0)
+        if "extra_usage" in cfg:
+            if not isinstance(cfg["extra_usage"], dict):
+                raise ValueError("extra_usage must be an object")
+            self.extra_usage = dict(cfg["extra_usage"])
+        if "spend" in cfg:
+            self.spend = cfg["spend"]
+        if "limits_extra" in cfg:
+            if not isinstance(cfg["limits_extra"], list):
+                raise ValueError("limits_extra must be a list")
+            self.limits_extra = list(cfg["limits_extra"])
         for name, w in (cfg.get("windows") or {}).items():
-            cur = self.windows.setdefault(name, {"utilization": 0.0, "resets_at": time.time() + 3600})
+            # Windows made this way other than five_hour/seven_day get no limits[] entry (as before).
+            cur = self.windows.setdefault(name, {"utilization": 0.0, "resets_at": time.time() + 3600,
+                                                 "limit": False})
             for k in ("utilization", "resets_at"):
                 if k in w:
                     cur[k] = float(w[k])
 
+    def configure_account(self, cfg):
+        """An account's header-side keys: windows keyed by header claim (5h, 7d, 7d_oi, any name)
+        with utilization as a fraction; overall status, representative claim, overage."""
+        now = time.time()
+        for claim, w in (cfg.get("windows") or {}).items():
+            if not WINDOW_NAME_OK.fullmatch(claim):
+                raise ValueError(f"bad window name {claim!r}")
+            if claim.startswith("five_hour") or claim.startswith("seven_day"):
+                raise ValueError(f"account windows are named by header claim (5h, 7d, 7d_oi...), not {claim!r}")
+            name = claim_to_poll(claim)
+            if w is None:
+                self.windows.pop(name, None)
+                continue
+            if not isinstance(w, dict):
+                raise ValueError(f"window {claim}: must be an object or null")
+            if set(w) - WINDOW_KEYS:
+                raise ValueError(f"window {claim}: unknown keys {sorted(set(w) - WINDOW_KEYS)}")
+            cur = self.windows.setdefault(name, {"utilization": 0.0, "resets_at": now + 7 * 86400})
+            if "utilization" in w:
+                cur["utilization"] = float(w["utilization"]) * 100
+            if "resets_at" in w:
+                cur["resets_at"] = float(w["resets_at"])
+            if "resets_in" in w:
+                cur["resets_at"] = now + float(w["resets_in"])
+            if "status" in w:
+                cur["status"] = str(w["status"])
+            if "surpassed_threshold" in w:
+                t = w["surpassed_threshold"]
+                cur["surpassed_threshold"] = None if t is None else float(t)
+            if "models" in w:
+                cur["models"] = w["models"]
+            if "grow" in w:
+                cur["grow"] = float(w["grow"] or 0) * 100
+            if "limit" in w:
+                lim = w["limit"]
+                if lim not in (None, False) and (not isinstance(lim, dict) or set(lim) - LIMIT_KEYS):
+                    raise ValueError(f"window {claim}: limit must be false or an object with {sorted(LIMIT_KEYS)}")
+                cur["limit"] = False if lim in (None, False) else dict(lim)
+            elif cur.get("limit") is False and name not in ("five_hour", "seven_day"):
+                cur.pop("limit")   # a window named by claim gets a limits[] entry by default
+            if "top_level" in w:
+                cur["top_level"] = bool(w["top_level"])
+        if "status" in cfg:
+            self.status = cfg["status"]
+        if "representative_claim" in cfg:
+            self.representative_claim = str(cfg["representative_claim"])
+        if "fallback_percentage" in cfg:
+            self.fallback_percentage = str(cfg["fallback_percentage"])
+        if "overage" in cfg:
+            ov = cfg["overage"]
+            if not isinstance(ov, dict) or set(ov) - OVERAGE_KEYS:
+                raise ValueError(f"overage must be an object with keys from {sorted(OVERAGE_KEYS)}")
+            self.overage.update(ov)
+
     def snapshot(self):
         return {"windows": self.windows, "shape": self.shape, "body": self.body, "jitter": self.jitter,
                 "fail_status": self.fail_status, "fail_retry_after": self.fail_retry_after,
-                "fail_count": self.fail_count}
+                "fail_count": self.fail_count, "status": self.status,
+                "representative_claim": self.representative_claim,
+                "fallback_percentage": self.fallback_percentage, "overage": self.overage,
+                "extra_usage": self.extra_usage, "spend": self.spend, "limits_extra": self.limits_extra}
 
     def take_failure(self):
         if self.fail_status and self.fail_count > 0:
@@ -785,6 +1033,41 @@ class UsageState:
     def reset(self, name):
         return self.windows[name]["resets_at"]
 
+    def applicable(self, model):
+        """The windows that apply to a request for `model` (None: only those without a model filter)."""
+        return [(n, w) for n, w in self.windows.items() if model_matches(model, w.get("models"))]
+
+    def grow(self, model):
+        for _, w in self.applicable(model):
+            if w.get("grow"):
+                w["utilization"] = min(100.0, w["utilization"] + w["grow"])
+
+    def full_window(self, model):
+        """The first window applying to `model` at or above 100%, or None."""
+        for n, w in self.applicable(model):
+            if w["utilization"] >= 100:
+                return n
+        return None
+
+    def limit_entry(self, name, w, when):
+        lim = w.get("limit")
+        if lim is False:
+            return None
+        lim = lim or {}
+        if name == "five_hour":
+            kind, group, display = "session", "session", None
+        elif name == "seven_day":
+            kind, group, display = "weekly_all", "weekly", None
+        else:
+            suffix = name[len("seven_day_"):] if name.startswith("seven_day_") else name
+            kind, group, display = "weekly_scoped", "weekly", suffix.replace("_", " ").title()
+        u = w["utilization"]
+        display = lim.get("display_name", display)
+        return {"kind": lim.get("kind", kind), "group": lim.get("group", group), "percent": u, "resets_at": when,
+                "severity": lim.get("severity", "critical" if u >= 90 else "warning" if u >= 75 else "normal"),
+                "scope": {"model": {"display_name": display}} if display else None,
+                "is_active": lim.get("is_active", True)}
+
     def poll_body(self):
         if self.body is not None:
             return to_json(self.body)
@@ -797,41 +1080,73 @@ class UsageState:
 
         out = {}
         if self.shape in ("full", "classic"):
-            for name in self.windows:
-                out[name] = {"utilization": self.util(name), "resets_at": when(name)}
+            for name, w in self.windows.items():
+                out[name] = {"utilization": self.util(name), "resets_at": when(name)} \
+                    if w.get("top_level", True) else None
             out.setdefault("seven_day_oauth_apps", None)
             out.setdefault("seven_day_opus", None)
-            out["extra_usage"] = {"is_enabled": False, "monthly_limit": None, "used_credits": None,
-                                  "utilization": None, "currency": "USD"}
+            out["extra_usage"] = self.extra_usage
+            if self.spend is not None:
+                out["spend"] = self.spend
         if self.shape in ("full", "limits"):
             limits = []
-            kinds = {"five_hour": ("session", "session"), "seven_day": ("weekly_all", "weekly")}
-            for name, (kind, group) in kinds.items():
-                if name in self.windows:
-                    u = self.util(name)
-                    limits.append({"kind": kind, "group": group, "percent": u, "resets_at": when(name),
-                                   "severity": "critical" if u >= 90 else "warning" if u >= 75 else "normal",
-                                   "scope": None, "is_active": True})
-            out["limits"] = limits
+            for name, w in self.windows.items():
+                e = self.limit_entry(name, w, when(name))
+                if e is not None:
+                    limits.append(e)
+            out["limits"] = limits + self.limits_extra
         return to_json(out)
 
-    def headers(self, rl_status):
-        five, seven = self.windows.get("five_hour"), self.windows.get("seven_day")
-        h = [("anthropic-ratelimit-unified-status", rl_status)]
-        if five:
-            h.append(("anthropic-ratelimit-unified-reset", str(int(five["resets_at"]))))
-            h += [
-                ("anthropic-ratelimit-unified-5h-status", rl_status),
-                ("anthropic-ratelimit-unified-5h-utilization",
-                 format(five["utilization"] / 100, ".6g") if rl_status == "allowed" else "1.0"),
-                ("anthropic-ratelimit-unified-5h-reset", str(int(five["resets_at"]))),
-            ]
-        if seven:
-            h += [
-                ("anthropic-ratelimit-unified-7d-status", "allowed"),
-                ("anthropic-ratelimit-unified-7d-utilization", format(seven["utilization"] / 100, ".6g")),
-                ("anthropic-ratelimit-unified-7d-reset", str(int(seven["resets_at"]))),
-            ]
+    def headers(self, rl_status=None, model=None, reject=None, overage=None):
+        """The anthropic-ratelimit-unified-* headers of an answer for `model`.
+        rl_status: the overall status as given ("rejected" also rejects the representative window);
+        reject: a window (usage-endpoint key) shown rejected at >= 100% and made representative;
+        overage: overrides of the overage fields (an answer paid from extra usage)."""
+        p = "anthropic-ratelimit-unified-"
+        wins = self.applicable(model)
+        rep = self.representative_claim
+        if reject is None and rl_status == "rejected":
+            reject = rep if rep in self.windows else "five_hour"
+        if reject is not None:
+            rep = reject
+        ov = dict(self.overage)
+        ov.update(overage or {})
+        statuses = {n: "rejected" if n == reject else w.get("status", "allowed") for n, w in wins}
+        if rl_status:
+            overall = rl_status
+        elif reject is not None:
+            overall = "rejected"
+        elif self.status:
+            overall = self.status
+        elif "rejected" in statuses.values():
+            overall = "rejected"
+        elif "allowed_warning" in statuses.values():
+            overall = "allowed_warning"
+        else:
+            overall = "allowed"
+        h = [(p + "status", overall)]
+        rw = self.windows.get(rep) or self.windows.get("five_hour")
+        if rw:
+            h.append((p + "reset", str(int(rw["resets_at"]))))
+        for n, w in wins:
+            c = poll_to_claim(n)
+            u = w["utilization"] / 100
+            util = ("1.0" if u <= 1.0 else fraction(u)) if n == reject else fraction(u)
+            h += [(p + c + "-status", statuses[n]), (p + c + "-utilization", util),
+                  (p + c + "-reset", str(int(w["resets_at"])))]
+            if w.get("surpassed_threshold") is not None:
+                h.append((p + c + "-surpassed-threshold", fraction(w["surpassed_threshold"])))
+        h += [(p + "representative-claim", rep), (p + "fallback-percentage", self.fallback_percentage)]
+        if ov.get("status"):
+            h.append((p + "overage-status", ov["status"]))
+        if ov.get("disabled_reason"):
+            h.append((p + "overage-disabled-reason", ov["disabled_reason"]))
+        if ov.get("in_use") is not None:
+            h.append((p + "overage-in-use", "true" if ov["in_use"] else "false"))
+        if ov.get("utilization") is not None:
+            h.append((p + "overage-utilization", fraction(float(ov["utilization"]))))
+        if ov.get("reset") is not None:
+            h.append((p + "overage-reset", str(int(ov["reset"]))))
         return h
 
 
@@ -867,6 +1182,129 @@ class ServedUsage:
         self.d["complete"] = True
 
 
+ACCOUNT_NAME_OK = re.compile(r"[a-z0-9_-]{1,32}")
+ACCOUNT_KEYS = {"oauth", "usage", "windows", "status", "representative_claim", "fallback_percentage", "overage",
+                "mode", "modes", "reject_when_full"}
+MODE_KINDS = {"normal", "429", "529", "overage", "third_party", "error"}
+MODE_KEYS = {"kind", "count", "window", "models", "retry_after", "status", "message", "utilization"}
+THIRD_PARTY_MESSAGE = ("Third-party apps now draw from your extra usage, not your plan limits. "
+                       "Turn on extra usage or use Claude Code to keep going.")
+
+
+def parse_mode(m):
+    """A mode entry: "529" or {"kind": "429", "window": "7d", "count": 2, ...}; count omitted/null: persistent."""
+    if isinstance(m, (str, int)):
+        m = {"kind": str(m)}
+    if not isinstance(m, dict) or set(m) - MODE_KEYS:
+        raise ValueError(f"a mode is a kind or an object with keys from {sorted(MODE_KEYS)}: {m!r}")
+    m = dict(m)
+    m["kind"] = str(m.get("kind", "normal"))
+    if m["kind"] not in MODE_KINDS:
+        raise ValueError(f"unknown mode kind {m['kind']!r} (one of {sorted(MODE_KINDS)})")
+    if m.get("count") is not None:
+        m["count"] = int(m["count"])
+        if m["count"] <= 0:
+            raise ValueError("mode count must be positive (omit it for a persistent mode)")
+    else:
+        m["count"] = None
+    if m.get("window") is not None:
+        m["window"] = claim_to_poll(str(m["window"]))
+    if m["kind"] == "error":
+        st = int(m.get("status") or 0)
+        if not 400 <= st <= 599:
+            raise ValueError("mode error needs a status 400-599")
+        m["status"] = st
+    return m
+
+
+class Account:
+    """One subscription at the mock: its own login (OAuthState), its own windows and usage answer
+    (UsageState) and a queue of answer modes for POST /v1/messages. The default account is the
+    mock's historical single login; named ones are made with POST /__mock/accounts."""
+
+    def __init__(self, name, oauth, usage):
+        self.name = name
+        self.oauth = oauth
+        self.usage = usage
+        self.modes = []              # first entry matching the request's model decides; counts run down
+        self.reject_when_full = False
+
+    def configure(self, cfg):
+        if not isinstance(cfg, dict):
+            raise ValueError(f"account {self.name}: config must be an object")
+        unknown = set(cfg) - ACCOUNT_KEYS
+        if unknown:
+            raise ValueError(f"account {self.name}: unknown keys {sorted(unknown)}")
+        if "oauth" in cfg:
+            self.oauth.configure(cfg["oauth"])
+            if self.name != "default":
+                self.oauth.validate = True
+        if "usage" in cfg:
+            self.usage.configure(cfg["usage"])
+        self.usage.configure_account(cfg)
+        if "mode" in cfg:
+            self.modes = [parse_mode(cfg["mode"])]
+        if "modes" in cfg:
+            self.modes = [parse_mode(m) for m in cfg["modes"] or []]
+        for m in self.modes:
+            if m.get("window") and m["window"] not in self.usage.windows:
+                raise ValueError(f"account {self.name}: mode window {poll_to_claim(m['window'])!r} is not configured")
+        if "reject_when_full" in cfg:
+            self.reject_when_full = bool(cfg["reject_when_full"])
+
+    def snapshot(self):
+        return {"name": self.name, "oauth": self.oauth.snapshot(), "usage": self.usage.snapshot(),
+                "modes": self.modes, "reject_when_full": self.reject_when_full}
+
+    def take_mode(self, model):
+        """The mode for a /v1/messages request for `model` (consuming one of its count), or None."""
+        for i, m in enumerate(self.modes):
+            models = m.get("models")
+            if models is None and m.get("window") in self.usage.windows:
+                models = self.usage.windows[m["window"]].get("models")   # a model bucket's 429 hits its models
+            if not model_matches(model, models):
+                continue
+            if m["count"] is not None:
+                m["count"] -= 1
+                if m["count"] <= 0:
+                    del self.modes[i]
+            return m
+        if self.reject_when_full:
+            full = self.usage.full_window(model)
+            if full:
+                return {"kind": "429", "window": full, "count": None, "auto": True}
+        return None
+
+
+def session_of(req):
+    """(x-claude-code-session-id, metadata.user_id, the session inside user_id, model) of a request.
+    user_id comes as 'user_<hash>_account_<uuid>_session_<uuid>' or as a JSON string with session_id."""
+    header = req.headers.get("x-claude-code-session-id")
+    uid = session = model = None
+    if req.method == "POST" and req.body:
+        try:
+            payload = json.loads(req.body)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            model = payload.get("model") if isinstance(payload.get("model"), str) else None
+            md = payload.get("metadata")
+            if isinstance(md, dict) and isinstance(md.get("user_id"), str):
+                uid = md["user_id"]
+    if uid:
+        m = re.search(r"_session_([0-9A-Za-z-]+)$", uid)
+        if m:
+            session = m.group(1)
+        else:
+            try:
+                j = json.loads(uid)
+                if isinstance(j, dict) and isinstance(j.get("session_id"), str):
+                    session = j["session_id"]
+            except ValueError:
+                pass
+    return header, uid, session, model
+
+
 class MockAPI:
     def __init__(self, args):
         self.args = args
@@ -876,6 +1314,8 @@ class MockAPI:
         self.idle_timeout = args.idle_timeout
         self.oauth = OAuthState(args)
         self.usage = UsageState()
+        # The historical single login is the account "default"; /__mock/oauth and /__mock/usage address it.
+        self.accounts = {"default": Account("default", self.oauth, self.usage)}
         self.ssl_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ssl_ctx.load_cert_chain(args.cert, args.key)
         self.ssl_ctx.set_alpn_protocols(["http/1.1"])
@@ -939,7 +1379,19 @@ class MockAPI:
     async def control(self, conn, req, keep_alive):
         r = Responder(conn, None)
         if req.method == "GET" and req.path == "/__mock/stats":
+            for name in self.accounts:
+                self.stats.account(name)
             body = json.dumps(self.stats.snapshot()).encode()
+        elif req.path == "/__mock/accounts" and req.method in ("GET", "POST"):
+            if req.method == "POST" and req.body.strip():
+                try:
+                    self.configure_accounts(json.loads(req.body))
+                except (ValueError, TypeError, KeyError) as e:
+                    await r.full(400, [("content-type", "application/json")],
+                                 api_error_body(400, f"mock: bad {req.path} body: {e}"), keep_alive)
+                    return keep_alive
+                log(f"{req.path} configured: {req.body[:300].decode('utf-8', 'replace')}")
+            body = json.dumps({n: a.snapshot() for n, a in self.accounts.items()}).encode()
         elif req.method == "GET" and req.path == "/__mock/requests":
             body = json.dumps(self.stats.records).encode()
         elif req.method == "POST" and req.path == "/__mock/reset":
@@ -962,6 +1414,44 @@ class MockAPI:
             return keep_alive
         await r.full(200, [("content-type", "application/json")], body, keep_alive)
         return keep_alive
+
+    def configure_accounts(self, cfg):
+        """POST /__mock/accounts {"accounts": {NAME: {...} | null}}: creates or updates accounts (null
+        removes one; "default" is the historical login and cannot be removed). All or nothing: the
+        whole body is checked on copies first."""
+        if not isinstance(cfg, dict) or set(cfg) != {"accounts"} or not isinstance(cfg["accounts"], dict):
+            raise ValueError('body must be {"accounts": {NAME: {...}}}')
+        self.apply_accounts(copy.deepcopy(self.accounts), cfg["accounts"])  # raises before anything changed
+        self.apply_accounts(self.accounts, cfg["accounts"])
+
+    def apply_accounts(self, accounts, cfg):
+        for name, acfg in cfg.items():
+            if not ACCOUNT_NAME_OK.fullmatch(name):
+                raise ValueError(f"bad account name {name!r} ([a-z0-9_-]{{1,32}})")
+            if acfg is None:
+                if name == "default":
+                    raise ValueError("the default account cannot be removed")
+                accounts.pop(name, None)
+                continue
+            acct = accounts.get(name)
+            if acct is None:
+                acct = Account(name, OAuthState(self.args, name=name), UsageState(fresh=True))
+            acct.configure(acfg)
+            accounts[name] = acct
+
+    def account_for_token(self, token):
+        """The named account that knows this access token (valid or expired), else the default."""
+        for acct in self.accounts.values():
+            if acct.name != "default" and token in acct.oauth.access:
+                return acct
+        return self.accounts["default"]
+
+    def account_for_refresh(self, rt):
+        """The named account whose refresh token this is or was, else the default."""
+        for acct in self.accounts.values():
+            if acct.name != "default" and rt is not None and (rt == acct.oauth.refresh_token or rt in acct.oauth.spent):
+                return acct
+        return self.accounts["default"]
 
     # ---- API -------------------------------------------------------------------------
     def record(self, req, scenario):
@@ -994,7 +1484,7 @@ class MockAPI:
         self.stats.records.append(rec)
         return rec
 
-    def common_headers(self, request_id, ratelimit=True, rl_status="allowed"):
+    def common_headers(self, request_id, ratelimit=True, rl_status=None, req=None, reject=None, overage=None):
         h = [
             ("date", time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())),
             ("request-id", request_id),
@@ -1005,14 +1495,12 @@ class MockAPI:
             ("server", "cloudflare"),
         ]
         if ratelimit:
-            # The same windows as the usage poll reports (fractions here, percent there).
-            h += self.usage.headers(rl_status)
-            h += [
-                ("anthropic-ratelimit-unified-representative-claim", "five_hour"),
-                ("anthropic-ratelimit-unified-fallback-percentage", "0.5"),
-                ("anthropic-ratelimit-unified-overage-status", "rejected"),
-                ("anthropic-ratelimit-unified-overage-disabled-reason", "org_level_disabled"),
-            ]
+            # The same windows as the usage poll reports (fractions here, percent there), of the
+            # account the bearer belongs to, for the request's model; a mode may reject or bill overage.
+            acct = getattr(req, "account", None) or self.accounts["default"]
+            rl = getattr(req, "rl", None) or {}
+            h += acct.usage.headers(rl_status, model=getattr(req, "model", None),
+                                    reject=reject or rl.get("reject"), overage=overage or rl.get("overage"))
         return h
 
     def check_auth(self, req):
@@ -1028,8 +1516,9 @@ class MockAPI:
         if OAUTH_BETA not in h.tokens("anthropic-beta"):
             return 401, "OAuth authentication is currently not supported."
         token = auths[0][7:].strip()
-        if self.oauth.validate:
-            problem = self.oauth.check_access(token)
+        acct = req.account = self.account_for_token(token)
+        if acct.name != "default" or self.oauth.validate:
+            problem = acct.oauth.check_access(token)
             if problem:
                 return 401, problem
         elif self.args.expect_token is not None and token != self.args.expect_token:
@@ -1100,16 +1589,53 @@ class MockAPI:
             return keep_alive
 
         err = self.check_auth(req)
+        acct = req.account
+        if acct is not None:
+            rec["account"] = acct.name
+            ast = self.stats.account(acct.name)
+            if req.path == "/api/oauth/usage":
+                ast["usage_polls"] += 1
+                ast["usage_poll_times"].append(time.monotonic())
+            if err:
+                ast["auth_failures"] += 1
+            else:
+                ast["requests"] += 1
+                ast["by_path"][req.path] = ast["by_path"].get(req.path, 0) + 1
+                if req.path != "/api/oauth/usage":
+                    sid, uid, usess, req.model = session_of(req)
+                    self.stats.routing.append(({"seq": rec["seq"], "account": acct.name, "method": req.method,
+                                                "path": req.path, "session_id": sid, "user_id": uid,
+                                                "user_id_session": usess, "model": req.model,
+                                                "mode": None}, rec))
         if err:
             status, message = err
-            await r.full(status, self.common_headers(request_id, ratelimit=is_messages)
+            await r.full(status, self.common_headers(request_id, ratelimit=is_messages, req=req)
                          + [("content-type", "application/json")],
                          api_error_body(status, message, request_id), keep_alive)
             return keep_alive
 
         for s in scenarios:
             if s.startswith("status:"):
-                return await self.answer_status(r, s, request_id, keep_alive)
+                return await self.answer_status(r, req, s, request_id, keep_alive)
+
+        if req.method == "POST" and req.path == "/v1/messages":
+            mode = acct.take_mode(req.model)
+            if mode is not None:
+                ast["modes"][mode["kind"]] = ast["modes"].get(mode["kind"], 0) + 1
+                self.stats.routing[-1][0]["mode"] = mode["kind"]
+                rec["mode"] = mode["kind"]
+                if mode["kind"] == "overage":
+                    win = mode.get("window") or acct.usage.representative_claim
+                    req.rl = {"reject": win if win in acct.usage.windows else None,
+                              "overage": {"status": "allowed", "disabled_reason": None, "in_use": True,
+                                          "utilization": mode.get("utilization", 0.12)}}
+                elif mode["kind"] != "normal":
+                    return await self.answer_mode(r, req, mode, request_id, keep_alive)
+            try:
+                return await self.answer_messages(conn, r, req, rec, scenarios, names, request_id, keep_alive)
+            finally:
+                if (r.resp or {}).get("status") == 200:
+                    acct.usage.grow(req.model)
 
         if req.path == "/v1/messages/count_tokens":
             await r.full(200, self.common_headers(request_id, ratelimit=False)
@@ -1120,7 +1646,7 @@ class MockAPI:
                          + [("content-type", "application/json")], models_body(), keep_alive)
             return keep_alive
         if req.path == "/api/oauth/usage":
-            status, retry_after = self.usage.take_failure()
+            status, retry_after = acct.usage.take_failure()
             if status:
                 extra = [("retry-after", str(retry_after))] if retry_after is not None else []
                 msg = "Rate limited. Please try again later." if status == 429 else ERROR_MESSAGES.get(
@@ -1130,16 +1656,49 @@ class MockAPI:
                              api_error_body(status, msg, request_id), keep_alive)
                 return keep_alive
             await r.full(200, self.common_headers(request_id, ratelimit=False)
-                         + [("content-type", "application/json")], self.usage.poll_body(), keep_alive)
+                         + [("content-type", "application/json")], acct.usage.poll_body(), keep_alive)
             return keep_alive
+        return await self.answer_messages(conn, r, req, rec, scenarios, names, request_id, keep_alive)
 
-        # POST /v1/messages
+    async def answer_mode(self, r, req, mode, request_id, keep_alive):
+        """An account's error answer mode for POST /v1/messages (see the module doc)."""
+        kind, acct = mode["kind"], req.account
+        ct = [("content-type", "application/json")]
+        if kind == "429":
+            win = mode.get("window") or acct.usage.representative_claim
+            if win not in acct.usage.windows:
+                win = next(iter(acct.usage.windows), None)
+            ra = mode.get("retry_after")
+            if ra is None:
+                reset = acct.usage.windows[win]["resets_at"] if win else time.time() + 60
+                ra = max(0, math.ceil(reset - time.time()))
+            headers = self.common_headers(request_id, req=req, reject=win) + [("retry-after", str(ra))]
+            body = api_error_body(429, mode.get("message") or ERROR_MESSAGES[429], request_id)
+            status = 429
+        elif kind == "529":
+            headers = self.common_headers(request_id, req=req) + [("x-should-retry", "true")]
+            body = api_error_body(529, mode.get("message") or ERROR_MESSAGES[529], request_id)
+            status = 529
+        elif kind == "third_party":
+            headers = self.common_headers(request_id, req=req)
+            body = api_error_body(400, mode.get("message") or THIRD_PARTY_MESSAGE, request_id)
+            status = 400
+        else:  # error
+            status = mode["status"]
+            headers = self.common_headers(request_id, req=req)
+            body = api_error_body(status, mode.get("message") or ERROR_MESSAGES.get(status, f"mock: status {status}"),
+                                  request_id)
+        await r.full(status, headers + ct, body, keep_alive)
+        return keep_alive
+
+    async def answer_messages(self, conn, r, req, rec, scenarios, names, request_id, keep_alive):
+        """POST /v1/messages, answered normally (scenarios apply)."""
         try:
             payload = json.loads(req.body or b"null")
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
         except ValueError as e:
-            await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
+            await r.full(400, self.common_headers(request_id, req=req) + [("content-type", "application/json")],
                          api_error_body(400, f"mock: body is not a JSON object: {e}", request_id), keep_alive)
             return keep_alive
         model = payload.get("model") if isinstance(payload.get("model"), str) else "claude-sonnet-4-5-20250929"
@@ -1151,7 +1710,7 @@ class MockAPI:
                     if len(usage) != 4 or min(usage) < 0:
                         raise ValueError
                 except ValueError:
-                    await r.full(400, self.common_headers(request_id) + [("content-type", "application/json")],
+                    await r.full(400, self.common_headers(request_id, req=req) + [("content-type", "application/json")],
                                  api_error_body(400, f"mock: bad usage scenario {s!r} (usage:I/O/C/R)",
                                                 request_id), keep_alive)
                     return keep_alive
@@ -1160,7 +1719,7 @@ class MockAPI:
             return await self.answer_cut_head(conn, rec, reset="reset-midhead" in names)
 
         if "cut-midbody" in names:
-            await r.head(200, self.common_headers(request_id) + [("content-type", "application/json"),
+            await r.head(200, self.common_headers(request_id, req=req) + [("content-type", "application/json"),
                                                                  ("content-length", "1000")])
             await r.raw(b'{"id":"msg_cut","type":"message","role":"assistant","content":[{"type":"text","text":"'
                         .ljust(100, b"x"))
@@ -1176,7 +1735,7 @@ class MockAPI:
         msg = message_json(model, usage)
         served = ServedUsage(self.stats, rec, model, stream=False)
         body = to_json(msg)
-        headers = self.common_headers(request_id) + [("content-type", "application/json")]
+        headers = self.common_headers(request_id, req=req) + [("content-type", "application/json")]
         if "gzip" in names and "gzip" in accepted_codings(req.headers):
             body = gzip.compress(body)
             headers.append(("content-encoding", "gzip"))
@@ -1204,17 +1763,30 @@ class MockAPI:
             payload = None
         rt = payload.get("refresh_token") if isinstance(payload, dict) else None
         st.refresh_tokens_received.append(rt)
+        # The refresh token picks the account (the default one when no named account knows it).
+        acct = self.account_for_refresh(rt if isinstance(rt, str) else None)
+        o = acct.oauth
+        ast = st.account(acct.name)
+        rec["account"] = acct.name
+        ast["refreshes"] += 1
+        ast["refresh_tokens_received"].append(rt)
         fail = o.take_failure()
         if fail:
             status, answer, code = fail, {"error": "server_error",
                                           "error_description": f"mock: token endpoint failing ({fail})"}, "server_error"
         else:
             status, answer, code = o.refresh(payload)
+        reuse = code == "invalid_grant" and rt in o.spent
         if code == "invalid_grant":
             st.invalid_grants += 1
+            ast["invalid_grants"] += 1
+        if reuse:
+            st.spent_refresh_reuse += 1
+            ast["spent_refresh_reuse"] += 1
         result = {"refresh_token": rt, "status": status, "error": code, "time": time.time(),
                   "mono": time.monotonic(), "access_token": answer.get("access_token"),
-                  "new_refresh_token": answer.get("refresh_token")}
+                  "new_refresh_token": answer.get("refresh_token"), "account": acct.name,
+                  "spent_reuse": reuse}
         st.refresh_results.append(result)
         log(f"token endpoint: refresh_token={rt!r} -> {status} {code or answer.get('access_token')}")
         if o.delay_ms:
@@ -1228,7 +1800,7 @@ class MockAPI:
         await r.full(status, headers, to_json(answer), keep_alive)
         return keep_alive
 
-    async def answer_status(self, r, scenario, request_id, keep_alive):
+    async def answer_status(self, r, req, scenario, request_id, keep_alive):
         try:
             status = int(scenario.split(":", 1)[1])
             if not 400 <= status <= 599:
@@ -1242,7 +1814,7 @@ class MockAPI:
             extra = [("retry-after", "17"), ("x-should-retry", "true")]
         elif status in (500, 529):
             extra = [("x-should-retry", "true")]
-        headers = self.common_headers(request_id, rl_status="rejected" if status == 429 else "allowed")
+        headers = self.common_headers(request_id, rl_status="rejected" if status == 429 else "allowed", req=req)
         msg = ERROR_MESSAGES.get(status, f"mock: status {status}")
         await r.full(status, headers + extra + [("content-type", "application/json")],
                      api_error_body(status, msg, request_id), keep_alive)
@@ -1272,7 +1844,7 @@ class MockAPI:
         crlf = "sse-split" in names
         events = sse_events(model, usage, split="usage-split" in names)
         served = ServedUsage(self.stats, r.record, model, stream=True)
-        headers = self.common_headers(request_id) + [("content-type", "text/event-stream; charset=utf-8"),
+        headers = self.common_headers(request_id, req=req) + [("content-type", "text/event-stream; charset=utf-8"),
                                                      ("cache-control", "no-cache")]
         await r.head(200, headers, chunked=True, keep_alive=keep_alive)
 

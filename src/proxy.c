@@ -105,10 +105,18 @@ static void exchange_free(struct proxy_exchange *ex)
 	free(ex);
 }
 
+static int choose(struct proxy_exchange *ex);
+static void go(struct proxy_exchange *ex);
+
 static void on_token(struct oauth_waiter *w, const char *token, const char *why)
 {
 	struct proxy_exchange *ex = w->data;
 	ex->waiting = 0;
+	/* The account's login failed while the request waited for it: another account may still take it. */
+	if (!token && !ex->replayed && ex->tried && ex->proxy->app->n_accounts > 1 && choose(ex) == 0) {
+		go(ex);
+		return;
+	}
 	send_upstream(ex, token, why);
 }
 

@@ -52,7 +52,7 @@ double router_headroom(const struct tracker *t, const char *model, int64_t now_m
 		if (h < best)
 			best = h;
 	}
-	return isinf(best) ? 1 : best;
+	return isinf(best) ? ROUTER_UNKNOWN_HEADROOM : best;
 }
 
 static int hold_active(const struct account_hold *h, int64_t now_ms) { return h && h->until_ms > now_ms; }

@@ -10,7 +10,7 @@
  * - Headroom of an account for a model: over the windows that apply to it and whose utilization is known, the
  *   least of (1 - utilization) / (time to reset / window length), the time share floored at 1/48. Room that
  *   resets soon is spent before room that must last, in units of each window's even pace; an account with no
- *   known window counts 1 (a fresh window).
+ *   known window is tried first (ROUTER_UNKNOWN_HEADROOM), so that every account's windows become known.
  * - Choice: the pinned account while it is usable; else the usable, untried account with the most headroom;
  *   headrooms within 2% of each other are a tie, broken by fewer requests in flight, then fewer requests chosen,
  *   then configuration order. */
@@ -25,6 +25,7 @@
 
 #define ROUTER_MAX_ACCOUNTS 16      /* `tried` is a bit mask */
 #define ROUTER_MIN_TIME_SHARE (1.0 / 48)
+#define ROUTER_UNKNOWN_HEADROOM 1e9 /* no window known yet: tried first, so that its windows become known */
 
 struct router_policy {
 	double max_utilization; /* fraction at which a window stops an account */

@@ -264,3 +264,25 @@ def test_accounts_claude_code_cli_through_a_two_account_pool():
         u = env.proxy.usage()
         eq(u["routing"]["pinned_conversations"], 1, "the CLI's conversation is pinned")
         eq(u["routing"]["last"]["account"], "b", "pinned to b")
+
+
+def test_accounts_polls_spread_and_state_file_per_account():
+    import tempfile
+    state = os.path.join(tempfile.mkdtemp(prefix="ap-state-"), "state.json")
+    with PoolEnv(accounts=("a", "b", "c"), poll="1s", proxy_args=["--state-file", state]) as env:
+        wait_until(lambda: all(len(env.mock.account_stats(n)["usage_poll_times"]) >= 3 for n in "abc") or None, 10,
+                   "three polls of every account")
+        times = sorted(t for n in "abc" for t in env.mock.account_stats(n)["usage_poll_times"])
+        gaps = [round(b - a, 3) for a, b in zip(times, times[1:])]
+        # --poll-interval 1s over three accounts: polls at least 333 ms apart, never in one burst.
+        ok(min(gaps) >= 0.3, f"gaps between the accounts' polls: {gaps}")
+        for i in range(6):
+            eq(send(env).status, 200, f"request {i}")
+        before = {n: accounts(env)[n]["windows"]["5h"]["tokens"]["requests"] for n in "abc"}
+        eq(sum(before.values()), 6, f"answers counted per account: {before}")
+        env.stop_proxy()
+        doc = json.load(open(state))
+        eq(sorted(doc.get("accounts") or {}), ["a", "b", "c"], "the state file keeps every account")
+        env.start_proxy()
+        after = {n: accounts(env)[n]["windows"]["5h"]["tokens"]["requests"] for n in "abc"}
+        eq(after, before, "per-account counters after a restart")

@@ -311,7 +311,8 @@ def traffic_round(port):
     return [
         api_request(port, headers=API_HEADERS).status,                                   # JSON
         sse.status,                                                                      # SSE
-        api_request(port, headers=API_HEADERS, scenario="status:429").status,             # 429
+        # A 429 that names no window: a window 429 would (rightly) have the guard answer the rest of the round.
+        api_request(port, headers=API_HEADERS, scenario="status:429:bare").status,        # 429
         api_request(port, target="/v1/messages/count_tokens", headers=API_HEADERS).status,
         api_request(port, target="/v1/models", method="GET", headers=API_HEADERS).status,
         api_request(port, headers=API_HEADERS, scenario="status:500").status,             # 5xx
@@ -352,11 +353,11 @@ def test_observability_metrics_lint():
         missing = [f for f in EXPECTED_FAMILIES if f not in families]
         eq(missing, [], "metric families missing from /metrics")
         text = r.body.decode()
-        for needle in ('anthropic_proxy_window_utilization_ratio{window="7d_sonnet"}',
+        for needle in ('anthropic_proxy_window_utilization_ratio{account="default",window="7d_sonnet"}',
                        'anthropic_proxy_requests_total{route="count_tokens"',
-                       'anthropic_proxy_rate_limited_total{kind="window"} 1',
-                       "anthropic_proxy_extra_usage_used_minor_units 1234",
-                       "anthropic_proxy_oauth_token_expiry_timestamp_seconds "):
+                       'anthropic_proxy_rate_limited_total{kind="bare"} 1',
+                       'anthropic_proxy_extra_usage_used_minor_units{account="default"} 1234',
+                       'anthropic_proxy_oauth_token_expiry_timestamp_seconds{account="default"} '):
             ok(needle in text, f"/metrics after traffic should contain {needle!r}")
 
 

@@ -33,7 +33,8 @@ Behaviour:
                      at most 10 s) before the rest
       sse-endless    ping/delta events every 50 ms for up to 30 s; a peer close is counted in
                      closed_by_peer_midstream
-      status:NNN     that status with an API error body (429: retry-after 17, x-should-retry)
+      status:NNN     that status with an API error body (429: retry-after 17, x-should-retry, a window 429:
+                     unified-status rejected); status:429:bare names no window (unified-status allowed)
       cut-midbody    head with Content-Length 1000, 100 bytes, then TCP close without close_notify
       cut-midstream  SSE head + message_start, then TCP close (no terminating chunk)
       reset-midhead  half a status line ("HTTP/1.1 20"), then a TCP reset (SO_LINGER 0, no close_notify)
@@ -1801,9 +1802,12 @@ class MockAPI:
         return keep_alive
 
     async def answer_status(self, r, req, scenario, request_id, keep_alive):
+        # status:NNN, or status:429:bare (a 429 that names no window: unified-status stays allowed)
+        parts = scenario.split(":")
+        bare = parts[2:] == ["bare"]
         try:
-            status = int(scenario.split(":", 1)[1])
-            if not 400 <= status <= 599:
+            status = int(parts[1])
+            if not 400 <= status <= 599 or (len(parts) > 2 and not bare):
                 raise ValueError
         except ValueError:
             await r.full(400, [("content-type", "application/json")],
@@ -1814,7 +1818,8 @@ class MockAPI:
             extra = [("retry-after", "17"), ("x-should-retry", "true")]
         elif status in (500, 529):
             extra = [("x-should-retry", "true")]
-        headers = self.common_headers(request_id, rl_status="rejected" if status == 429 else "allowed", req=req)
+        headers = self.common_headers(request_id, rl_status="rejected" if status == 429 and not bare else "allowed",
+                                      req=req)
         msg = ERROR_MESSAGES.get(status, f"mock: status {status}")
         await r.full(status, headers + extra + [("content-type", "application/json")],
                      api_error_body(status, msg, request_id), keep_alive)

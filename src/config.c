@@ -135,6 +135,26 @@ static int origin_ok(const char *s)
 	return 1;
 }
 
+/* One item of a list flag, checked (an account's NAME=PATH is split in place: its PATH goes to account_paths). */
+static int list_item_ok(struct config *cfg, enum opt_kind kind, char *v, int index)
+{
+	if (kind == OPT_ORIGINS)
+		return origin_ok(v);
+	if (kind == OPT_PREFIXES)
+		return http_path_normal(v, strlen(v));
+	char *eq = strchr(v, '=');
+	if (!eq || !eq[1])
+		return 0;
+	*eq = 0;
+	int ok = config_account_name_ok(v);
+	for (int i = 0; i < index && ok; i++)
+		ok = strcmp(cfg->accounts.v[i], v) != 0;
+	if (!ok)
+		*eq = '='; /* whole again for the error message */
+	cfg->account_paths[index] = eq + 1;
+	return ok;
+}
+
 static int set_opt(struct config *cfg, const struct opt *o, const char *val, char *err, size_t errlen)
 {
 	char *field = (char *)cfg + o->off;
@@ -236,28 +256,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		return 0;
 	}
 	case OPT_ORIGINS:
-	case OPT_PREFIXES: {
-		struct config_list *l = (struct config_list *)field;
-		char *save = NULL;
-		if (strlen(val) >= sizeof l->buf)
-			break;
-		snprintf(l->buf, sizeof l->buf, "%s", val);
-		l->n = 0;
-		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
-			while (*v == ' ')
-				v++;
-			int good = o->kind == OPT_ORIGINS ? origin_ok(v) : http_path_normal(v, strlen(v));
-			if (!good || l->n == CONFIG_MAX_LIST) {
-				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d of %s", v, o->name,
-					 CONFIG_MAX_LIST,
-					 o->kind == OPT_ORIGINS ? "scheme://host[:port] (no path), as browsers send in Origin"
-								: "paths such as /extra/ (no dot or empty segments)");
-				return -1;
-			}
-			l->v[l->n++] = v;
-		}
-		return 0;
-	}
+	case OPT_PREFIXES:
 	case OPT_ACCOUNTS: {
 		struct config_list *l = (struct config_list *)field;
 		char *save = NULL;
@@ -268,21 +267,14 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
 			while (*v == ' ')
 				v++;
-			char *eq = strchr(v, '=');
-			if (eq)
-				*eq = 0;
-			if (!eq || !config_account_name_ok(v) || !eq[1] || l->n == CONFIG_MAX_LIST) {
-				snprintf(err, errlen,
-					 "invalid value '%s' for --%s: expected up to %d of NAME=PATH, NAME being [a-z0-9_-]{1,32}",
-					 v, o->name, CONFIG_MAX_LIST);
+			if (l->n == CONFIG_MAX_LIST || !list_item_ok(cfg, o->kind, v, l->n)) {
+				snprintf(err, errlen, "invalid value '%s' for --%s: expected up to %d of %s", v, o->name,
+					 CONFIG_MAX_LIST,
+					 o->kind == OPT_ORIGINS	 ? "scheme://host[:port] (no path), as browsers send in Origin"
+					 : o->kind == OPT_PREFIXES ? "paths such as /extra/ (no dot or empty segments)"
+								   : "NAME=PATH, NAME being [a-z0-9_-]{1,32}, each NAME once");
 				return -1;
 			}
-			for (int i = 0; i < l->n; i++)
-				if (strcmp(l->v[i], v) == 0) {
-					snprintf(err, errlen, "--%s: the account name '%s' is given twice", o->name, v);
-					return -1;
-				}
-			cfg->account_paths[l->n] = eq + 1;
 			l->v[l->n++] = v;
 		}
 		return 0;

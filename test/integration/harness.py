@@ -1523,3 +1523,18 @@ def ensure_node_sdk():
             fail(f"npm install (test/integration/node) failed with {p.returncode}: "
                  f"{_short((p.stderr or p.stdout)[-1500:], 1500)}")
     return node
+
+
+def run_sdk_client(base_url, model, timeout=40):
+    """Runs test/integration/node/sdk_client.mjs (the official SDK: one create, one stream) against base_url with
+    a clean environment (no ANTHROPIC_* or proxy variables); returns its JSON summary (fails on a non-zero exit)."""
+    node = ensure_node_sdk()
+    drop = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+    e = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and k not in drop}
+    try:
+        p = subprocess.run([node, os.path.join(NODE_DIR, "sdk_client.mjs"), base_url, model], cwd=NODE_DIR,
+                           env=e, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        fail(f"the SDK client did not finish within {timeout}s")
+    eq(p.returncode, 0, f"SDK client exit status (stderr: {p.stderr[-1500:]!r})")
+    return json.loads(p.stdout.strip().splitlines()[-1])

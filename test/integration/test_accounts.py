@@ -6,10 +6,9 @@ windows and one set of answer modes per account; a request's bearer selects its 
 import json
 import os
 import re
-import subprocess
 
-from harness import (CLIENT_HEADERS, NODE_DIR, PoolEnv, api_error, api_request, ensure_node_sdk, eq, fail,
-                     http_request, matches, ok, parallel, wait_until)
+from harness import (PoolEnv, api_error, api_request, eq, http_request, matches, ok, parallel, run_sdk_client,
+                     wait_until)
 
 SONNET = "claude-sonnet-4-5-20250929"
 
@@ -230,18 +229,9 @@ def test_accounts_dead_login_leaves_the_others_serving():
 
 
 def test_accounts_sdk_through_a_two_account_pool():
-    node = ensure_node_sdk()
     accts = {"a": {"modes": [{"kind": "429", "window": "5h", "count": 1}]}, "b": {}}
     with PoolEnv(accounts=accts) as env:
-        drop = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-        e = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and k not in drop}
-        try:
-            p = subprocess.run([node, os.path.join(NODE_DIR, "sdk_client.mjs"), env.proxy.url, SONNET], cwd=NODE_DIR,
-                               env=e, capture_output=True, text=True, timeout=40)
-        except subprocess.TimeoutExpired:
-            fail("the SDK client did not finish within 40s")
-        eq(p.returncode, 0, f"SDK client exit status (stderr: {p.stderr[-1500:]!r})")
-        out = json.loads(p.stdout.strip().splitlines()[-1])
+        out = run_sdk_client(env.proxy.url, SONNET)
         for kind in ("create", "stream"):
             ok(out[kind]["text"].startswith("Hello"), f"SDK {kind}: text {out[kind]['text']!r}")
         eq(served(env), [("a", 429), ("b", 200), ("b", 200)], "the SDK's two requests: one failover, then b")

@@ -5,11 +5,10 @@ window rollover vs reset-time jitter. Compared against what the mock says it ser
 
 import json
 import os
-import subprocess
 import time
 
-from harness import (CLIENT_HEADERS, CTX, NODE_DIR, OAUTH_BETA, STREAM_BODY, Conn, OAuthEnv, api_request,
-                     bearer_of, build_request, curl, ensure_node_sdk, eq, fail, ok, parse_sse, wait_until)
+from harness import (CLIENT_HEADERS, CTX, OAUTH_BETA, STREAM_BODY, Conn, OAuthEnv, api_request, bearer_of,
+                     build_request, curl, eq, fail, ok, parse_sse, run_sdk_client, wait_until)
 
 SONNET = "claude-sonnet-4-5-20250929"
 OPUS = "claude-opus-4-1-20250805"
@@ -237,17 +236,8 @@ def test_token_totals_mixed_clients():
 
 
 def test_token_totals_official_sdk():
-    node = ensure_node_sdk()
     with OAuthEnv(poll="off") as env:
-        drop = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
-        e = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_") and k not in drop}
-        try:
-            p = subprocess.run([node, os.path.join(NODE_DIR, "sdk_client.mjs"), env.proxy.url, SONNET], cwd=NODE_DIR,
-                               env=e, capture_output=True, text=True, timeout=40)
-        except subprocess.TimeoutExpired:
-            fail("the SDK client did not finish within 40s")
-        eq(p.returncode, 0, f"SDK client exit status (stderr: {p.stderr[-1500:]!r})")
-        out = json.loads(p.stdout.strip().splitlines()[-1])
+        out = run_sdk_client(env.proxy.url, SONNET)
         s = served(env)
         eq(len(s), 2, "answers the mock served to the SDK")
         for i, kind in enumerate(("create", "stream")):

@@ -20,6 +20,7 @@ int unit_failed;
 	X(test_config_upstream_forms)                                                                              \
 	X(test_config_help_and_version)                                                                            \
 	X(test_config_front_door_flags)                                                                            \
+	X(test_config_accounts_and_guard_flags)                                                                           \
 	X(test_config_booleans)                                                                            \
 	X(test_http_hdrs_split_and_lookup)                                                                         \
 	X(test_http_hdrs_limits)                                                                                   \

@@ -159,3 +159,43 @@ TEST(test_config_front_door_flags)
 		CHECK(strstr(err, bad[i][1]) != NULL);
 	}
 }
+
+TEST(test_config_accounts_and_guard_flags)
+{
+	struct config c;
+	char err[512];
+	char *argv[] = {"p", "--account", "personal=/h/a.json", "--account=work-2=/w/b.json", "--max-utilization", "95%",
+			"--max-retry-after", "2m", "--allow-overage", NULL};
+	char *envp[] = {NULL};
+	CHECK_INT(parse(&c, argv, envp, err), CONFIG_OK);
+	CHECK_INT(c.accounts.n, 2);
+	CHECK_STR(c.accounts.v[0], "personal");
+	CHECK_STR(c.account_paths[0], "/h/a.json");
+	CHECK_STR(c.accounts.v[1], "work-2");
+	CHECK_STR(c.account_paths[1], "/w/b.json");
+	CHECK(c.max_utilization > 0.9499 && c.max_utilization < 0.9501);
+	CHECK_INT(c.max_retry_after_ms, 120000);
+	CHECK_INT(c.allow_overage, 1);
+	/* Defaults: 98%, 300 s, no overage, one account from --credentials. */
+	char *argv0[] = {"p", NULL};
+	CHECK_INT(parse(&c, argv0, envp, err), CONFIG_OK);
+	CHECK_INT(c.accounts.n, 0);
+	CHECK(c.max_utilization > 0.9799 && c.max_utilization < 0.9801);
+	CHECK_INT(c.max_retry_after_ms, 300000);
+	CHECK_INT(c.allow_overage, 0);
+	/* The environment twin takes a comma-separated list. */
+	char *envp2[] = {"ANTHROPIC_PROXY_ACCOUNT=a=/x,b=/y", NULL};
+	CHECK_INT(parse(&c, argv0, envp2, err), CONFIG_OK);
+	CHECK_INT(c.accounts.n, 2);
+	CHECK_STR(c.account_paths[1], "/y");
+	/* Bad names, a missing path, a name twice, --credentials beside --account: one clear line each. */
+	const char *bad[] = {"Work=/x", "a", "a=", "this-name-is-far-too-long-for-an-account=/x", "a=/x,a=/y"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *a[] = {"p", "--account", (char *)bad[i], NULL};
+		CHECK_INT(parse(&c, a, envp, err), CONFIG_ERROR);
+		CHECK(strstr(err, "--account") != NULL);
+	}
+	char *both[] = {"p", "--account", "a=/x", "--credentials", "/y", NULL};
+	CHECK_INT(parse(&c, both, envp, err), CONFIG_ERROR);
+	CHECK(strstr(err, "--account default=/y") != NULL);
+}

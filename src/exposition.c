@@ -192,6 +192,10 @@ static int window_families(struct sink *S, const struct tracker *t, int64_t now)
 {
 	int e = 0;
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
+	FAMILY("anthropic_proxy_window_info", M_GAUGE,
+	       "Always 1: the window's limits[] kind (empty: unknown) and the model families it binds (empty: all).");
+	for (int i = 0; i < t->n; i++)
+		POINT(1, {"window", t->w[i].name}, {"kind", t->w[i].kind}, {"scope", t->w[i].scope});
 	FAMILY("anthropic_proxy_window_utilization_ratio", M_GAUGE,
 	       "Share of the subscription window used (0-1), from answer headers or the usage poll.");
 	for (int i = 0; i < t->n; i++)

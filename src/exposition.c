@@ -199,6 +199,10 @@ static int window_families(struct sink *S, struct app *app, int64_t now)
 {
 	int e = 0;
 	static const char *const kinds[4] = {"input", "output", "cache_creation", "cache_read"};
+	FAMILY("anthropic_proxy_window_info", M_GAUGE,
+	       "Always 1: the window's limits[] kind (empty: unknown) and the model families it binds (empty: all).");
+	FOR_WINDOWS
+		POINT(1, ACCT, {"window", t->w[i].name}, {"kind", t->w[i].kind}, {"scope", t->w[i].scope});
 	FAMILY("anthropic_proxy_window_utilization_ratio", M_GAUGE,
 	       "Share of the subscription window used (0-1), from answer headers or the usage poll.");
 	FOR_WINDOWS

@@ -52,6 +52,7 @@ struct proxy_exchange {
 	int8_t overage_in_use;    /* the answer's overage-in-use: -1 absent, 0, 1 */
 	uint8_t rl_rejected;      /* the answer's unified-status is rejected */
 	char model[64];           /* the model asked for, "" unknown (routing) */
+	uint64_t head_stamp;      /* the tracker's stamp for this answer's rate-limit headers (bucket scopes), 0 none */
 	struct oauth_waiter waiter; /* the token wait */
 	uint64_t generation;      /* oauth generation of the token the request was signed with */
 	struct buf hold;          /* the held 401 answer, as it would go to the client (bounded) */
@@ -643,6 +644,8 @@ static void record_usage(struct proxy_exchange *ex)
 	struct tracker *t = &ex->acct->tracker;
 	if (k->input_tokens >= 0 || k->output_tokens >= 0 || k->cache_creation_input_tokens >= 0 ||
 	    k->cache_read_input_tokens >= 0) {
+		if (!ex->model[0] && k->model[0] && ex->head_stamp)
+			tracker_note_answer_model(t, k->model, ex->head_stamp);
 		tracker_record(t, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
 			       k->cache_read_input_tokens, app_wall_ms());
 		ex->model_slot = model_slot(ex, k->model);
@@ -704,6 +707,8 @@ static void scan_head(struct proxy_exchange *ex, const struct http_hdrs *h, stru
 	size_t rid_len = 0;
 	int64_t now = ex->messages ? app_wall_ms() : 0;
 	memset(f, 0, sizeof *f);
+	if (ex->messages)
+		ex->head_stamp = tracker_head_begin(&ex->acct->tracker);
 	for (uint32_t i = 0; i < h->n; i++) {
 		const char *v = http_hdr_value(h, i);
 		size_t vl = h->v[i].value_len;
@@ -902,8 +907,12 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 		app->metrics.rate_limited[f.rl_status && http_name_eq(f.rl_status, f.rl_status_len, "rejected")
 						  ? RL_WINDOW
 						  : RL_BARE]++;
-	if (ex->messages)
+	if (ex->messages) {
+		/* The buckets this head carried apply to the request's model family (e.g. 7d_oi). */
+		if (ex->model[0])
+			tracker_note_answer_model(&ex->acct->tracker, ex->model, ex->head_stamp);
 		learn_from_head(ex, status);
+	}
 	ex->sniff = status == 400 || status == 403;
 	ex->hold_coded = f.content_encoding != NULL;
 

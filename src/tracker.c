@@ -43,6 +43,12 @@ const char *tracker_source_name(enum tracker_source s)
 	return names[s];
 }
 
+const char *tracker_scope_source_name(enum tracker_scope_src s)
+{
+	static const char *const names[] = {NULL, "all", "name", "limits", "learned"};
+	return names[s];
+}
+
 static int parse_status(const char *v, size_t n)
 {
 	if (http_name_eq(v, n, "allowed"))
@@ -98,6 +104,18 @@ static void copy_token(char *dst, size_t len, const char *v, size_t n)
 		char c = v[i];
 		if (isalnum((unsigned char)c) || c == '_' || c == '.' || c == ':' || c == '-')
 			dst[o++] = c;
+	}
+	dst[o] = 0;
+}
+
+/* A value from the network as a lower-case [a-z0-9_] slug (other characters become '_'): it goes into names, JSON,
+ * logs and metric labels. Unknown values are kept this way, never dropped. */
+static void slug(char *dst, size_t len, const char *v, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n && o + 1 < len; i++) {
+		unsigned char c = (unsigned char)v[i];
+		dst[o++] = isalnum(c) ? (char)tolower(c) : '_';
 	}
 	dst[o] = 0;
 }
@@ -176,6 +194,9 @@ struct tracker_window *tracker_window(struct tracker *t, const char *name)
 	return NULL;
 }
 
+/* Per-model weekly buckets whose name says their family; other 7d_<x> names (7d_oi, 7d_oauth_apps) need not be one. */
+static const char *const name_families[] = {"sonnet", "opus", "haiku"};
+
 static struct tracker_window *window_get(struct tracker *t, const char *name)
 {
 	struct tracker_window *w = tracker_window(t, name);
@@ -186,7 +207,108 @@ static struct tracker_window *window_get(struct tracker *t, const char *name)
 	snprintf(w->name, sizeof w->name, "%s", name);
 	w->utilization = w->surpassed_threshold = -1;
 	w->status = TRACKER_STATUS_UNKNOWN;
+	w->is_active = -1;
+	/* The 5h and 7d windows are the session and weekly_all limits (src/README.md §4) and bind every model. */
+	if (strcmp(name, "5h") == 0 || strcmp(name, "7d") == 0) {
+		int five = name[0] == '5';
+		snprintf(w->kind, sizeof w->kind, "%s", five ? "session" : "weekly_all");
+		snprintf(w->group, sizeof w->group, "%s", five ? "session" : "weekly");
+		w->scope_src = TRACKER_SCOPE_ALL;
+	} else if (strncmp(name, "7d_", 3) == 0) {
+		for (size_t i = 0; i < sizeof name_families / sizeof name_families[0]; i++)
+			if (strcmp(name + 3, name_families[i]) == 0) {
+				snprintf(w->scope, sizeof w->scope, "%s", name_families[i]);
+				w->scope_src = TRACKER_SCOPE_NAME;
+			}
+	}
 	return w;
+}
+
+int tracker_model_family(const char *model, char *out, size_t len)
+{
+	const char *best = NULL;
+	size_t best_n = 0;
+	for (const char *p = model ? model : ""; *p;) {
+		while (*p && !isalnum((unsigned char)*p))
+			p++;
+		const char *start = p;
+		int letter = 0;
+		for (; isalnum((unsigned char)*p); p++)
+			letter |= isalpha((unsigned char)*p) != 0;
+		size_t n = (size_t)(p - start);
+		if (n == 6 && strncasecmp(start, "claude", 6) == 0)
+			best = NULL; /* the family is the word after it ("us.anthropic.claude-3-5-sonnet") */
+		else if (letter && !best)
+			best = start, best_n = n;
+	}
+	if (!best || len < 2)
+		return -1;
+	if (best_n >= len)
+		best_n = len - 1;
+	for (size_t i = 0; i < best_n; i++)
+		out[i] = (char)tolower((unsigned char)best[i]);
+	out[best_n] = 0;
+	return 0;
+}
+
+/* Whether the comma-separated family list has `fam`. */
+static int scope_has(const char *scope, const char *fam)
+{
+	size_t fl = strlen(fam);
+	for (const char *p = scope; *p;) {
+		const char *c = strchr(p, ',');
+		size_t n = c ? (size_t)(c - p) : strlen(p);
+		if (n == fl && strncmp(p, fam, n) == 0)
+			return 1;
+		p += n + (c != NULL);
+	}
+	return 0;
+}
+
+int tracker_window_applies(const struct tracker_window *w, const char *model)
+{
+	if (!w->scope[0])
+		return 1;
+	char fam[TRACKER_FAMILY_LEN];
+	return tracker_model_family(model, fam, sizeof fam) == 0 && scope_has(w->scope, fam);
+}
+
+uint64_t tracker_head_begin(struct tracker *t)
+{
+	return ++t->head_seq;
+}
+
+void tracker_note_answer_model(struct tracker *t, const char *model, uint64_t stamp)
+{
+	char fam[TRACKER_FAMILY_LEN];
+	if (!stamp || tracker_model_family(model, fam, sizeof fam))
+		return;
+	for (int i = 0; i < t->n; i++) {
+		struct tracker_window *w = &t->w[i];
+		int learns = w->scope_src == TRACKER_SCOPE_NONE || w->scope_src == TRACKER_SCOPE_LEARNED;
+		if (w->head_stamp != stamp || !learns || scope_has(w->scope, fam))
+			continue;
+		int n = 1;
+		for (const char *p = w->scope; *p; p++)
+			n += *p == ',';
+		if (!w->scope[0])
+			n = 0;
+		if (n == TRACKER_SCOPE_MAX) {
+			/* Carried by answers of many families: a bucket of every model, and learning stops. */
+			w->scope[0] = 0;
+			w->scope_src = TRACKER_SCOPE_ALL;
+		} else {
+			size_t o = strlen(w->scope);
+			snprintf(w->scope + o, sizeof w->scope - o, "%s%s", o ? "," : "", fam);
+			w->scope_src = TRACKER_SCOPE_LEARNED;
+		}
+		struct log_line l;
+		log_begin(&l, AP_INFO, "window_scope_learned");
+		log_str(&l, "window", w->name);
+		log_str(&l, "family", fam);
+		log_str(&l, "scope", w->scope[0] ? w->scope : "every model");
+		log_end(&l);
+	}
 }
 
 static void rollover(struct tracker_window *w, const char *why, int64_t new_reset)
@@ -363,6 +485,7 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
 			struct tracker_window *w = window_get(t, wname);
 			if (!w)
 				return 1;
+			w->head_stamp = t->head_seq;
 			switch (k) {
 			case 0:
 				if (parse_num(v, vl, &d) == 0)
@@ -395,19 +518,133 @@ static int json_num(yajl_val v, double *out)
 }
 
 
-static void apply_poll_window(struct tracker *t, const char *name, double percent, int has_percent,
-			      yajl_val resets, int64_t now_ms)
+/* One poll value pair into a window. Returns which were given: bit 0 a utilization, bit 1 a reset time. */
+static int apply_poll_window(struct tracker *t, struct tracker_window *w, yajl_val util, yajl_val resets,
+			     int64_t now_ms)
 {
+	int given = 0;
+	double d;
+	if (resets && YAJL_IS_STRING(resets)) {
+		int64_t r = tracker_parse_time(resets->u.string);
+		if (r > 0) {
+			set_reset(w, r, TRACKER_SRC_POLL, now_ms);
+			given |= 2;
+		}
+	}
+	if (util && json_num(util, &d) == 0) {
+		set_util(t, w, d / 100.0, TRACKER_SRC_POLL, now_ms);
+		given |= 1;
+	}
+	return given;
+}
+
+/* A stable digest of a scope of unknown shape (keys and values, in order), so different scopes of one kind are
+ * different windows from one poll to the next. */
+static uint32_t hash_json(yajl_val v, uint32_t h, int depth)
+{
+	const char *s = "n";
+	char tag = 'n';
+	if (v && depth < 8) {
+		if (YAJL_IS_OBJECT(v)) {
+			h = (h ^ '{') * 16777619u;
+			for (size_t i = 0; i < v->u.object.len; i++) {
+				h = (h ^ ',') * 16777619u;
+				for (const char *k = v->u.object.keys[i]; *k; k++)
+					h = (h ^ (unsigned char)*k) * 16777619u;
+				h = hash_json(v->u.object.values[i], h, depth + 1);
+			}
+			return (h ^ '}') * 16777619u;
+		}
+		if (YAJL_IS_ARRAY(v)) {
+			h = (h ^ '[') * 16777619u;
+			for (size_t i = 0; i < v->u.array.len; i++)
+				h = hash_json(v->u.array.values[i], h, depth + 1);
+			return (h ^ ']') * 16777619u;
+		}
+		if (YAJL_IS_STRING(v))
+			s = v->u.string, tag = 's';
+		else if (YAJL_IS_NUMBER(v))
+			s = v->u.number.r, tag = 'd';
+		else
+			s = YAJL_IS_TRUE(v) ? "t" : YAJL_IS_FALSE(v) ? "f" : "n";
+	}
+	h = (h ^ (unsigned char)tag) * 16777619u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static const char *str_at(yajl_val obj, const char *key)
+{
+	return json_str(json_get(obj, key));
+}
+
+/* The window a limits[] entry is (the naming rule in tracker.h) and the model family it is scoped to ("" none).
+ * Returns 0, or -1 for an entry without a kind. */
+static int limit_window_name(yajl_val l, char *name, size_t len, char *fam, size_t flen)
+{
+	const char *ks = str_at(l, "kind"), *gs = str_at(l, "group");
+	char k[17], g[16];
+	if (!ks)
+		return -1;
+	slug(k, sizeof k, ks, strlen(ks));
+	slug(g, sizeof g, gs ? gs : "", gs ? strlen(gs) : 0);
+	if (!k[0])
+		return -1;
+	yajl_val scope = json_get(l, "scope");
+	int scoped = scope && YAJL_IS_OBJECT(scope) && scope->u.object.len > 0;
+	const char *dn = scoped ? str_at(json_get(scope, "model"), "display_name") : NULL;
+	fam[0] = 0;
+	if (dn && tracker_model_family(dn, fam, flen))
+		fam[0] = 0;
+	/* The period: by kind first (session, weekly_*), else by group. */
+	const char *period = strcmp(k, "session") == 0 ? "5h" : strncmp(k, "weekly", 6) == 0 ? "7d"
+			     : strcmp(g, "session") == 0 ? "5h" : strcmp(g, "weekly") == 0 ? "7d" : NULL;
+	if (fam[0])
+		snprintf(name, len, "%.*s_%s", (int)(len - 2 - strlen(fam)), period ? period : k, fam);
+	else if (scoped)
+		snprintf(name, len, "%s_%06x", k, (unsigned)(hash_json(scope, 2166136261u, 0) & 0xffffff));
+	else if (strcmp(k, "session") == 0 || strcmp(k, "weekly_all") == 0)
+		snprintf(name, len, "%s", period);
+	else
+		snprintf(name, len, "%s", k);
+	return 0;
+}
+
+_Static_assert(TRACKER_MAX_WINDOWS <= 32, "a poll marks windows in 32-bit masks");
+
+static void apply_limit(struct tracker *t, yajl_val l, uint32_t top_util, uint32_t top_reset, uint32_t *seen,
+			int64_t now_ms)
+{
+	char name[sizeof t->w[0].name], fam[TRACKER_FAMILY_LEN];
+	if (!YAJL_IS_OBJECT(l) || limit_window_name(l, name, sizeof name, fam, sizeof fam))
+		return;
 	struct tracker_window *w = window_get(t, name);
 	if (!w)
 		return;
-	if (resets && YAJL_IS_STRING(resets)) {
-		int64_t r = tracker_parse_time(resets->u.string);
-		if (r > 0)
-			set_reset(w, r, TRACKER_SRC_POLL, now_ms);
+	uint32_t bit = 1u << (w - t->w);
+	yajl_val pct = json_get(l, "percent");
+	double d;
+	int has = json_num(pct, &d) == 0;
+	/* Several entries naming one window in one poll: the highest percent wins. */
+	if ((*seen & bit) && (!has || (w->utilization >= 0 && w->utilization >= d / 100.0)))
+		return;
+	*seen |= bit;
+	const char *ks = str_at(l, "kind"), *gs = str_at(l, "group"), *ss = str_at(l, "severity");
+	slug(w->kind, sizeof w->kind, ks, strlen(ks));
+	if (gs)
+		slug(w->group, sizeof w->group, gs, strlen(gs));
+	if (ss)
+		slug(w->severity, sizeof w->severity, ss, strlen(ss));
+	yajl_val act = json_get(l, "is_active");
+	if (act && (YAJL_IS_TRUE(act) || YAJL_IS_FALSE(act)))
+		w->is_active = YAJL_IS_TRUE(act);
+	if (fam[0]) { /* the API's own word: beats what the name said or the answers taught */
+		snprintf(w->scope, sizeof w->scope, "%s", fam);
+		w->scope_src = TRACKER_SCOPE_LIMITS;
 	}
-	if (has_percent && percent >= 0)
-		set_util(t, w, percent / 100.0, TRACKER_SRC_POLL, now_ms);
+	/* The top-level key of the same window, when it gave a value in this poll, wins over limits[]. */
+	apply_poll_window(t, w, top_util & bit ? NULL : pct, top_reset & bit ? NULL : json_get(l, "resets_at"), now_ms);
 }
 
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms)
@@ -418,7 +655,7 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 		return -1;
 	}
 	double d;
-	int have_5h = 0, have_7d = 0;
+	uint32_t top_util = 0, top_reset = 0, seen = 0; /* bit i: window i */
 	for (size_t i = 0; i < root->u.object.len; i++) {
 		const char *key = root->u.object.keys[i];
 		yajl_val v = root->u.object.values[i];
@@ -442,30 +679,19 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 		yajl_val util = json_get(v, "utilization"), resets = json_get(v, "resets_at");
 		if (!util && !resets)
 			continue;
-		char name[24];
-		if (canonical_name(key, strlen(key), name, sizeof name))
+		char name[sizeof t->w[0].name];
+		struct tracker_window *w;
+		if (canonical_name(key, strlen(key), name, sizeof name) || !(w = window_get(t, name)))
 			continue;
-		int has = json_num(util, &d) == 0;
-		apply_poll_window(t, name, has ? d : -1, has, resets, now_ms);
-		have_5h |= strcmp(name, "5h") == 0;
-		have_7d |= strcmp(name, "7d") == 0;
+		int given = apply_poll_window(t, w, util, resets, now_ms);
+		uint32_t bit = 1u << (w - t->w);
+		top_util |= given & 1 ? bit : 0;
+		top_reset |= given & 2 ? bit : 0;
 	}
-	/* Newer answers may carry only limits[]: session is the 5h window, weekly_all the 7d one. */
 	yajl_val limits = json_get(root, "limits");
-	if (limits && YAJL_IS_ARRAY(limits)) {
-		for (size_t i = 0; i < limits->u.array.len; i++) {
-			yajl_val l = limits->u.array.values[i];
-			yajl_val kind = json_get(l, "kind");
-			if (!kind || !YAJL_IS_STRING(kind))
-				continue;
-			const char *k = kind->u.string;
-			const char *name = strcmp(k, "session") == 0 ? "5h" : strcmp(k, "weekly_all") == 0 ? "7d" : NULL;
-			if (!name || (name[0] == '5' && have_5h) || (name[0] == '7' && have_7d))
-				continue;
-			int has = json_num(json_get(l, "percent"), &d) == 0;
-			apply_poll_window(t, name, has ? d : -1, has, json_get(l, "resets_at"), now_ms);
-		}
-	}
+	if (limits && YAJL_IS_ARRAY(limits))
+		for (size_t i = 0; i < limits->u.array.len; i++)
+			apply_limit(t, limits->u.array.values[i], top_util, top_reset, &seen, now_ms);
 	t->poll_at_ms = now_ms;
 	yajl_tree_free(root);
 	return 0;
@@ -509,25 +735,6 @@ static struct tracker_model *model_get(struct tracker *t, const char *model)
 	return m;
 }
 
-/* A per-model weekly window ("7d_sonnet", "7d_opus") only counts its model family; every other window counts
- * every answer. */
-static int window_counts_model(const char *window, const char *model)
-{
-	if (strncmp(window, "7d_", 3) != 0)
-		return 1;
-	const char *family = window + 3;
-	static const char *const families[] = {"sonnet", "opus", "haiku"};
-	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++)
-		if (strcmp(family, families[i]) == 0)
-			return model && strstr(model, family) != NULL;
-	return 1;
-}
-
-int tracker_window_applies(const struct tracker_window *w, const char *model)
-{
-	return window_counts_model(w->name, model);
-}
-
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms)
 {
@@ -543,7 +750,7 @@ void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t
 			w->utilization = -1;
 			w->util_src = TRACKER_SRC_NONE;
 		}
-		if (window_counts_model(w->name, model))
+		if (tracker_window_applies(w, model))
 			add_tokens(&w->tokens, input, output, cache_creation, cache_read);
 	}
 	add_tokens(&model_get(t, model)->tokens, input, output, cache_creation, cache_read);
@@ -599,7 +806,14 @@ int tracker_render_json(const struct tracker *t, struct buf *out, int64_t now_ms
 		    (at ? buf_printf(out, ",\"age_seconds\":%.1f", (double)(now_ms - at) / 1000)
 			: buf_appends(out, ",\"age_seconds\":null")) ||
 		    buf_appends(out, ",\"tokens\":") || put_tokens(out, &w->tokens) ||
-		    buf_printf(out, ",\"rollovers\":%llu}", (unsigned long long)w->rollovers);
+		    buf_printf(out, ",\"rollovers\":%llu,\"kind\":", (unsigned long long)w->rollovers) ||
+		    put_str_or_null(out, w->kind) || buf_appends(out, ",\"group\":") ||
+		    put_str_or_null(out, w->group) ||
+		    buf_appends(out, ",\"severity\":") || put_str_or_null(out, w->severity) ||
+		    buf_printf(out, ",\"is_active\":%s,\"scope\":",
+			       w->is_active < 0 ? "null" : w->is_active ? "true" : "false") ||
+		    put_str_or_null(out, w->scope) || buf_appends(out, ",\"scope_source\":") ||
+		    put_str_or_null(out, tracker_scope_source_name(w->scope_src)) || buf_appends(out, "}");
 	}
 	e = e || buf_appends(out, "},\"status\":") || put_str_or_null(out, tracker_status_name(t->status)) ||
 	    buf_appends(out, ",\"representative_claim\":") || put_str_or_null(out, t->representative_claim) ||

@@ -7,7 +7,25 @@
  *
  * Rollover (src/README.md §5): a window has rolled over only when its reset time moves forward by at least
  * TRACKER_ROLLOVER_MIN_S, never on its first observation; jitter of a few seconds either way is not a rollover.
- * A rollover zeroes that window's proxy token counters (the old counts are logged). */
+ * A rollover zeroes that window's proxy token counters (the old counts are logged).
+ *
+ * Windows are generic (src/README.md §3, §4): every `anthropic-ratelimit-unified-<claim>-*` bucket, every
+ * `seven_day_*` key of a poll and every entry of its `limits[]` is a window, named as follows.
+ *   header claim "5h", "7d", "7d_oi", ...             -> that name
+ *   poll key five_hour / seven_day / seven_day_<x>    -> "5h" / "7d" / "7d_<x>"
+ *   limits[] kind session / weekly_all, no scope      -> "5h" / "7d"
+ *   limits[] entry whose scope.model.display_name names a model family F ("Opus", "Sonnet 4.5"):
+ *     kind session (or group session) -> "5h_F"; kind weekly_* (or group weekly) -> "7d_F"; other -> "<kind>_F"
+ *   limits[] entry of any other kind / scope shape    -> "<kind>", or "<kind>_<6 hex of the scope>" when it has one
+ * so a scoped Opus entry and the 7d_opus header bucket are one window. Within one poll a top-level key's non-null value
+ * beats a limits[] entry for the same window (limits[] fill what it left unknown; several entries naming one window:
+ * the highest percent wins); between answers and polls the newest value wins, each remembering its source and time.
+ *
+ * A window's scope says which requests draw on it (tracker_window_applies): "5h" and "7d" every model; "7d_sonnet",
+ * "7d_opus", "7d_haiku" their family by name; a limits[] entry with a model scope that model's family; any other
+ * header bucket (such as 7d_oi, sent only on some models' answers) the families of the answers that carried it,
+ * learned through tracker_head_begin / tracker_note_answer_model, and every model until then (or once more than
+ * TRACKER_SCOPE_MAX families carried it). Everything else applies to every model. */
 #ifndef AP_TRACKER_H
 #define AP_TRACKER_H
 
@@ -16,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TRACKER_MAX_WINDOWS 12   /* window names come from the network: capped */
+#define TRACKER_MAX_WINDOWS 24   /* window names come from the network: capped */
 #define TRACKER_MAX_MODELS 16    /* model names too; the rest count as "other" */
 #define TRACKER_ROLLOVER_MIN_S 60
 #define TRACKER_SAMPLES 64        /* utilization history per window, for the burn rate */
@@ -24,6 +42,11 @@
 
 enum tracker_source { TRACKER_SRC_NONE, TRACKER_SRC_HEADER, TRACKER_SRC_POLL, TRACKER_SRC_STATE };
 enum tracker_status { TRACKER_STATUS_UNKNOWN = -1, TRACKER_ALLOWED, TRACKER_ALLOWED_WARNING, TRACKER_REJECTED };
+/* Where a window's scope came from. NONE: not known (applies to every model; a header bucket may still learn it). */
+enum tracker_scope_src { TRACKER_SCOPE_NONE, TRACKER_SCOPE_ALL, TRACKER_SCOPE_NAME, TRACKER_SCOPE_LIMITS,
+			 TRACKER_SCOPE_LEARNED };
+#define TRACKER_SCOPE_MAX 3      /* learned families per window; more: the bucket applies to every model */
+#define TRACKER_FAMILY_LEN 16    /* a model family slug ("opus", "sonnet") with its NUL */
 
 struct tracker_tokens {
 	uint64_t input;          /* input_tokens (excludes cache) */
@@ -34,7 +57,14 @@ struct tracker_tokens {
 };
 
 struct tracker_window {
-	char name[24];                 /* "5h", "7d", "7d_sonnet", "7d_opus", "7d_<other>" */
+	char name[24];                 /* "5h", "7d", "7d_sonnet", "7d_opus", "7d_<other>", ... (see above) */
+	char kind[24];                 /* limits[] kind ("session", "weekly_scoped", anything), "" unknown */
+	char group[16];                /* limits[] group ("session", "weekly", ...), "" unknown */
+	char severity[16];             /* limits[] severity ("normal", "warning", "critical", ...), "" unknown */
+	int is_active;                 /* limits[] is_active: -1 unknown, 0, 1 */
+	char scope[TRACKER_SCOPE_MAX * TRACKER_FAMILY_LEN]; /* model families it applies to, comma-separated; "" all */
+	enum tracker_scope_src scope_src; /* where scope came from */
+	uint64_t head_stamp;           /* the last answer head (tracker_head_begin) that carried this bucket */
 	double utilization;            /* fraction; < 0 when unknown */
 	int64_t resets_at;             /* unix seconds; 0 when unknown */
 	int status;                    /* enum tracker_status */
@@ -82,6 +112,7 @@ struct tracker {
 	double extra_utilization;                     /* fraction; < 0 unknown */
 	char extra_currency[8];                       /* "USD" */
 	int64_t poll_at_ms;                           /* last poll applied */
+	uint64_t head_seq;                            /* last stamp handed out by tracker_head_begin */
 	uint64_t tokens_total_requests;               /* answers counted since start */
 };
 
@@ -90,11 +121,18 @@ void tracker_init(struct tracker *t, double warn_utilization);
 /* One answer header. Returns 1 when it was a rate-limit header (applied), 0 otherwise. */
 int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const char *value, size_t vl,
 			 int64_t now_ms);
+/* Learning which models a header bucket belongs to. Call tracker_head_begin before applying each answer's headers
+ * (every answer applied to this tracker, or a head without one is taken for the previous one) and keep the stamp;
+ * once that answer's model is known (the request's model right away, or the answer's later) call
+ * tracker_note_answer_model with it: every bucket that head carried, and no later head carried since, learns the
+ * model's family. Stamps are never 0; until tracker_head_begin is first called nothing is learned. */
+uint64_t tracker_head_begin(struct tracker *t);
+void tracker_note_answer_model(struct tracker *t, const char *model, uint64_t stamp);
 /* A usage-endpoint body. Returns 0, or -1 when it is not a JSON object (nothing changes then). */
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms);
 
-/* Counts one answer's tokens (values < 0 mean "not seen" and count as 0) in every window that covers its model
- * (7d_sonnet only Sonnet models, 7d_opus only Opus, ...) and for the model.
+/* Counts one answer's tokens (values < 0 mean "not seen" and count as 0) in every window that applies to its model
+ * (tracker_window_applies) and for the model.
  * A window whose reset time has passed (now) rolls over first: the tokens belong to the new period. */
 void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t output, int64_t cache_creation,
 		    int64_t cache_read, int64_t now_ms);
@@ -108,8 +146,15 @@ int tracker_projected_exhaustion(const struct tracker_window *w, int64_t now_ms,
 /* Index of a model's slot (as used by tracker_record), creating it; TRACKER_MAX_MODELS is "other". */
 int tracker_model_index(struct tracker *t, const char *model);
 
-/* Whether a request for `model` draws on window `w`. */
+/* Whether a request for `model` draws on window `w` (its scope; see above). Pure. A model without a family (NULL,
+ * "", no word besides "claude") draws only on windows that apply to every model. */
 int tracker_window_applies(const struct tracker_window *w, const char *model);
+/* The family of a model id or display name, lower case: the first word with a letter after "claude" (or the first
+ * one when there is no "claude"): "claude-opus-4-1-20250805" -> "opus", "claude-3-5-sonnet-20241022" -> "sonnet",
+ * "us.anthropic.claude-haiku-4-5-v1:0" -> "haiku", "Sonnet 4.5" -> "sonnet". Returns 0, or -1 when there is none. */
+int tracker_model_family(const char *model, char *out, size_t len);
+const char *tracker_scope_source_name(enum tracker_scope_src s);
+
 /* Window by name, or NULL. */
 struct tracker_window *tracker_window(struct tracker *t, const char *name);
 const char *tracker_status_name(int status);

@@ -3,6 +3,7 @@
 SSE / the official TypeScript SDK, a client gone mid-stream, --state-file across a restart, and
 window rollover vs reset-time jitter. Compared against what the mock says it served."""
 
+import datetime
 import json
 import os
 import time
@@ -168,6 +169,56 @@ def test_usage_poll_limits_only_shape():
             ok(isinstance(w.get("resets_at_unix"), int) and abs(w["resets_at_unix"] - reset) <= 2,
                f"windows.{name}.resets_at_unix from limits[]: expected {reset:.0f} +-2, got "
                f"{w.get('resets_at_unix')!r}")
+
+
+def test_usage_poll_limits_windows_with_scope_and_unknown_kinds():
+    # A poll that has only limits[]: a per-model (Opus) weekly entry and a kind the proxy has never heard of are
+    # windows too, shown with their kind, group, severity, is_active and scope; the Opus one counts Opus answers only.
+    now = int(time.time())
+
+    def at(s):
+        return datetime.datetime.fromtimestamp(now + s, datetime.timezone.utc).isoformat()
+    limits = [
+        {"kind": "session", "group": "session", "percent": 12.5, "resets_at": at(3600), "severity": "normal",
+         "scope": None, "is_active": True},
+        {"kind": "weekly_all", "group": "weekly", "percent": 30, "resets_at": at(4 * 86400), "severity": "normal",
+         "scope": None, "is_active": True},
+        {"kind": "weekly_scoped", "group": "weekly", "percent": 91, "resets_at": at(3 * 86400),
+         "severity": "critical", "scope": {"model": {"display_name": "Opus"}}, "is_active": True},
+        {"kind": "monthly_spend", "group": "billing", "percent": 5, "resets_at": None, "severity": "advisory",
+         "scope": None, "is_active": False},
+    ]
+    with OAuthEnv(poll="1s", mock_usage={"body": {"limits": limits}}) as env:
+        wait_until(lambda: ((env.proxy.usage().get("poll") or {}).get("polls_ok") or 0) >= 1, 3,
+                   "a successful poll")
+        sent = json.loads(env.mock.response_body(env.mock.requests(kind="usage_poll")[0]))
+        eq(sent, {"limits": limits}, "mock self-check: the poll body is the literal one")
+        u = env.proxy.usage()
+        want = {
+            "5h": (12.5, now + 3600, "session", "session", "normal", True, None),
+            "7d": (30, now + 4 * 86400, "weekly_all", "weekly", "normal", True, None),
+            "7d_opus": (91, now + 3 * 86400, "weekly_scoped", "weekly", "critical", True, "opus"),
+            "monthly_spend": (5, 0, "monthly_spend", "billing", "advisory", False, None),
+        }
+        for name, (pct, reset, kind, group, severity, active, scope) in want.items():
+            w = window(u, name)
+            approx(w.get("utilization_percent"), pct, f"windows.{name}.utilization_percent")
+            eq(w.get("resets_at_unix"), reset, f"windows.{name}.resets_at_unix")
+            eq((w.get("kind"), w.get("group"), w.get("severity"), w.get("is_active"), w.get("scope")),
+               (kind, group, severity, active, scope), f"windows.{name} kind, group, severity, is_active, scope")
+        r = env.proxy.get("/metrics")
+        eq(r.status, 200, "GET /metrics")
+        text = r.body.decode()
+        for needle in ('anthropic_proxy_window_info{window="7d_opus",kind="weekly_scoped",scope="opus"} 1',
+                       'anthropic_proxy_window_info{window="monthly_spend",kind="monthly_spend",scope=""} 1'):
+            ok(needle in text, f"/metrics should contain {needle!r}")
+
+        eq(api_request(env.proxy.port, body=body(OPUS), scenario="usage:10/1/0/0").status, 200, "Opus answer")
+        eq(api_request(env.proxy.port, body=body(SONNET), scenario="usage:20/2/0/0").status, 200, "Sonnet answer")
+        u = wait_counted(env, 2)
+        eq(tokens_of(window(u, "7d_opus")).get("input"), 10, "windows.7d_opus.tokens.input (Opus answers only)")
+        eq(tokens_of(window(u, "monthly_spend")).get("input"), 30, "windows.monthly_spend.tokens.input (every model)")
+        eq(tokens_of(window(u, "7d")).get("input"), 30, "windows.7d.tokens.input (every model)")
 
 
 # ---------------------------------------------------------------------------------------------------------------

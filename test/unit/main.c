@@ -38,6 +38,11 @@ int unit_failed;
 	X(test_tracker_caps_windows_from_the_network)                                                              \
 	X(test_tracker_poll_window_shape)                                                                          \
 	X(test_tracker_poll_limits_only_shape)                                                                     \
+	X(test_tracker_limits_named_scoped_and_kept)                                                               \
+	X(test_tracker_poll_precedence)                                                                            \
+	X(test_tracker_model_family_table)                                                                         \
+	X(test_tracker_window_applies_table)                                                                       \
+	X(test_tracker_learns_bucket_scope_from_answers)                                                           \
 	X(test_tracker_rollover_rule)                                                                              \
 	X(test_tracker_rollover_when_reset_time_passes)                                                            \
 	X(test_tracker_record_splits_and_models)                                                                   \

@@ -19,6 +19,10 @@ static void window(struct tracker *t, const char *name, double util, int64_t res
 	w->resets_at = reset_in_s ? NOW_S + reset_in_s : 0;
 	w->status = status;
 	w->surpassed_threshold = -1;
+	if (strncmp(name, "7d_", 3) == 0) { /* a per-model bucket's scope, as the tracker names it */
+		snprintf(w->scope, sizeof w->scope, "%s", name + 3);
+		w->scope_src = TRACKER_SCOPE_NAME;
+	}
 }
 
 static struct router_account view(const char *name, struct tracker *t, struct account_hold *lim,

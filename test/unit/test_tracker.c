@@ -95,8 +95,283 @@ TEST(test_tracker_poll_limits_only_shape)
 	CHECK_INT(tracker_apply_poll(&t, body, strlen(body), 1), 0);
 	CHECK(tracker_window(&t, "5h")->utilization == 0.55);
 	CHECK_INT(tracker_window(&t, "5h")->resets_at, 1767348000);
+	CHECK_STR(tracker_window(&t, "5h")->severity, "warning");
+	CHECK_INT(tracker_window(&t, "5h")->is_active, 1);
 	CHECK(tracker_window(&t, "7d")->utilization == 0.125);
-	CHECK_INT(t.n, 2);
+	/* A kind without a scope is kept under its own name and binds every model; a kind that is not a string and
+	 * an entry that is not an object are not windows. */
+	CHECK(tracker_window(&t, "weekly_model")->utilization == 0.99);
+	CHECK_INT(tracker_window(&t, "weekly_model")->scope_src, TRACKER_SCOPE_NONE);
+	CHECK_INT(t.n, 3);
+}
+
+/* limits[] entries: named by kind and scope, merged with the header buckets of the same family, unknown kinds and
+ * scope shapes kept. */
+TEST(test_tracker_limits_named_scoped_and_kept)
+{
+	struct tracker t;
+	tracker_init(&t, 0.99);
+	H(&t, "anthropic-ratelimit-unified-7d_opus-utilization", "0.10", 1000);
+	const char *body =
+		"{\"limits\":["
+		"{\"kind\":\"weekly_scoped\",\"group\":\"weekly\",\"percent\":81,"
+		"\"resets_at\":\"2026-01-05T00:00:00Z\","
+		"\"severity\":\"warning\",\"scope\":{\"model\":{\"display_name\":\"Opus\"}},\"is_active\":false},"
+		"{\"kind\":\"weekly_model\",\"percent\":5,\"scope\":{\"model\":{\"display_name\":\"Sonnet 4.5\"}}},"
+		"{\"kind\":\"weekly_scoped\",\"percent\":7,\"scope\":{\"model\":{\"display_name\":\"Claude Oi\"}}},"
+		"{\"kind\":\"session\",\"percent\":9,\"scope\":{\"model\":{\"display_name\":\"Haiku 4.5\"}}},"
+		"{\"kind\":\"Monthly-Credits!\",\"group\":\"billing\",\"percent\":33,\"severity\":\"apocalyptic\","
+		"\"scope\":null},"
+		"{\"kind\":\"weekly_scoped\",\"percent\":1,\"scope\":{\"workspace\":{\"id\":\"w1\"}}},"
+		"{\"kind\":\"weekly_scoped\",\"percent\":2,\"scope\":{\"workspace\":{\"id\":\"w2\"}}},"
+		"{\"kind\":\"weekly_scoped\",\"percent\":3,\"scope\":{}}"
+		"]}";
+	CHECK_INT(tracker_apply_poll(&t, body, strlen(body), 2000), 0);
+	struct tracker_window *w = tracker_window(&t, "7d_opus");
+	CHECK(w && w->utilization == 0.81); /* the header bucket and the scoped entry are one window */
+	CHECK_INT(w->util_src, TRACKER_SRC_POLL);
+	CHECK_INT(w->resets_at, 1767571200);
+	CHECK_STR(w->kind, "weekly_scoped");
+	CHECK_STR(w->group, "weekly");
+	CHECK_STR(w->severity, "warning");
+	CHECK_INT(w->is_active, 0);
+	CHECK_STR(w->scope, "opus");
+	CHECK_INT(w->scope_src, TRACKER_SCOPE_LIMITS);
+	CHECK_STR(tracker_window(&t, "7d_sonnet")->kind, "weekly_model");
+	CHECK_STR(tracker_window(&t, "7d_sonnet")->scope, "sonnet");
+	CHECK_STR(tracker_window(&t, "7d_oi")->scope, "oi");
+	CHECK_STR(tracker_window(&t, "5h_haiku")->scope, "haiku");
+	CHECK(tracker_window(&t, "5h") == NULL); /* a scoped session entry is not the 5h window */
+	w = tracker_window(&t, "monthly_credits_");
+	CHECK(w && w->utilization == 0.33);
+	CHECK_STR(w->group, "billing");
+	CHECK_STR(w->severity, "apocalyptic");
+	CHECK_INT(w->is_active, -1);
+	CHECK_INT(w->scope_src, TRACKER_SCOPE_NONE);
+	/* Unknown scope shapes: one stable name per scope, every model. */
+	int hashed = 0;
+	for (int i = 0; i < t.n; i++)
+		if (strncmp(t.w[i].name, "weekly_scoped_", 14) == 0 && strlen(t.w[i].name) == 20) {
+			hashed++;
+			CHECK_INT(t.w[i].scope_src, TRACKER_SCOPE_NONE);
+		}
+	CHECK_INT(hashed, 2);
+	CHECK(tracker_window(&t, "weekly_scoped") != NULL); /* an empty scope is no scope */
+	int n = t.n;
+	CHECK_INT(n, 8);
+	/* The next poll lands in the same windows. */
+	CHECK_INT(tracker_apply_poll(&t, body, strlen(body), 3000), 0);
+	CHECK_INT(t.n, n);
+	/* Windows from the network stay capped. */
+	char big[8192];
+	size_t o = (size_t)snprintf(big, sizeof big, "{\"limits\":[");
+	for (int i = 0; i < 60; i++)
+		o += (size_t)snprintf(big + o, sizeof big - o, "%s{\"kind\":\"k%d\",\"percent\":1}", i ? "," : "", i);
+	snprintf(big + o, sizeof big - o, "]}");
+	CHECK_INT(tracker_apply_poll(&t, big, strlen(big), 4000), 0);
+	CHECK_INT(t.n, TRACKER_MAX_WINDOWS);
+}
+
+TEST(test_tracker_poll_precedence)
+{
+	struct tracker t;
+	tracker_init(&t, 0.99);
+	/* Both present: the top-level key wins; limits[] fill what it left unknown. */
+	const char *body = "{\"five_hour\":{\"utilization\":40,\"resets_at\":null},"
+			   "\"seven_day\":{\"utilization\":null,\"resets_at\":\"2026-01-05T00:00:00Z\"},"
+			   "\"limits\":[{\"kind\":\"session\",\"percent\":60,\"resets_at\":\"2026-01-02T10:00:00Z\","
+			   "\"severity\":\"normal\"},"
+			   "{\"kind\":\"weekly_all\",\"percent\":30,\"resets_at\":\"2026-01-09T00:00:00Z\"},"
+			   "{\"kind\":\"weekly_scoped\",\"percent\":20,"
+			   "\"scope\":{\"model\":{\"display_name\":\"Opus 4\"}}},"
+			   "{\"kind\":\"weekly_model\",\"percent\":50,"
+			   "\"scope\":{\"model\":{\"display_name\":\"Opus 4.1\"}}},"
+			   "{\"kind\":\"weekly_scoped\",\"percent\":35,\"scope\":{\"model\":{\"display_name\":\"Opus\"}}}]}";
+	CHECK_INT(tracker_apply_poll(&t, body, strlen(body), 1000), 0);
+	struct tracker_window *w = tracker_window(&t, "5h");
+	CHECK(w->utilization == 0.40);
+	CHECK_INT(w->resets_at, 1767348000); /* top-level null: from limits[] */
+	CHECK_STR(w->severity, "normal");     /* metadata only limits[] has */
+	w = tracker_window(&t, "7d");
+	CHECK(w->utilization == 0.30);
+	CHECK_INT(w->resets_at, 1767571200); /* the top-level reset wins */
+	/* Several entries naming one window: the highest percent. */
+	CHECK(tracker_window(&t, "7d_opus")->utilization == 0.50);
+	CHECK_STR(tracker_window(&t, "7d_opus")->kind, "weekly_model");
+	/* Between sources: the newest value. */
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.45", 2000);
+	CHECK(tracker_window(&t, "5h")->utilization == 0.45);
+	CHECK_INT(tracker_window(&t, "5h")->util_src, TRACKER_SRC_HEADER);
+	/* A limits-only poll after the header: limits[] values apply. */
+	const char *only = "{\"limits\":[{\"kind\":\"session\",\"percent\":47}]}";
+	CHECK_INT(tracker_apply_poll(&t, only, strlen(only), 3000), 0);
+	CHECK(tracker_window(&t, "5h")->utilization == 0.47);
+}
+
+TEST(test_tracker_model_family_table)
+{
+	static const struct {
+		const char *model, *family;
+	} cases[] = {
+		{"claude-opus-4-1-20250805", "opus"},
+		{"claude-sonnet-4-5-20250929", "sonnet"},
+		{"claude-3-5-sonnet-20241022", "sonnet"},
+		{"claude-haiku-4-5", "haiku"},
+		{"us.anthropic.claude-opus-4-1-20250805-v1:0", "opus"},
+		{"claude-sonnet-4-5@20250929", "sonnet"},
+		{"claude-opus-4-6[1m]", "opus"},
+		{"Sonnet 4.5", "sonnet"},
+		{"Opus", "opus"},
+		{"Claude Oi", "oi"},
+		{"gpt-4o", "gpt"},
+		{"claude", NULL},
+		{"claude-3-5", NULL},
+		{"", NULL},
+		{NULL, NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char fam[TRACKER_FAMILY_LEN] = "x";
+		int rc = tracker_model_family(cases[i].model, fam, sizeof fam);
+		if (!cases[i].family) {
+			CHECK_INT(rc, -1);
+			continue;
+		}
+		CHECK_INT(rc, 0);
+		CHECK_STR(fam, cases[i].family);
+	}
+	char small[4];
+	CHECK_INT(tracker_model_family("claude-sonnet-4", small, sizeof small), 0);
+	CHECK_STR(small, "son");
+}
+
+TEST(test_tracker_window_applies_table)
+{
+	static const struct {
+		const char *scope;
+		const char *model;
+		int applies;
+	} cases[] = {
+		{"", "claude-opus-4-1", 1},
+		{"", NULL, 1},
+		{"", "", 1},
+		{"sonnet", "claude-sonnet-4-5-20250929", 1},
+		{"sonnet", "claude-3-5-sonnet-20241022", 1},
+		{"sonnet", "claude-opus-4-1", 0},
+		{"sonnet", "claude-haiku-4-5", 0},
+		{"opus", "claude-opus-4-1-20250805", 1},
+		{"opus", "us.anthropic.claude-opus-4-1-v1:0", 1},
+		{"opus", "claude-opusx-1", 0}, /* a family, not a substring */
+		{"opus", NULL, 0},
+		{"opus", "", 0},
+		{"opus", "claude", 0},
+		{"oi,opus", "claude-oi-1", 1},
+		{"oi,opus", "claude-opus-4", 1},
+		{"oi,opus", "claude-sonnet-4-5", 0},
+		{"oi,opus", "claude-o", 0},
+		{"sonnet", "Sonnet 4.5", 1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct tracker_window w;
+		memset(&w, 0, sizeof w);
+		snprintf(w.scope, sizeof w.scope, "%s", cases[i].scope);
+		w.scope_src = cases[i].scope[0] ? TRACKER_SCOPE_LIMITS : TRACKER_SCOPE_NONE;
+		if (tracker_window_applies(&w, cases[i].model) != cases[i].applies)
+			printf("    case %zu: scope \"%s\" model \"%s\"\n", i, cases[i].scope,
+			       cases[i].model ? cases[i].model : "(null)");
+		CHECK_INT(tracker_window_applies(&w, cases[i].model), cases[i].applies);
+	}
+	/* Scopes by name: 5h, 7d and unknown buckets every model; 7d_sonnet / 7d_opus / 7d_haiku their family. */
+	struct tracker t;
+	tracker_init(&t, 0.99);
+	static const char *const names[] = {"5h", "7d", "7d_sonnet", "7d_opus", "7d_haiku", "7d_oi", "7d_oauth_apps"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char h[96];
+		snprintf(h, sizeof h, "anthropic-ratelimit-unified-%s-utilization", names[i]);
+		H(&t, h, "0.5", 1);
+	}
+	static const struct {
+		const char *window, *model;
+		int applies;
+	} by_name[] = {
+		{"5h", "claude-opus-4-1", 1},	     {"7d", "claude-haiku-4-5", 1},
+		{"7d_sonnet", "claude-sonnet-4-5", 1}, {"7d_sonnet", "claude-opus-4-1", 0},
+		{"7d_opus", "claude-opus-4-1", 1},     {"7d_opus", "claude-sonnet-4-5", 0},
+		{"7d_haiku", "claude-haiku-4-5", 1},   {"7d_haiku", "claude-opus-4-1", 0},
+		{"7d_oi", "claude-sonnet-4-5", 1},     {"7d_oauth_apps", "claude-opus-4-1", 1},
+		{"5h", NULL, 1},		     {"7d_opus", NULL, 0},
+	};
+	for (size_t i = 0; i < sizeof by_name / sizeof by_name[0]; i++)
+		CHECK_INT(tracker_window_applies(tracker_window(&t, by_name[i].window), by_name[i].model),
+			  by_name[i].applies);
+	CHECK_STR(tracker_window(&t, "5h")->kind, "session");
+	CHECK_STR(tracker_window(&t, "7d")->group, "weekly");
+	CHECK_INT(tracker_window(&t, "7d")->scope_src, TRACKER_SCOPE_ALL);
+	CHECK_INT(tracker_window(&t, "7d_sonnet")->scope_src, TRACKER_SCOPE_NAME);
+	CHECK_STR(tracker_window(&t, "7d_oi")->kind, "");
+}
+
+TEST(test_tracker_learns_bucket_scope_from_answers)
+{
+	struct tracker t;
+	tracker_init(&t, 0.99);
+	/* Before any head was opened nothing is learned. */
+	H(&t, "anthropic-ratelimit-unified-7d_oi-utilization", "0.2", 1);
+	tracker_note_answer_model(&t, "claude-oi-1", 0);
+	CHECK_INT(tracker_window(&t, "7d_oi")->scope_src, TRACKER_SCOPE_NONE);
+	/* Two heads in flight: the oi answer carries 7d_oi, the sonnet answer does not; models become known later. */
+	uint64_t a = tracker_head_begin(&t);
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.3", 2);
+	H(&t, "anthropic-ratelimit-unified-7d_oi-utilization", "0.25", 2);
+	H(&t, "anthropic-ratelimit-unified-7d_opus-utilization", "0.1", 2);
+	uint64_t b = tracker_head_begin(&t);
+	CHECK(a != 0 && b != a);
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.31", 2);
+	tracker_note_answer_model(&t, "claude-sonnet-4-5", b);
+	struct tracker_window *oi = tracker_window(&t, "7d_oi");
+	CHECK_INT(oi->scope_src, TRACKER_SCOPE_NONE);
+	CHECK(tracker_window_applies(oi, "claude-sonnet-4-5")); /* unknown: every model */
+	tracker_note_answer_model(&t, "claude-oi-1-20260101", a);
+	CHECK_INT(oi->scope_src, TRACKER_SCOPE_LEARNED);
+	CHECK_STR(oi->scope, "oi");
+	CHECK(!tracker_window_applies(oi, "claude-sonnet-4-5"));
+	CHECK(tracker_window_applies(oi, "claude-oi-2"));
+	CHECK_INT(tracker_window(&t, "5h")->scope_src, TRACKER_SCOPE_ALL);     /* fixed scopes do not learn */
+	CHECK_STR(tracker_window(&t, "7d_opus")->scope, "opus");
+	/* Token counting follows the scope. */
+	tracker_record(&t, "claude-sonnet-4-5", 10, 0, 0, 0, 3);
+	tracker_record(&t, "claude-oi-1", 7, 0, 0, 0, 3);
+	CHECK_INT(oi->tokens.input, 7);
+	CHECK_INT(tracker_window(&t, "5h")->tokens.input, 17);
+	CHECK_INT(tracker_window(&t, "7d_opus")->tokens.input, 0);
+	/* Answers of more families carry it: a list, then (past TRACKER_SCOPE_MAX) every model for good. */
+	const char *more[] = {"claude-oi-1", "claude-opus-4-1", "claude-haiku-4-5", "claude-sonnet-4-5"};
+	for (size_t i = 0; i < 4; i++) {
+		uint64_t s = tracker_head_begin(&t);
+		H(&t, "anthropic-ratelimit-unified-7d_oi-utilization", "0.25", 4);
+		tracker_note_answer_model(&t, more[i], s);
+		if (i == 2) {
+			CHECK_STR(oi->scope, "oi,opus,haiku");
+			CHECK(!tracker_window_applies(oi, "claude-sonnet-4-5"));
+		}
+	}
+	CHECK_INT(oi->scope_src, TRACKER_SCOPE_ALL);
+	CHECK_STR(oi->scope, "");
+	CHECK(tracker_window_applies(oi, "claude-sonnet-4-5"));
+	/* limits[] naming the family overrides what was learned. */
+	H(&t, "anthropic-ratelimit-unified-7d_xy-utilization", "0.25", 5);
+	uint64_t s = tracker_head_begin(&t);
+	H(&t, "anthropic-ratelimit-unified-7d_xy-utilization", "0.25", 5);
+	tracker_note_answer_model(&t, "claude-opus-4", s);
+	CHECK_STR(tracker_window(&t, "7d_xy")->scope, "opus");
+	const char *body = "{\"limits\":[{\"kind\":\"weekly_scoped\",\"percent\":3,"
+			   "\"scope\":{\"model\":{\"display_name\":\"Xy\"}}}]}";
+	CHECK_INT(tracker_apply_poll(&t, body, strlen(body), 6), 0);
+	CHECK_STR(tracker_window(&t, "7d_xy")->scope, "xy");
+	CHECK_INT(tracker_window(&t, "7d_xy")->scope_src, TRACKER_SCOPE_LIMITS);
+	s = tracker_head_begin(&t);
+	H(&t, "anthropic-ratelimit-unified-7d_xy-utilization", "0.25", 7);
+	tracker_note_answer_model(&t, "claude-opus-4", s);
+	CHECK_STR(tracker_window(&t, "7d_xy")->scope, "xy");
 }
 
 TEST(test_tracker_rollover_rule)
@@ -208,6 +483,23 @@ TEST(test_tracker_json_and_state_round_trip)
 	CHECK_CONTAINS(buf_ptr(&b), "\"tokens\":{\"in\":80,\"out\":20,\"input\":10,\"output\":20");
 	CHECK_CONTAINS(buf_ptr(&b), "\"models\":{\"claude-x\":");
 	CHECK_CONTAINS(buf_ptr(&b), "\"poll\":{\"enabled\":true}");
+	CHECK_CONTAINS(buf_ptr(&b), "\"rollovers\":0,\"kind\":\"session\",\"group\":\"session\",\"severity\":null,"
+				    "\"is_active\":null,\"scope\":null,\"scope_source\":\"all\"}");
+	/* limits[] windows: their kind, group, severity, is_active and scope, unknown values included. */
+	const char *poll = "{\"limits\":[{\"kind\":\"weekly_scoped\",\"group\":\"weekly\",\"percent\":81,"
+			   "\"severity\":\"critical\",\"is_active\":true,"
+			   "\"scope\":{\"model\":{\"display_name\":\"Opus\"}}},"
+			   "{\"kind\":\"fortnightly\",\"percent\":4,\"severity\":\"meh\",\"is_active\":false}]}";
+	CHECK_INT(tracker_apply_poll(&t, poll, strlen(poll), 2000), 0);
+	buf_reset(&b);
+	CHECK_INT(tracker_render_json(&t, &b, 3000, NULL), 0);
+	buf_append(&b, "", 1);
+	CHECK_CONTAINS(buf_ptr(&b), "\"7d_opus\":{\"utilization_percent\":81,");
+	CHECK_CONTAINS(buf_ptr(&b), "\"kind\":\"weekly_scoped\",\"group\":\"weekly\",\"severity\":\"critical\","
+				    "\"is_active\":true,\"scope\":\"opus\",\"scope_source\":\"limits\"}");
+	CHECK_CONTAINS(buf_ptr(&b), "\"fortnightly\":{\"utilization_percent\":4,");
+	CHECK_CONTAINS(buf_ptr(&b), "\"kind\":\"fortnightly\",\"group\":null,\"severity\":\"meh\","
+				    "\"is_active\":false,\"scope\":null,\"scope_source\":null}");
 	buf_reset(&b);
 	CHECK_INT(tracker_save_json(&t, &b), 0);
 	struct tracker u;

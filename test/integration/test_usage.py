@@ -209,8 +209,8 @@ def test_usage_poll_limits_windows_with_scope_and_unknown_kinds():
         r = env.proxy.get("/metrics")
         eq(r.status, 200, "GET /metrics")
         text = r.body.decode()
-        for needle in ('anthropic_proxy_window_info{window="7d_opus",kind="weekly_scoped",scope="opus"} 1',
-                       'anthropic_proxy_window_info{window="monthly_spend",kind="monthly_spend",scope=""} 1'):
+        for needle in ('anthropic_proxy_window_info{account="default",window="7d_opus",kind="weekly_scoped",scope="opus"} 1',
+                       'anthropic_proxy_window_info{account="default",window="monthly_spend",kind="monthly_spend",scope=""} 1'):
             ok(needle in text, f"/metrics should contain {needle!r}")
 
         eq(api_request(env.proxy.port, body=body(OPUS), scenario="usage:10/1/0/0").status, 200, "Opus answer")

@@ -18,7 +18,7 @@ CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(MB
 LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lyajl -lz
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 
-.PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind mbedtls
+.PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind mbedtls install uninstall
 all: $(BUILD)/anthropic-proxy
 
 include deps/llhttp.mk
@@ -64,6 +64,24 @@ deps:
 
 deps-test:
 	@deps/install.sh build test
+
+# `make install [PREFIX=/usr/local] [DESTDIR=]`: the binary, the man page and the systemd unit (whose ExecStart is
+# pointed at the installed binary). Builds nothing but the binary.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(UNITDIR)
+	install -m 0755 $(BIN) $(DESTDIR)$(BINDIR)/anthropic-proxy
+	install -m 0644 deploy/man/anthropic-proxy.1 $(DESTDIR)$(MANDIR)/man1/anthropic-proxy.1
+	sed 's|/usr/local/bin/anthropic-proxy|$(BINDIR)/anthropic-proxy|' deploy/systemd/anthropic-proxy.service \
+		>$(DESTDIR)$(UNITDIR)/anthropic-proxy.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/anthropic-proxy.service
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/anthropic-proxy $(DESTDIR)$(MANDIR)/man1/anthropic-proxy.1 \
+		$(DESTDIR)$(UNITDIR)/anthropic-proxy.service
 
 # Starts the proxy with its defaults (credentials from Claude Code's file or CLAUDE_CODE_OAUTH_TOKEN).
 run: deps

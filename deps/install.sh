@@ -5,7 +5,7 @@
 set -eu
 
 build="gcc make pkg-config libuv1-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
-test="python3 curl openssl prometheus"
+test="python3 curl openssl prometheus mandoc"
 bench="wrk nginx haproxy openssl valgrind"
 fuzz="clang libclang-rt-14-dev valgrind"
 

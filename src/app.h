@@ -4,6 +4,7 @@
 #define AP_APP_H
 
 #include "account.h"
+#include "alert.h"
 #include "clock.h"
 #include "config.h"
 #include "metrics.h"
@@ -29,6 +30,7 @@ struct app {
 	struct usage_poll_gate poll_gate; /* the accounts' usage polls, spaced */
 	struct metrics metrics;   /* request-path counters and histograms */
 	struct otlp otlp;         /* OTLP exporter (when configured) */
+	struct alerts alerts;     /* alert conditions and their webhooks (when configured) */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */

@@ -14,7 +14,8 @@
 
 #define DEFAULT_CA_FILE "/etc/ssl/certs/ca-certificates.crt"
 
-enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL, OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES, OPT_ACCOUNTS };
+enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL,
+		OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES, OPT_ACCOUNTS, OPT_WEBHOOKS };
 
 struct opt {
 	const char *name;   /* flag without the leading dashes */
@@ -64,7 +65,7 @@ static const struct opt opts[] = {
 	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", "idle upstream connections are closed after this"},
 	{"poll-interval", OPT_DURATION_OFF, F(poll_interval_ms), "300s",
 	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},
-	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", "window utilization (percent) that logs a warning"},
+	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", "window utilization (percent) that logs a warning and fires an alert"},
 	{"state-file", OPT_STR, F(state_file), NULL, "file keeping the token counters across restarts (default: none)"},
 	{"refresh-margin", OPT_DURATION, F(refresh_margin_ms), "5m", "refresh the access token this long before expiry"},
 	{"token-url", OPT_URLS, F(token_urls),
@@ -87,6 +88,8 @@ static const struct opt opts[] = {
 	 "probe http://HOST:PORT/PATH, exit 0 on a 200 answer, 1 otherwise (container health checks)"},
 	{"access-log", OPT_BOOL, F(access_log), "true",
 	 "log one line per request (method, path, status, model, tokens, duration, ttfb, bytes, request-id)"},
+	{"alert-webhook", OPT_WEBHOOKS, F(alert_webhooks), NULL,
+	 "http:// or https:// URL that gets a JSON POST (Slack-compatible) when an alert fires or clears; repeatable"},
 	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
 	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
 };
@@ -255,6 +258,28 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 		}
 		return 0;
 	}
+	case OPT_WEBHOOKS: {
+		struct config_list *l = (struct config_list *)field;
+		char *save = NULL;
+		if (strlen(val) >= sizeof l->buf)
+			break;
+		snprintf(l->buf, sizeof l->buf, "%s", val);
+		l->n = 0;
+		for (char *v = strtok_r(l->buf, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
+			struct url u;
+			while (*v == ' ')
+				v++;
+			/* The value is not echoed: a webhook URL may hold a secret (Slack's path does). */
+			if (url_parse(v, &u) || (strcmp(u.scheme, "http") && strcmp(u.scheme, "https")) || u.userinfo[0] ||
+			    u.port == 0 || l->n == CONFIG_MAX_LIST) {
+				snprintf(err, errlen, "invalid --%s: expected up to %d http:// or https:// URLs "
+					 "(http://HOST[:PORT]/PATH)", o->name, CONFIG_MAX_LIST);
+				return -1;
+			}
+			l->v[l->n++] = v;
+		}
+		return 0;
+	}
 	case OPT_ORIGINS:
 	case OPT_PREFIXES:
 	case OPT_ACCOUNTS: {
@@ -294,7 +319,7 @@ static int set_opt(struct config *cfg, const struct opt *o, const char *val, cha
 					   "a size in bytes such as 65536, 64k or 32M",
 					   "a positive duration such as 30s, 500ms or 10m", "a whole number",
 					   "a duration such as 300s or 5m, or off", "a percentage above 0 and at most 100",
-					   "true or false", "https:// URLs", "keys", "origins", "paths", "accounts"};
+					   "true or false", "https:// URLs", "keys", "origins", "paths", "accounts", "URLs"};
 	snprintf(err, errlen, "invalid value '%s' for --%s: expected %s", val, o->name, what[o->kind]);
 	return -1;
 }
@@ -406,7 +431,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 {
 	memset(cfg, 0, sizeof *cfg);
 	const char *given[NOPTS] = {0};
-	char joined[5][2048] = {"", "", "", "", ""}; /* repeated list flags, joined; copied into the struct */
+	char joined[6][2048] = {"", "", "", "", "", ""}; /* repeated list flags, joined; copied into the struct */
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

@@ -72,6 +72,7 @@ struct config {
 	int allow_unauthenticated;   /* a non-loopback listener without keys is accepted */
 	struct config_list allow_origins;   /* Origin values let in (none by default: any Origin is refused) */
 	struct config_list forward_prefixes; /* path prefixes forwarded besides /v1/ and /api/ */
+	struct config_list alert_webhooks;  /* URLs that get alert messages (alert.h) */
 	int allow_core_dumps;        /* keep core dumps possible (they would hold tokens) */
 	const char *check_url;       /* --check: probe this URL and exit */
 	char token_url_buf[2048];    /* storage behind token_urls */

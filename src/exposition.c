@@ -431,6 +431,15 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	       "The TLS protocol and cipher suite last negotiated with the upstream (one series).");
 	if (app->up.tls_version)
 		POINT(1, {"version", app->up.tls_version}, {"cipher", app->up.tls_cipher});
+	FAMILY("anthropic_proxy_alerts_sent_total", M_COUNTER, "Alert messages a webhook accepted, by event.");
+	for (int k = 0; k < ALERT_N; k++)
+		POINT(app->alerts.sent[k], {"event", alert_event_names[k]});
+	FAMILY("anthropic_proxy_alert_failures_total", M_COUNTER,
+	       "Alert webhook POSTs that failed (each try; retried with back-off).");
+	POINT0(app->alerts.failures);
+	FAMILY("anthropic_proxy_alerts_dropped_total", M_COUNTER,
+	       "Alert messages given up: pushed out of a full queue or refused by the webhook.");
+	POINT0(app->alerts.dropped);
 	FAMILY("anthropic_proxy_log_dropped_bytes_total", M_COUNTER,
 	       "Bytes of log lines dropped because stderr was full or its reader gone.");
 	POINT0(log_dropped_bytes());

@@ -43,6 +43,7 @@ static void on_drain(uv_timer_t *t)
 	for (uint32_t i = 0; i < app->n_accounts; i++)
 		account_close(&app->accounts[i]);
 	otlp_close(&app->otlp);
+	alert_close(&app->alerts);
 	upstream_close(&app->up);
 	if (app->srv.n_clients > 0 && uv_now(app->loop) < drain_deadline)
 		return;
@@ -63,7 +64,13 @@ static void on_drain(uv_timer_t *t)
 	uv_walk(app->loop, close_walk, NULL);
 }
 
-static void save_state(void *arg) { app_save_state(arg); }
+/* A usage poll moved an account's windows: keep them, and look at the alert conditions now. */
+static void on_poll_applied(void *arg)
+{
+	struct app *app = arg;
+	app_save_state(app);
+	alert_kick(&app->alerts);
+}
 
 static void on_hup(uv_signal_t *s, int signum)
 {
@@ -72,6 +79,7 @@ static void on_hup(uv_signal_t *s, int signum)
 	log_msg(AP_INFO, "reload", "SIGHUP: re-reading the credentials");
 	for (uint32_t i = 0; i < app->n_accounts; i++)
 		account_reload(&app->accounts[i]);
+	alert_kick(&app->alerts);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -307,7 +315,7 @@ int main(int argc, char **argv)
 		stagger = POLL_STAGGER_MAX_MS;
 	app.poll_gate.min_gap_ms = app.n_accounts > 1 ? stagger : 0;
 	const struct account_env env = {.loop = app.loop, .cfg = &app.cfg, .tls = &app.tls, .up = &app.up,
-					.poll_gate = &app.poll_gate, .on_poll_applied = save_state, .arg = &app};
+					.poll_gate = &app.poll_gate, .on_poll_applied = on_poll_applied, .arg = &app};
 	if (app.cfg.accounts.n)
 		for (uint32_t i = 0; i < app.n_accounts; i++)
 			account_init(&app.accounts[i], app.cfg.accounts.v[i], app.cfg.account_paths[i], &env);
@@ -334,6 +342,8 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_start(&app.accounts[i], i * stagger);
+	alert_init(&app.alerts, app.loop, &app.cfg, &app.tls, &app.accounts, &app.n_accounts);
+	alert_start(&app.alerts);
 	uv_signal_init(app.loop, &app.sig_hup);
 	app.sig_hup.data = &app;
 	uv_signal_start(&app.sig_hup, on_hup, SIGHUP);
@@ -367,6 +377,7 @@ int main(int argc, char **argv)
 	upstream_free(&app.up);
 	tls_ctx_free(&app.tls);
 	otlp_free(&app.otlp);
+	alert_free(&app.alerts);
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_free(&app.accounts[i]);
 	free(app.accounts);

@@ -510,6 +510,25 @@ def test_observability_prometheus_evaluates_dashboard_and_alerts():
                         problems.append(f"[{title} {ref}] returned no data\n      {expr}")
             ok(not problems, f"{len(problems)} of {checked} dashboard queries failed:\n    " + "\n    ".join(problems))
 
+            # Every {{label}} a legend names is a label of the series its query returns (else Grafana shows
+            # "5h ()" for a label the metric does not have).
+            legend_problems, legends = [], 0
+            for p in all_panels(dash):
+                for t in p.get("targets", []):
+                    names = re.findall(r"\{\{\s*(\w+)\s*\}\}", t.get("legendFormat") or "")
+                    if not names or not t.get("expr"):
+                        continue
+                    good, res = prom.query(substitute(t["expr"], variables))
+                    legends += 1
+                    for r in res if good else []:
+                        missing = [n for n in names if n not in r["metric"]]
+                        if missing:
+                            legend_problems.append(f"[{p.get('title')} {t.get('refId')}] legend {t['legendFormat']!r}: "
+                                                   f"no label {missing} in {r['metric']}")
+                            break
+            ok(legends >= 20, f"legends with labels checked: {legends}")
+            eq(legend_problems, [], "legend labels the queries' series do not have")
+
             # Every alert rule Prometheus loaded from alerts.yml: healthy after evaluation, parses, and
             # a healthy proxy under this traffic trips none of them.
             def rules_evaluated():

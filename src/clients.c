@@ -581,3 +581,81 @@ void clients_load_value(struct clients *cl, const struct yajl_val_s *root, const
 		}
 	}
 }
+
+/* ---- views ------------------------------------------------------------------------------------------------------- */
+
+static int has_name(char (*names)[24], int n, const char *w)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(names[i], w) == 0)
+			return 1;
+	return 0;
+}
+
+int clients_windows(const struct clients *cl, int c, const struct tracker *const *trackers, int n_accounts,
+		    char (*names)[24], int max)
+{
+	int n = 0;
+	for (int a = 0; a < n_accounts; a++)
+		for (int i = 0; i < trackers[a]->n && n < max; i++)
+			if (!has_name(names, n, trackers[a]->w[i].name))
+				snprintf(names[n++], 24, "%s", trackers[a]->w[i].name);
+	if (c >= 0 && c < cl->n)
+		for (int b = 0; b < cl->e[c].def.n_budgets && n < max; b++)
+			if (!has_name(names, n, cl->e[c].def.budgets[b].window))
+				snprintf(names[n++], 24, "%s", cl->e[c].def.budgets[b].window);
+	return n;
+}
+
+double clients_budget(const struct clients *cl, int c, const char *window)
+{
+	if (c < 0 || c >= cl->n)
+		return -1;
+	for (int b = 0; b < cl->e[c].def.n_budgets; b++)
+		if (strcmp(cl->e[c].def.budgets[b].window, window) == 0)
+			return cl->e[c].def.budgets[b].share;
+	return -1;
+}
+
+static int put_num(struct buf *out, const char *key, double v, int known)
+{
+	return known ? buf_printf(out, ",\"%s\":%.4f", key, v) : buf_printf(out, ",\"%s\":null", key);
+}
+
+int clients_render_json(const struct clients *cl, const struct tracker *const *trackers, int n_accounts,
+			int64_t now_ms, struct buf *out)
+{
+	int e = buf_appends(out, "{"), first = 1;
+	for (int c = 0; c < cl->n && !e; c++) {
+		const struct clients_entry *en = &cl->e[c];
+		if (!en->active)
+			continue;
+		uint64_t reqs = 0;
+		for (int k = 0; k < CLIENTS_CLASSES; k++)
+			reqs += en->by_class[k];
+		e = buf_printf(out, "%s\"%s\":{\"overage_allowed\":%s,\"requests\":%llu,\"windows\":{", first ? "" : ",",
+			       en->def.name, en->def.overage ? "true" : "false", (unsigned long long)reqs);
+		first = 0;
+		char names[TRACKER_MAX_WINDOWS + CLIENTS_MAX_BUDGETS][24];
+		int nw = clients_windows(cl, c, trackers, n_accounts, names, TRACKER_MAX_WINDOWS + CLIENTS_MAX_BUDGETS);
+		for (int i = 0; i < nw && !e; i++) {
+			struct clients_attribution at;
+			clients_attribute(cl, c, trackers, n_accounts, names[i], now_ms, &at);
+			const struct tracker_tokens *k = &at.tokens;
+			double budget = clients_budget(cl, c, names[i]);
+			e = buf_printf(out,
+				       "%s\"%s\":{\"tokens\":{\"in\":%llu,\"out\":%llu,\"input\":%llu,\"output\":%llu,"
+				       "\"cache_creation\":%llu,\"cache_read\":%llu,\"requests\":%llu}",
+				       i ? "," : "", names[i], (unsigned long long)(k->input + k->cache_creation + k->cache_read),
+				       (unsigned long long)k->output, (unsigned long long)k->input,
+				       (unsigned long long)k->output, (unsigned long long)k->cache_creation,
+				       (unsigned long long)k->cache_read, (unsigned long long)k->requests) ||
+			    put_num(out, "attributed_utilization_percent", at.utilization * 100, at.utilization >= 0) ||
+			    put_num(out, "budget_percent", budget * 100, budget > 0) ||
+			    put_num(out, "budget_ratio", at.utilization / budget, budget > 0 && at.utilization >= 0) ||
+			    buf_appends(out, "}");
+		}
+		e = e || buf_appends(out, "}}");
+	}
+	return e || buf_appends(out, "}");
+}

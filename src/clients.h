@@ -137,6 +137,17 @@ struct clients_verdict {
 int clients_over_budget(const struct clients *cl, int c, const struct tracker *const *trackers, int n_accounts,
 			const char *model, int64_t now_ms, struct clients_verdict *v);
 
+/* The windows to show for client c: every window any account has, then its budgets' windows not seen yet.
+ * Returns how many (at most `max`). */
+int clients_windows(const struct clients *cl, int c, const struct tracker *const *trackers, int n_accounts,
+		    char (*names)[24], int max);
+/* The budget of client c for `window` as a fraction, or -1 when it has none. */
+double clients_budget(const struct clients *cl, int c, const char *window);
+/* /usage's "clients" object: {"<name>": {"overage_allowed": b, "requests": n, "windows": {"<window>": {"tokens":
+ * {...}, "attributed_utilization_percent": x|null, "budget_percent": x|null, "budget_ratio": x|null}}}}. */
+int clients_render_json(const struct clients *cl, const struct tracker *const *trackers, int n_accounts,
+			int64_t now_ms, struct buf *out);
+
 /* Whether an account drawing on extra usage may serve client c (-1: no client): --allow-overage, and for a file
  * client also its overage=allow. */
 int clients_allow_overage(const struct clients *cl, int c, int cfg_allow);

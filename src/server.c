@@ -324,6 +324,8 @@ static void log_exchange(struct client *c, const struct client_report *rep)
 		log_strn(&l, "path", buf_ptr(&r->url), buf_size(&r->url));
 	}
 	log_int(&l, "status", status);
+	if (rep->client)
+		log_str(&l, "client", rep->client);
 	log_int(&l, "duration_ms", (long long)(now - c->start_ms));
 	if (rep->ttfb_ms >= 0)
 		log_int(&l, "ttfb_ms", (long long)rep->ttfb_ms);
@@ -456,6 +458,7 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 static void begin_request(struct client *c)
 {
 	c->status = 0;
+	c->client_id = -1;
 	c->local_bytes = 0;
 	c->start_ms = uv_now(c->tcp.loop);
 	set_state(c, CL_HEAD);
@@ -466,10 +469,11 @@ static int gate(struct request *r, void *arg)
 {
 	struct client *c = arg;
 	struct door_verdict v;
-	door_check(c->srv->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	door_check(c->srv->cfg, c->srv->client_table, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
 	c->route = c->srv->routes[v.route == DOOR_ADMIN ? DOOR_ADMIN : DOOR_API];
 	c->door_kind = v.kind;
 	c->allow = v.allow;
+	c->client_id = v.status == 0 && v.client >= 0 ? v.client : -1;
 	if (v.status)
 		snprintf(r->error, sizeof r->error, "%s", v.msg);
 	return v.status;

@@ -45,7 +45,7 @@ static int verdict(const struct config *cfg, int method, const char *target, con
 		http_hdrs_value(&h, headers[i][1], strlen(headers[i][1]));
 		http_hdrs_value_done(&h);
 	}
-	door_check(cfg, method, target, strlen(target), &h, v);
+	door_check(cfg, NULL, method, target, strlen(target), &h, v);
 	http_hdrs_free(&h);
 	return v->status;
 }

@@ -390,6 +390,7 @@ void client_end(struct client *c, const struct client_report *rep, int complete)
 	c->exchange = NULL;
 	log_exchange(c, rep);
 	c->door_kind = c->allow = NULL;
+	c->client_id = -1; /* the next request's is set by the front door at its head */
 	drop_request(c); /* an idle keep-alive connection keeps no request (a prompt can be 32 MB) */
 	if (c->state == CL_CLOSING || c->failed)
 		return;
@@ -458,7 +459,6 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 static void begin_request(struct client *c)
 {
 	c->status = 0;
-	c->client_id = -1;
 	c->local_bytes = 0;
 	c->start_ms = uv_now(c->tcp.loop);
 	set_state(c, CL_HEAD);
@@ -644,6 +644,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	const struct config *cfg = s->cfg;
 	c->srv = s;
+	c->client_id = -1;
 	uv_tcp_init(l->loop, &c->tcp);
 	uv_timer_init(l->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;

@@ -13,6 +13,7 @@ int unit_failed;
 	X(test_door_loopback_hosts)                                                                                \
 	X(test_door_path_normal_form)                                                                              \
 	X(test_door_decisions)                                                                                     \
+	X(test_door_names_the_client)                                                                              \
 	X(test_http_reasons_and_connection_lists)                                                                  \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \

@@ -83,7 +83,11 @@ static int render_usage(struct app *app, struct buf *out, int64_t now)
 			       (long long)(r->last_at_ms / 1000));
 	else
 		e = e || buf_appends(out, "null");
-	return e || buf_appends(out, "}}") ? -1 : 0;
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	const char *names[CLIENTS_MAX_ACCOUNTS];
+	int n = app_trackers(app, ts, names);
+	e = e || buf_appends(out, "},\"clients\":") || clients_render_json(&app->clients, ts, n, now, out);
+	return e || buf_appends(out, "}") ? -1 : 0;
 }
 
 

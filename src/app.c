@@ -5,11 +5,54 @@
 #include "json.h"
 #include "log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+int app_trackers(struct app *app, const struct tracker **trackers, const char **names)
+{
+	int n = 0;
+	for (uint32_t i = 0; i < app->n_accounts && n < CLIENTS_MAX_ACCOUNTS; i++, n++) {
+		trackers[n] = &app->accounts[i].tracker;
+		names[n] = app->accounts[i].name;
+	}
+	return n;
+}
+
+int app_load_clients(struct app *app, char *err, size_t errlen)
+{
+	const char *path = app->cfg.clients_file;
+	if (!path)
+		return 0;
+	size_t len;
+	char *data = fs_read_all(path, 1024 * 1024, &len, err, errlen);
+	if (!data)
+		return -1;
+	struct clients_def *defs = calloc(CLIENTS_MAX, sizeof *defs);
+	int n = defs ? clients_parse(data, len, path, defs, CLIENTS_MAX, err, errlen) : -1;
+	if (!defs)
+		snprintf(err, errlen, "out of memory");
+	else if (n == 0)
+		snprintf(err, errlen, "%s holds no clients", path);
+	int rc = n > 0 ? clients_apply(&app->clients, defs, n, err, errlen) : -1;
+	if (rc && n > 0 && !strstr(err, path)) {
+		char tmp[300];
+		snprintf(tmp, sizeof tmp, "%s: %s", path, err);
+		snprintf(err, errlen, "%s", tmp);
+	}
+	/* The file holds keys: nothing of it is left in freed memory. */
+	memset(data, 0, len);
+	free(data);
+	if (defs) {
+		memset(defs, 0, CLIENTS_MAX * sizeof *defs);
+		free(defs);
+	}
+	return rc;
+}
+
 /* One account: the tracker's own document, as it always was (older state files stay readable). Several:
- * {"accounts": {"<name>": <that document>, ...}}. */
+ * {"accounts": {"<name>": <that document>, ...}}. The clients' counts go in a "clients" key beside them
+ * (clients.h); a reader that does not know the key ignores it. */
 void app_save_state(struct app *app)
 {
 	if (!app->cfg.state_file)
@@ -20,13 +63,23 @@ void app_save_state(struct app *app)
 	int rc = 0;
 	if (app->n_accounts == 1) {
 		rc = tracker_save_json(&app->accounts[0].tracker, &b);
+		/* "...]}\n": reopen the document for the clients' key */
+		if (!rc && b.len >= 2 && b.data[b.len - 1] == '\n' && b.data[b.len - 2] == '}')
+			b.len -= 2;
+		else
+			rc = -1;
 	} else {
 		rc = buf_appends(&b, "{\"accounts\":{");
 		for (uint32_t i = 0; i < app->n_accounts && !rc; i++)
 			rc = buf_appends(&b, i ? ",\"" : "\"") || buf_appends(&b, app->accounts[i].name) ||
 			     buf_appends(&b, "\":") || tracker_save_json(&app->accounts[i].tracker, &b);
-		rc = rc || buf_appends(&b, "}}");
+		rc = rc || buf_appends(&b, "}");
 	}
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	const char *names[CLIENTS_MAX_ACCOUNTS];
+	app_trackers(app, ts, names);
+	rc = rc || buf_appends(&b, ",\"clients\":") || clients_save_json(&app->clients, ts, names, &b) ||
+	     buf_appends(&b, "}\n");
 	if (rc || fs_write_atomic(app->cfg.state_file, buf_ptr(&b), buf_size(&b), 0600, err, sizeof err)) {
 		struct log_line l;
 		log_begin(&l, AP_WARN, "state_save_failed");
@@ -67,6 +120,10 @@ void app_load_state(struct app *app)
 		log_int(&l, "windows", a->tracker.n);
 		log_end(&l);
 	}
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	const char *names[CLIENTS_MAX_ACCOUNTS];
+	int n = app_trackers(app, ts, names);
+	clients_load_value(&app->clients, json_get(root, "clients"), ts, names, n);
 	if (!root) {
 		log_begin(&l, AP_WARN, "state_unreadable");
 		log_str(&l, "path", app->cfg.state_file);

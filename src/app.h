@@ -5,6 +5,7 @@
 
 #include "account.h"
 #include "alert.h"
+#include "clients.h"
 #include "clock.h"
 #include "config.h"
 #include "metrics.h"
@@ -27,6 +28,7 @@ struct app {
 	struct client_route admin;/* the admin route: /healthz, /readyz, /usage, /metrics */
 	struct account *accounts; /* the subscriptions, in configuration order (one today: "default") */
 	uint32_t n_accounts;      /* how many */
+	struct clients clients;   /* named clients (--clients-file) and client keys: who used what, budgets */
 	struct usage_poll_gate poll_gate; /* the accounts' usage polls, spaced */
 	struct metrics metrics;   /* request-path counters and histograms */
 	struct otlp otlp;         /* OTLP exporter (when configured) */
@@ -44,6 +46,13 @@ static inline struct account *app_default_account(struct app *app) { return &app
 
 /* Wall-clock time in unix milliseconds (for values compared with the API's unix timestamps). */
 static inline int64_t app_wall_ms(void) { return wall_ms(); }
+
+/* The accounts' trackers and names, in order, as clients.h takes them (at most CLIENTS_MAX_ACCOUNTS). */
+int app_trackers(struct app *app, const struct tracker **trackers, const char **names);
+
+/* Reads --clients-file into the client table. Returns 0, or -1 with one line in err ("PATH:LINE: problem"); the
+ * table is then unchanged. */
+int app_load_clients(struct app *app, char *err, size_t errlen);
 
 /* Writes the tracker state file when --state-file is set (atomic; logged on failure). */
 void app_save_state(struct app *app);

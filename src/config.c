@@ -76,6 +76,8 @@ static const struct opt opts[] = {
 	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated (the command line "
 	 "is visible to local users: prefer the environment or --client-keys-file)"},
 	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, "file of client keys, one per line (# comments)"},
+	{"clients-file", OPT_STR, F(clients_file), NULL,
+	 "file of named clients, one per line: NAME KEY [WINDOW=PCT ...] [overage=allow] (re-read on SIGHUP)"},
 	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false",
 	 "allow a non-loopback --listen without client keys (an open proxy to your subscription)"},
 	{"allow-origin", OPT_ORIGINS, F(allow_origins), NULL,
@@ -524,11 +526,11 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 			 cfg->listen);
 		return CONFIG_ERROR;
 	}
-	if (!config_is_loopback(cfg->listen_host) && !cfg->n_client_keys && !cfg->client_keys_file &&
+	if (!config_is_loopback(cfg->listen_host) && !cfg->n_client_keys && !cfg->client_keys_file && !cfg->clients_file &&
 	    !cfg->allow_unauthenticated && !cfg->check_url) {
 		snprintf(err, errlen,
 			 "refusing to listen on %s without client keys: anyone who can reach it would use your subscription. "
-			 "Set --client-key / --client-keys-file, or --allow-unauthenticated if the network is yours alone",
+			 "Set --client-key / --client-keys-file / --clients-file, or --allow-unauthenticated if the network is yours alone",
 			 cfg->listen);
 		return CONFIG_ERROR;
 	}

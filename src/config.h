@@ -68,6 +68,7 @@ struct config {
 	int n_client_keys;           /* how many */
 	char client_key_buf[4096];   /* storage behind client_keys from flags */
 	const char *client_keys_file;/* more keys, read at start */
+	const char *clients_file;    /* named clients with keys and budgets (clients.h), re-read on SIGHUP */
 	int client_keys_in_argv;     /* --client-key was on the command line (visible in /proc/PID/cmdline) */
 	int allow_unauthenticated;   /* a non-loopback listener without keys is accepted */
 	struct config_list allow_origins;   /* Origin values let in (none by default: any Origin is refused) */

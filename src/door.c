@@ -87,28 +87,49 @@ static int same_secret(const char *a, size_t an, const char *b, size_t bn)
 	return d == 0;
 }
 
+/* The key a request presents: x-api-key, else Authorization: Bearer. */
+static const char *presented_key(const struct http_hdrs *h, size_t *n)
+{
+	const char *k = http_hdrs_find(h, HH_X_API_KEY, n);
+	if (k)
+		return k;
+	k = http_hdrs_find(h, HH_AUTHORIZATION, n);
+	if (k && *n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
+		*n -= 7;
+		return k + 7;
+	}
+	return NULL;
+}
+
+static int keys_set(const struct config *cfg, const struct clients *cl)
+{
+	return cl ? cl->n_keys > 0 : cfg->n_client_keys > 0;
+}
+
 /* Every key is compared, match or not, so timing says nothing about which one was close. */
+int door_client(const struct config *cfg, const struct clients *cl, const struct http_hdrs *h)
+{
+	if (!keys_set(cfg, cl))
+		return DOOR_NO_CLIENT;
+	size_t n = 0;
+	const char *k = presented_key(h, &n);
+	if (!k)
+		return DOOR_BAD_KEY;
+	if (cl) {
+		int i = clients_match(cl, k, n);
+		return i >= 0 ? i : DOOR_BAD_KEY;
+	}
+	int found = DOOR_BAD_KEY;
+	for (int i = 0; i < cfg->n_client_keys; i++) {
+		int mask = -same_secret(k, n, cfg->client_keys[i], strlen(cfg->client_keys[i]));
+		found = (found & ~mask) | (i & mask);
+	}
+	return found;
+}
+
 int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h)
 {
-	if (cfg->n_client_keys == 0)
-		return 1;
-	size_t n = 0;
-	const char *k = http_hdrs_find(h, HH_X_API_KEY, &n);
-	if (!k) {
-		k = http_hdrs_find(h, HH_AUTHORIZATION, &n);
-		if (k && n > 7 && strncasecmp(k, "Bearer ", 7) == 0) {
-			k += 7;
-			n -= 7;
-		} else {
-			k = NULL;
-		}
-	}
-	if (!k)
-		return 0;
-	int ok = 0;
-	for (int i = 0; i < cfg->n_client_keys; i++)
-		ok |= same_secret(k, n, cfg->client_keys[i], strlen(cfg->client_keys[i]));
-	return ok;
+	return door_client(cfg, NULL, h) != DOOR_BAD_KEY;
 }
 
 static int origin_allowed(const struct config *cfg, const char *o, size_t n)
@@ -139,11 +160,12 @@ static int forwarded_path(const struct config *cfg, const char *p, size_t n)
 	return 0;
 }
 
-void door_check(const struct config *cfg, int method, const char *target, size_t target_len,
+void door_check(const struct config *cfg, const struct clients *cl, int method, const char *target, size_t target_len,
 		const struct http_hdrs *h, struct door_verdict *v)
 {
 	memset(v, 0, sizeof *v);
 	v->route = DOOR_API;
+	v->client = DOOR_NO_CLIENT;
 	size_t pl, al, hl = 0;
 	const char *auth, *host = NULL;
 	const char *path = http_target_path(target, target_len, &pl, &auth, &al);
@@ -168,7 +190,7 @@ void door_check(const struct config *cfg, int method, const char *target, size_t
 	}
 	/* Without keys on loopback, being local is the only credential: a browser page that reaches this port through
 	 * DNS rebinding still names its own host here. A request without Host (HTTP/1.0) is not a browser's. */
-	if (cfg->n_client_keys == 0 && config_is_loopback(cfg->listen_host) && host && !door_host_is_loopback(host, hl)) {
+	if (!keys_set(cfg, cl) && config_is_loopback(cfg->listen_host) && host && !door_host_is_loopback(host, hl)) {
 		refuse(v, 403, "host",
 		       "anthropic-proxy serves only local clients without client keys: Host '%.*s' is not localhost, "
 		       "127.0.0.1 or [::1]",
@@ -201,7 +223,8 @@ void door_check(const struct config *cfg, int method, const char *target, size_t
 		}
 		return;
 	}
-	if (!door_client_key_ok(cfg, h)) {
+	v->client = door_client(cfg, cl, h);
+	if (v->client == DOOR_BAD_KEY) {
 		refuse(v, 401, "client_key",
 		       "anthropic-proxy: missing or invalid client key; send one of the proxy's client keys in x-api-key or "
 		       "Authorization: Bearer");

@@ -10,6 +10,7 @@
 #ifndef AP_DOOR_H
 #define AP_DOOR_H
 
+#include "clients.h"
 #include "config.h"
 #include "http.h"
 
@@ -22,6 +23,7 @@ struct door_verdict {
 	const char *kind;      /* why it was refused: a static label for the log line ("host", "origin", ...) */
 	const char *allow;     /* a 405's Allow header value, else NULL */
 	enum door_route route; /* status 0: where the request goes */
+	int client;            /* status 0: the client whose key matched (clients.h index), or DOOR_NO_CLIENT */
 	char msg[200];         /* status != 0: what was wrong, for the client and the log */
 };
 
@@ -29,8 +31,12 @@ struct door_verdict {
 #define DOOR_API_METHODS "GET, HEAD, POST, DELETE"
 #define DOOR_ADMIN_METHODS "GET, HEAD"
 
-/* Decides one request from its llhttp method, its target as received and its headers. */
-void door_check(const struct config *cfg, int method, const char *target, size_t target_len,
+#define DOOR_NO_CLIENT (-1) /* no keys are set: the request is nobody's in particular */
+#define DOOR_BAD_KEY (-2)   /* keys are set and none matched */
+
+/* Decides one request from its llhttp method, its target as received and its headers. `cl` is the client table
+ * whose keys are checked (it holds cfg's keys too), or NULL for cfg's keys alone. */
+void door_check(const struct config *cfg, const struct clients *cl, int method, const char *target, size_t target_len,
 		const struct http_hdrs *h, struct door_verdict *v);
 
 /* Whether a Host value (or an absolute-form authority) names this machine's loopback: localhost (any case, a
@@ -39,6 +45,9 @@ int door_host_is_loopback(const char *host, size_t n);
 
 /* Whether the request carries one of cfg's client keys (x-api-key, or Authorization: Bearer). 1 when none are set. */
 int door_client_key_ok(const struct config *cfg, const struct http_hdrs *h);
+/* Which client the request's key names: its index in `cl` (or in cfg's keys when cl is NULL), DOOR_NO_CLIENT when
+ * no keys are set, DOOR_BAD_KEY when none matched. Every key is compared in constant time. */
+int door_client(const struct config *cfg, const struct clients *cl, const struct http_hdrs *h);
 
 
 #endif

@@ -390,6 +390,62 @@ static int account_families(struct sink *S, struct app *app, int64_t now)
 	return e;
 }
 
+/* Named clients (clients.h): labels bounded by the clients file and the keys. */
+#define FOR_CLIENTS                                                                                                    \
+	for (int c_ = 0; c_ < app->clients.n; c_++)                                                                    \
+		if (app->clients.e[c_].active)
+#define CLIENT {"client", app->clients.e[c_].def.name}
+
+static int client_families(struct sink *S, struct app *app, int64_t now)
+{
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	const char *names[CLIENTS_MAX_ACCOUNTS];
+	int na = app_trackers(app, ts, names);
+	int e = 0;
+	FAMILY("anthropic_proxy_client_tokens_total", M_COUNTER, "Tokens in answers to each client, by kind.");
+	FOR_CLIENTS {
+		const struct tracker_tokens *k = &app->clients.e[c_].total;
+		POINT(k->input, CLIENT, {"kind", "input"});
+		POINT(k->output, CLIENT, {"kind", "output"});
+		POINT(k->cache_creation, CLIENT, {"kind", "cache_creation"});
+		POINT(k->cache_read, CLIENT, {"kind", "cache_read"});
+	}
+	FAMILY("anthropic_proxy_client_requests_total", M_COUNTER, "Requests of each client, by status class.");
+	FOR_CLIENTS for (int k = 0; k < CLASS_N && k < CLIENTS_CLASSES; k++)
+		POINT(app->clients.e[c_].by_class[k], CLIENT, {"status_class", class_names[k]});
+	FAMILY("anthropic_proxy_client_window_utilization_ratio", M_GAUGE,
+	       "Utilization of each window attributed to each client by its weighted tokens (0-1, over the pool).");
+	FOR_CLIENTS {
+		char wn[TRACKER_MAX_WINDOWS + CLIENTS_MAX_BUDGETS][24];
+		int nw = clients_windows(&app->clients, c_, ts, na, wn, TRACKER_MAX_WINDOWS + CLIENTS_MAX_BUDGETS);
+		for (int i = 0; i < nw; i++) {
+			struct clients_attribution at;
+			clients_attribute(&app->clients, c_, ts, na, wn[i], now, &at);
+			if (at.utilization >= 0)
+				POINT(at.utilization, CLIENT, {"window", wn[i]});
+		}
+	}
+	FAMILY("anthropic_proxy_client_budget_ratio", M_GAUGE,
+	       "Attributed utilization over each client's budget for the window (1: spent, requests refused).");
+	FOR_CLIENTS {
+		const struct clients_def *d = &app->clients.e[c_].def;
+		for (int b = 0; b < d->n_budgets; b++) {
+			struct clients_attribution at;
+			clients_attribute(&app->clients, c_, ts, na, d->budgets[b].window, now, &at);
+			POINT(at.utilization > 0 ? at.utilization / d->budgets[b].share : 0, CLIENT,
+			      {"window", d->budgets[b].window});
+		}
+	}
+	FAMILY("anthropic_proxy_client_budget_refusals_total", M_COUNTER,
+	       "Requests the proxy answered 429 itself because the client's budget for the window was spent.");
+	FOR_CLIENTS {
+		const struct clients_def *d = &app->clients.e[c_].def;
+		for (int b = 0; b < d->n_budgets; b++)
+			POINT(d->budgets[b].refusals, CLIENT, {"window", d->budgets[b].window});
+	}
+	return e;
+}
+
 static int login_and_process_families(struct sink *S, struct app *app)
 {
 	char why[16];
@@ -462,7 +518,7 @@ static int collect(struct sink *S, struct app *app)
 {
 	int64_t now = wall_ms();
 	return window_families(S, app, now) || traffic_families(S, app) || account_families(S, app, now) ||
-	       login_and_process_families(S, app);
+	       client_families(S, app, now) || login_and_process_families(S, app);
 }
 
 int exposition_prometheus(struct app *app, struct buf *out)

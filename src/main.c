@@ -79,6 +79,20 @@ static void on_hup(uv_signal_t *s, int signum)
 	log_msg(AP_INFO, "reload", "SIGHUP: re-reading the credentials");
 	for (uint32_t i = 0; i < app->n_accounts; i++)
 		account_reload(&app->accounts[i]);
+	if (app->cfg.clients_file) {
+		char err[400];
+		struct log_line l;
+		if (app_load_clients(app, err, sizeof err)) {
+			log_begin(&l, AP_ERROR, "clients_not_reloaded");
+			log_str(&l, "msg", err);
+			log_str(&l, "kept", "the clients as they were");
+		} else {
+			log_begin(&l, AP_INFO, "clients_reloaded");
+			log_str(&l, "path", app->cfg.clients_file);
+			log_int(&l, "clients", app->clients.n_keys);
+		}
+		log_end(&l);
+	}
 	alert_kick(&app->alerts);
 }
 
@@ -280,7 +294,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 2;
 	}
-	if (app.cfg.n_client_keys == 0 && !config_is_loopback(app.cfg.listen_host))
+	/* The client table: --client-key keys (named by a fingerprint), then the clients file. */
+	clients_init(&app.clients, app.cfg.accounts.n ? app.cfg.accounts.n : 1);
+	for (int i = 0; i < app.cfg.n_client_keys; i++)
+		if (clients_add_key(&app.clients, app.cfg.client_keys[i])) {
+			fprintf(stderr, "anthropic-proxy: client key %d is given twice, or there are more than %d\n", i + 1,
+				CLIENTS_MAX);
+			return 2;
+		}
+	if (app_load_clients(&app, err, sizeof err)) {
+		fprintf(stderr, "anthropic-proxy: %s\n", err);
+		return 2;
+	}
+	if (app.clients.n_keys == 0 && !config_is_loopback(app.cfg.listen_host))
 		log_msg(AP_WARN, "unauthenticated",
 			"listening beyond loopback without client keys (--allow-unauthenticated): anyone who reaches this "
 			"port uses your subscription");
@@ -334,6 +360,7 @@ int main(int argc, char **argv)
 	proxy_init(&app.proxy, &app);
 	admin_route_init(&app.admin, &app);
 	server_init(&app.srv, app.loop, &app.cfg, &app.metrics);
+	app.srv.client_table = &app.clients;
 	server_route(&app.srv, DOOR_API, &app.proxy.route);
 	server_route(&app.srv, DOOR_ADMIN, &app.admin);
 	if (server_start(&app.srv, err, sizeof err)) {
@@ -381,6 +408,7 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_free(&app.accounts[i]);
 	free(app.accounts);
+	clients_free(&app.clients);
 	free(keys_data);
 	log_msg(AP_INFO, "shutdown", "stopped");
 	return rc == UV_EBUSY ? 1 : 0;

@@ -2,6 +2,8 @@
 
 #include "account.h"
 #include "app.h"
+#include "clients.h"
+#include "clock.h"
 #include "inflate.h"
 #include "log.h"
 #include "metrics.h"
@@ -60,6 +62,7 @@ struct proxy_exchange {
 	int held_status;          /* its status */
 	uint8_t route;            /* enum metrics_route */
 	int model_slot;           /* tracker model slot of the answer, or METRICS_MODEL_NONE */
+	int client_idx;           /* the client (clients.h) the front door matched, or -1 */
 	struct usage_reader usage;/* token usage read on the side (never moved once fed) */
 	uint64_t bytes_out;       /* body bytes written to the client */
 	int64_t ttfb_ms;          /* time to the answer's head, -1 until it came */
@@ -190,6 +193,10 @@ static void finish(struct proxy_exchange *ex, int complete, const char *note)
 		p->gather_owner = NULL;
 	}
 	fill_model(ex);
+	struct clients *cl = &p->app->clients;
+	int who = ex->client_idx >= 0 && ex->client_idx < cl->n ? ex->client_idx : -1;
+	int status = ex->status ? ex->status : client_local_status(ex->client);
+	clients_count_request(cl, who, (int)metrics_class(status));
 	struct client_report rep = {
 		.status = ex->status,
 		.bytes_out = ex->bytes_out,
@@ -200,6 +207,7 @@ static void finish(struct proxy_exchange *ex, int complete, const char *note)
 		.error = ex->error,
 		.usage = ex->accounted ? &ex->usage.usage : NULL,
 		.note = note,
+		.client = who >= 0 ? cl->e[who].def.name : NULL,
 	};
 	client_end(ex->client, &rep, complete);
 	exchange_free(ex);
@@ -380,10 +388,13 @@ static void router_views(struct app *app, struct router_account *v)
 	}
 }
 
-static struct router_policy router_policy(const struct app *app)
+/* Per request: --allow-overage lets an account drawing on extra usage serve only clients allowed it. */
+static struct router_policy router_policy(const struct proxy_exchange *ex)
 {
-	return (struct router_policy){.max_utilization = app->cfg.max_utilization,
-				      .allow_overage = app->cfg.allow_overage};
+	const struct app *app = ex->proxy->app;
+	return (struct router_policy){
+		.max_utilization = app->cfg.max_utilization,
+		.allow_overage = clients_allow_overage(&app->clients, ex->client_idx, app->cfg.allow_overage)};
 }
 
 static void use_account(struct proxy_exchange *ex, int i, enum router_reason why)
@@ -467,6 +478,49 @@ static void refuse_limits(struct proxy_exchange *ex, const struct router_account
 	finish(ex, 1, NULL);
 }
 
+/* A client at or above one of its budgets (clients.h) is answered here: 429 rate_limit_error naming the budget,
+ * what is used and when the window resets, retry-after capped as for the guard; nothing goes upstream.
+ * Returns 1 when it answered. */
+static int refuse_budget(struct proxy_exchange *ex)
+{
+	struct app *app = ex->proxy->app;
+	struct clients *cl = &app->clients;
+	if (!ex->messages || ex->client_idx < 0 || ex->client_idx >= cl->n || !cl->e[ex->client_idx].def.n_budgets)
+		return 0;
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	const char *names[CLIENTS_MAX_ACCOUNTS];
+	int n = app_trackers(app, ts, names);
+	int64_t now = app_wall_ms();
+	struct clients_verdict v;
+	if (!clients_over_budget(cl, ex->client_idx, ts, n, ex->model, now, &v))
+		return 0;
+	struct clients_entry *e = &cl->e[ex->client_idx];
+	struct clients_budget *b = &e->def.budgets[v.budget];
+	b->refusals++;
+	int64_t cap = (int64_t)(app->cfg.max_retry_after_ms / 1000), ra = v.resets_at ? v.resets_at - now / 1000 : 0;
+	if (ra <= 0 || ra > cap)
+		ra = cap;
+	char when[40] = "an unknown time", msg[400], extra[64];
+	if (v.resets_at)
+		clock_format_utc(v.resets_at, when, sizeof when);
+	snprintf(msg, sizeof msg,
+		 "anthropic-proxy: client '%s' has used %.1f%% of the %s window, at or above its budget of %.1f%%; the "
+		 "window resets at %s",
+		 e->def.name, v.used * 100, b->window, b->share * 100, when);
+	snprintf(extra, sizeof extra, "retry-after: %lld\r\n", (long long)(ra > 0 ? ra : 1));
+	struct log_line l;
+	log_begin(&l, AP_WARN, "client_budget_refused");
+	log_str(&l, "client", e->def.name);
+	log_str(&l, "window", b->window);
+	log_int(&l, "retry_after_s", (long long)ra);
+	log_str(&l, "msg", msg);
+	log_end(&l);
+	ex->error = "client_budget";
+	client_respond_error_with(ex->client, 429, msg, extra);
+	finish(ex, 1, NULL);
+	return 1;
+}
+
 /* Picks the account for the request, or for its replay (`tried` set). Returns 0 with ex->acct set; 1 when no other
  * account can take a replay; -1 when the request was answered here (the guard's 429). */
 static int choose(struct proxy_exchange *ex)
@@ -476,7 +530,7 @@ static int choose(struct proxy_exchange *ex)
 	int n = (int)app->n_accounts;
 	struct router_account v[ROUTER_MAX_ACCOUNTS];
 	router_views(app, v);
-	const struct router_policy pol = router_policy(app);
+	const struct router_policy pol = router_policy(ex);
 	int64_t now = app_wall_ms();
 	struct router_request rq = {.model = ex->model, .consumes = ex->messages, .tried = ex->tried, .pinned = -1};
 	if (ex->pinned && !ex->tried)
@@ -539,8 +593,11 @@ static void proxy_start(void *ctx, struct client *c)
 	ex->messages = req->method == HTTP_POST && http_path_is(buf_ptr(&req->url), buf_size(&req->url), "/v1/messages");
 	ex->waiter.cb = on_token;
 	ex->waiter.data = ex;
+	ex->client_idx = client_identity(c);
 	client_attach(c, ex);
 	read_request(ex);
+	if (refuse_budget(ex))
+		return;
 	if (choose(ex) == 0)
 		go(ex);
 }
@@ -646,8 +703,12 @@ static void record_usage(struct proxy_exchange *ex)
 	    k->cache_read_input_tokens >= 0) {
 		if (!ex->model[0] && k->model[0] && ex->head_stamp)
 			tracker_note_answer_model(t, k->model, ex->head_stamp);
+		int64_t now = app_wall_ms();
 		tracker_record(t, k->model, k->input_tokens, k->output_tokens, k->cache_creation_input_tokens,
-			       k->cache_read_input_tokens, app_wall_ms());
+			       k->cache_read_input_tokens, now);
+		clients_record(&app->clients, ex->client_idx, (int)(ex->acct - app->accounts), t, k->model,
+			       k->input_tokens, k->output_tokens, k->cache_creation_input_tokens, k->cache_read_input_tokens,
+			       now);
 		ex->model_slot = model_slot(ex, k->model);
 	} else if (k->model[0]) {
 		ex->model_slot = model_slot(ex, k->model);
@@ -853,7 +914,7 @@ static int failover_possible(struct proxy_exchange *ex)
 		return 0;
 	struct router_account v[ROUTER_MAX_ACCOUNTS];
 	router_views(app, v);
-	const struct router_policy pol = router_policy(app);
+	const struct router_policy pol = router_policy(ex);
 	struct router_request rq = {.model = ex->model, .consumes = 1, .tried = ex->tried, .pinned = -1};
 	struct router_choice ch;
 	return router_pick(v, (int)app->n_accounts, &rq, &pol, app_wall_ms(), &ch) >= 0;
@@ -882,6 +943,7 @@ static int fail_over(struct proxy_exchange *ex)
 	log_end(&l);
 	ex->holding = 0;
 	ex->hold_failover = 0;
+	ex->accounted = 0; /* the refusal counted nothing: the replay's answer is counted */
 	ex->status = 0;
 	ex->ttfb_ms = -1;
 	buf_reset(&ex->hold);

@@ -324,6 +324,8 @@ static void log_exchange(struct client *c, const struct client_report *rep)
 		log_strn(&l, "path", buf_ptr(&r->url), buf_size(&r->url));
 	}
 	log_int(&l, "status", status);
+	if (rep->client)
+		log_str(&l, "client", rep->client);
 	log_int(&l, "duration_ms", (long long)(now - c->start_ms));
 	if (rep->ttfb_ms >= 0)
 		log_int(&l, "ttfb_ms", (long long)rep->ttfb_ms);
@@ -388,6 +390,7 @@ void client_end(struct client *c, const struct client_report *rep, int complete)
 	c->exchange = NULL;
 	log_exchange(c, rep);
 	c->door_kind = c->allow = NULL;
+	c->client_id = -1; /* the next request's is set by the front door at its head */
 	drop_request(c); /* an idle keep-alive connection keeps no request (a prompt can be 32 MB) */
 	if (c->state == CL_CLOSING || c->failed)
 		return;
@@ -466,10 +469,11 @@ static int gate(struct request *r, void *arg)
 {
 	struct client *c = arg;
 	struct door_verdict v;
-	door_check(c->srv->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	door_check(c->srv->cfg, c->srv->client_table, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
 	c->route = c->srv->routes[v.route == DOOR_ADMIN ? DOOR_ADMIN : DOOR_API];
 	c->door_kind = v.kind;
 	c->allow = v.allow;
+	c->client_id = v.status == 0 && v.client >= 0 ? v.client : -1;
 	if (v.status)
 		snprintf(r->error, sizeof r->error, "%s", v.msg);
 	return v.status;
@@ -640,6 +644,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	const struct config *cfg = s->cfg;
 	c->srv = s;
+	c->client_id = -1;
 	uv_tcp_init(l->loop, &c->tcp);
 	uv_timer_init(l->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;

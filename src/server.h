@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+struct clients;
 struct config;
 struct metrics;
 struct usage_counts;
@@ -61,6 +62,7 @@ struct client {
 	void *exchange;            /* the route's state for it (client_attach), or NULL */
 	const char *door_kind;     /* why the front door refused the current request (log label), or NULL */
 	const char *allow;         /* the Allow header for a 405 from the front door, or NULL */
+	int client_id;             /* the client the front door matched the request's key to (clients.h), or -1 */
 	int status;                /* status of an answer made by client_respond, 0 none */
 	uint32_t local_bytes;      /* body bytes of that answer */
 	unsigned reading : 1;      /* uv_read_start in effect */
@@ -91,6 +93,7 @@ struct server {
 	uv_loop_t *loop;       /* the loop (not owned) */
 	const struct config *cfg; /* limits, timeouts, access log (not owned) */
 	struct metrics *metrics;  /* request and timeout counters (not owned) */
+	const struct clients *client_table; /* the client table the front door checks keys against, or NULL: cfg's keys */
 	int stopping;          /* server_stop ran: answers in flight finish, connections then close */
 	uv_tcp_t listener;     /* listening socket */
 	struct client *clients;/* open client connections */
@@ -118,6 +121,7 @@ struct client_report {
 	const char *error;                /* static error kind (a metric label), or NULL */
 	const struct usage_counts *usage; /* tokens read from the answer, or NULL */
 	const char *note;                 /* a sentence for the log line, or NULL */
+	const char *client;               /* the client's name (clients.h), or NULL */
 };
 
 /* Sets up (no I/O, cannot fail): routes are added next, then server_start. */
@@ -138,6 +142,10 @@ void server_route(struct server *s, int which, const struct client_route *r);
 
 /* The request being answered (valid until client_end). */
 static inline const struct request *client_request(const struct client *c) { return c->req; }
+/* Which client sent the request: its index in the client table the front door matched its key against, or -1. */
+static inline int client_identity(const struct client *c) { return c->client_id; }
+/* The status of an answer made by client_respond (0: none). */
+static inline int client_local_status(const struct client *c) { return c->status; }
 /* When the request's first byte arrived (uv_now). */
 static inline uint64_t client_start_ms(const struct client *c) { return c->start_ms; }
 /* Answer bytes queued and not yet taken by the socket (compare with CLIENT_WQ_HIGH / CLIENT_WQ_LOW). */

@@ -103,7 +103,7 @@ static struct config door_cfg; /* no client keys, Origin https://ok.example allo
 static int gate(struct request *r, void *arg)
 {
 	struct door_verdict v;
-	door_check(&door_cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	door_check(&door_cfg, NULL, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
 	if (v.status)
 		snprintf(r->error, sizeof r->error, "%s", v.msg);
 	return v.status;

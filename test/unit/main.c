@@ -13,6 +13,7 @@ int unit_failed;
 	X(test_door_loopback_hosts)                                                                                \
 	X(test_door_path_normal_form)                                                                              \
 	X(test_door_decisions)                                                                                     \
+	X(test_door_names_the_client)                                                                              \
 	X(test_http_reasons_and_connection_lists)                                                                  \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \
@@ -74,6 +75,12 @@ int unit_failed;
 	X(test_router_sticky_until_unusable)                                                                              \
 	X(test_router_guard_blocks_and_explains)                                                                          \
 	X(test_router_holds_from_answers)                                                                                 \
+	X(test_router_overage_per_client)                                                                                 \
+	X(test_clients_file_parse)                                                                                        \
+	X(test_clients_table_keys_and_reload)                                                                             \
+	X(test_clients_attribution_weights_and_pool)                                                                      \
+	X(test_clients_all_named_traffic_sums_to_the_window)                                                              \
+	X(test_clients_state_round_trip)                                                                                  \
 	X(test_pins_lru_and_idle_expiry)                                                                                  \
 	X(test_reqinfo_reads_top_level_model_and_session)                                                                 \
 	X(test_account_names)                                                                                      \

@@ -35,6 +35,8 @@ TEST(test_door_path_normal_form)
 			FAIL_AT("'%s' should not be in normal form", no[i]);
 }
 
+static const struct clients *door_table; /* the client table door_check is given, or NULL */
+
 static int verdict(const struct config *cfg, int method, const char *target, const char *headers[][2], int n,
 		   struct door_verdict *v)
 {
@@ -45,7 +47,7 @@ static int verdict(const struct config *cfg, int method, const char *target, con
 		http_hdrs_value(&h, headers[i][1], strlen(headers[i][1]));
 		http_hdrs_value_done(&h);
 	}
-	door_check(cfg, method, target, strlen(target), &h, v);
+	door_check(cfg, door_table, method, target, strlen(target), &h, v);
 	http_hdrs_free(&h);
 	return v->status;
 }
@@ -89,4 +91,38 @@ TEST(test_door_decisions)
 	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", keyed, 2, &v), 0);
 	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", wrong, 2, &v), 401);
 	CHECK_INT(verdict(&cfg, HTTP_GET, "/healthz", wrong, 2, &v), 0);
+}
+
+/* A clients file's keys let requests in and say whose they are; cfg's keys are in the table too. */
+TEST(test_door_names_the_client)
+{
+	static struct clients cl;
+	clients_init(&cl, 1);
+	CHECK_INT(clients_add_key(&cl, "legacy-key-0001"), 0);
+	struct clients_def d[2];
+	char err[200];
+	const char *file = "alpha sk-proxy-alpha1\nbeta sk-proxy-beta01\n";
+	CHECK_INT(clients_parse(file, strlen(file), "f", d, 2, err, sizeof err), 2);
+	CHECK_INT(clients_apply(&cl, d, 2, err, sizeof err), 0);
+	struct config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	strcpy(cfg.listen_host, "127.0.0.1");
+	struct door_verdict v;
+	door_table = &cl;
+	const char *beta[][2] = {{"Host", "x.example"}, {"x-api-key", "sk-proxy-beta01"}};
+	const char *legacy[][2] = {{"Authorization", "Bearer legacy-key-0001"}};
+	const char *wrong[][2] = {{"x-api-key", "sk-proxy-beta02"}};
+	const char *none[][2] = {{"Host", "localhost"}};
+	/* Keys are set: a foreign Host is no longer refused, the key decides. */
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", beta, 2, &v), 0);
+	CHECK_INT(v.client, 2);
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", legacy, 1, &v), 0);
+	CHECK_INT(v.client, 0);
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", wrong, 1, &v), 401);
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", none, 1, &v), 401);
+	/* No table: cfg's keys alone, and no key set means nobody in particular. */
+	door_table = NULL;
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", none, 1, &v), 0);
+	CHECK_INT(v.client, DOOR_NO_CLIENT);
+	clients_free(&cl);
 }

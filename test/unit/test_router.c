@@ -1,3 +1,4 @@
+#include "clients.h"
 #include "pins.h"
 #include "reqinfo.h"
 #include "router.h"
@@ -256,4 +257,34 @@ TEST(test_reqinfo_reads_top_level_model_and_session)
 	const char *b5 = "{\"model\":\"bad model\\\"name\"}";
 	reqinfo_scan(b5, strlen(b5), 1, &ri);
 	CHECK_STR(ri.model, "badmodelname");
+}
+
+/* --allow-overage lets an account drawing on extra usage serve only the clients whose line says overage=allow
+ * (requests of no client and --client-key keys follow the flag alone): the policy is made per request. */
+TEST(test_router_overage_per_client)
+{
+	static struct clients cl;
+	clients_init(&cl, 2);
+	struct clients_def d[2];
+	char err[200];
+	const char *file = "careful sk-proxy-careful1\nspender sk-proxy-spender1 overage=allow\n";
+	CHECK_INT(clients_parse(file, strlen(file), "f", d, 2, err, sizeof err), 2);
+	CHECK_INT(clients_apply(&cl, d, 2, err, sizeof err), 0);
+	struct tracker a, b;
+	tracker_init(&a, 0.8);
+	tracker_init(&b, 0.8);
+	window(&a, "5h", 0.1, 3600, TRACKER_ALLOWED); /* more room, but drawing on extra usage */
+	window(&b, "5h", 0.9, 3600, TRACKER_ALLOWED);
+	struct account_hold la = {0}, oa = {.until_ms = NOW_MS + 60000, .reason = "extra_usage"}, lb = {0}, ob = {0};
+	struct router_account v[2] = {view("a", &a, &la, &oa), view("b", &b, &lb, &ob)};
+	struct router_request rq = {.model = "claude-sonnet-4-5", .consumes = 1, .pinned = -1};
+	struct router_choice ch;
+	for (int cfg_allow = 0; cfg_allow <= 1; cfg_allow++)
+		for (int c = -1; c < 2; c++) {
+			struct router_policy pol = {.max_utilization = 0.98,
+						    .allow_overage = clients_allow_overage(&cl, c, cfg_allow)};
+			int want = cfg_allow && c != 0 ? 0 : 1; /* "careful" (0) never goes to a */
+			CHECK_INT(router_pick(v, 2, &rq, &pol, NOW_MS, &ch), want);
+		}
+	clients_free(&cl);
 }

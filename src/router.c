@@ -207,7 +207,9 @@ int router_refusal(const struct router_account *accts, int n, const struct route
 				buf_appends(msg, line);
 			}
 			break;
-		case ROUTER_OVERAGE: buf_appends(msg, "drawing on paid extra usage (allow with --allow-overage)"); break;
+		case ROUTER_OVERAGE:
+			buf_appends(msg, "drawing on paid extra usage (needs --allow-overage, and overage=allow for a named client)");
+			break;
 		default: buf_appends(msg, "usable"); break;
 		}
 		if (v.until_s > now_s) {

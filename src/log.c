@@ -219,6 +219,31 @@ static void put_key(struct log_line *l, const char *key)
 	}
 }
 
+/* "2026-01-02T03:04:05.678Z": the part up to the second changes once a second, so it is formatted then and kept
+ * (every request writes a line: formatting the date each time was a tenth of the logging cost). */
+static void format_time(char out[32])
+{
+	static time_t sec = -1;
+	static char prefix[24];
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	if (ts.tv_sec != sec) {
+		struct tm tm;
+		gmtime_r(&ts.tv_sec, &tm);
+		snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		sec = ts.tv_sec;
+	}
+	size_t n = strlen(prefix);
+	long ms = (long)(ts.tv_nsec / 1000000) % 1000;
+	memcpy(out, prefix, n);
+	out[n] = (char)('0' + ms / 100);
+	out[n + 1] = (char)('0' + ms / 10 % 10);
+	out[n + 2] = (char)('0' + ms % 10);
+	out[n + 3] = 'Z';
+	out[n + 4] = 0;
+}
+
 void log_begin(struct log_line *l, enum log_level level, const char *event)
 {
 	l->len = 0;
@@ -226,13 +251,8 @@ void log_begin(struct log_line *l, enum log_level level, const char *event)
 	l->on = log_enabled(level);
 	if (!l->on)
 		return;
-	struct timespec ts;
-	struct tm tm;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[80];
-	snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)(ts.tv_nsec / 1000000) % 1000);
+	char when[32];
+	format_time(when);
 	if (as_json) {
 		put(l, "{\"time\":\"", 9);
 		put(l, when, strlen(when));
@@ -270,10 +290,16 @@ void log_int(struct log_line *l, const char *key, long long val)
 {
 	if (!l->on)
 		return;
-	char num[32];
-	int n = snprintf(num, sizeof num, "%lld", val);
+	/* Digits written backwards: every access line has a handful of these, and snprintf's cost was most of it. */
+	char num[24], *p = num + sizeof num;
+	unsigned long long u = val < 0 ? 0ull - (unsigned long long)val : (unsigned long long)val;
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (val < 0)
+		*--p = '-';
 	put_key(l, key);
-	put(l, num, (size_t)n < sizeof num ? (size_t)n : sizeof num - 1);
+	put(l, p, (size_t)(num + sizeof num - p));
 }
 
 void log_num(struct log_line *l, const char *key, double val)

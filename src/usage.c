@@ -470,8 +470,11 @@ static void merge_counts(struct usage_counts *u, const int64_t v[4])
 
 static void merge_str(char *dst, size_t cap, const char *src)
 {
-	if (src[0])
-		snprintf(dst, cap, "%s", src);
+	if (!src[0])
+		return;
+	size_t n = strnlen(src, cap - 1);
+	memmove(dst, src, n);
+	dst[n] = 0;
 }
 
 /* JSON body: what was seen so far (idempotent: called after every piece). */

@@ -223,3 +223,31 @@ TEST(test_log_full_pipe_retries_and_gone_reader_drops)
 	close(p[1]);
 	signal(SIGPIPE, old);
 }
+
+TEST(test_log_numbers_and_time_format)
+{
+	int fd = temp_file();
+	CHECK(fd >= 0);
+	log_output(fd);
+	log_setup(AP_INFO, 1);
+	struct log_line l;
+	log_begin(&l, AP_INFO, "n");
+	log_int(&l, "zero", 0);
+	log_int(&l, "neg", -42);
+	log_int(&l, "big", 9223372036854775807LL);
+	log_int(&l, "min", -9223372036854775807LL - 1);
+	log_end(&l);
+	char *s = contents(fd);
+	log_output(STDERR_FILENO);
+	log_setup(AP_ERROR, 0);
+	close(fd);
+	CHECK(s != NULL);
+	CHECK(strstr(s, "\"zero\":0,\"neg\":-42,\"big\":9223372036854775807,\"min\":-9223372036854775808}") != NULL);
+	/* {"time":"YYYY-MM-DDTHH:MM:SS.mmmZ" */
+	const char *t = strstr(s, "\"time\":\"");
+	CHECK(t != NULL);
+	t += 8;
+	CHECK(strlen(t) > 24 && t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':' && t[16] == ':' &&
+	      t[19] == '.' && t[23] == 'Z' && t[24] == '"');
+	free(s);
+}

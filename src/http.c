@@ -25,6 +25,7 @@ void http_hdrs_reset(struct http_hdrs *h)
 	buf_reset(&h->raw);
 	h->n = 0;
 	h->in_value = 0;
+	h->has_connection = 0;
 }
 
 int http_hdrs_field(struct http_hdrs *h, const char *p, size_t n)
@@ -74,6 +75,8 @@ int http_hdrs_value_done(struct http_hdrs *h)
 	while (e->value_len && (v[e->value_len - 1] == ' ' || v[e->value_len - 1] == '\t'))
 		e->value_len--;
 	e->id = h->raw.data ? (uint32_t)http_hdr_id(h->raw.data + e->name, e->name_len) : HH_OTHER;
+	/* "keep-alive" names nothing but a field that is hop-by-hop anyway (as in hop() below). */
+	h->has_connection |= e->id == HH_CONNECTION && !(e->value_len == 10 && strncasecmp(v, "keep-alive", 10) == 0);
 	/* NUL-terminate in place so values can be used as C strings; the next name overwrites nothing we need. */
 	if (buf_append(&h->raw, "", 1))
 		return -1;
@@ -183,6 +186,8 @@ int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i)
 	enum http_hdr_id id = (enum http_hdr_id)h->v[i].id;
 	if (id != HH_OTHER && id <= HH_HOP_LAST)
 		return 1;
+	if (!h->has_connection)
+		return 0;
 	/* RFC 9110 §7.6.1: every Connection field line counts, each a comma list, names compared case-insensitively. */
 	for (uint32_t k = 0; k < h->n; k++)
 		if (h->v[k].id == HH_CONNECTION &&

@@ -59,6 +59,8 @@ struct http_hdrs {
 	uint32_t cap;         /* entries allocated */
 	uint32_t max;         /* most entries accepted */
 	int in_value;         /* the last callback was a value: the next field starts a new entry */
+	int has_connection;   /* a Connection field line naming more than keep-alive is among them (it may name further
+			       * hop-by-hop fields) */
 };
 
 void http_hdrs_init(struct http_hdrs *h, size_t max_bytes, uint32_t max_count);

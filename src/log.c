@@ -189,6 +189,15 @@ static void put_escaped(struct log_line *l, const char *s, size_t n)
 	}
 	putc_(l, '"');
 	for (size_t i = 0; i < n; i++) {
+		/* Runs that need no escape go out in one piece (most values are plain). */
+		size_t run = i;
+		while (run < n && s[run] != '"' && s[run] != '\\' && (unsigned char)s[run] >= 0x20 && s[run] != 0x7f)
+			run++;
+		if (run > i) {
+			put(l, s + i, run - i);
+			i = run - 1;
+			continue;
+		}
 		unsigned char c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			putc_(l, '\\');

@@ -15,17 +15,20 @@
 #define HIGH_HYSTERESIS 0.05 /* a high window clears 5 points below the line: no flapping around it */
 
 const char *const alert_event_names[ALERT_N] = {"window_utilization_high", "window_projected_exhaustion",
-						 "login_unusable", "extra_usage_in_use", "no_account_usable"};
+						 "login_unusable", "extra_usage_in_use", "no_account_usable",
+						 "client_budget_exhausted"};
 
 /* ---- conditions ------------------------------------------------------------------------------------------------ */
 
-enum scope { SCOPE_WINDOW, SCOPE_ACCOUNT, SCOPE_ALL };
+enum scope { SCOPE_WINDOW, SCOPE_ACCOUNT, SCOPE_ALL, SCOPE_CLIENT_BUDGET };
 
 /* What one condition instance is evaluated over. */
 struct subject {
 	struct alerts *a;
 	struct account *acct;          /* NULL for SCOPE_ALL */
 	struct tracker_window *w;      /* NULL unless SCOPE_WINDOW */
+	int client;                    /* SCOPE_CLIENT_BUDGET: the client's slot, else -1 */
+	const struct clients_budget *budget; /* and the budget */
 	int64_t now_ms;                /* unix ms */
 	int firing;                    /* the instance was firing before this evaluation */
 };
@@ -194,6 +197,39 @@ static int none_text(struct buf *out, const struct subject *s, int firing)
 	return 0;
 }
 
+/* A named client at its budget for a window: the window's utilization attributed to it (clients.h) against its
+ * share; cleared 5 points below. */
+static void client_use(const struct subject *s, struct clients_attribution *at)
+{
+	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
+	uint32_t n = *s->a->n_accounts;
+	for (uint32_t i = 0; i < n && i < CLIENTS_MAX_ACCOUNTS; i++)
+		ts[i] = &(*s->a->accounts)[i].tracker;
+	clients_attribute(s->a->clients, s->client, ts, (int)(n < CLIENTS_MAX_ACCOUNTS ? n : CLIENTS_MAX_ACCOUNTS),
+			  s->budget->window, s->now_ms, at);
+}
+
+static int budget_test(const struct subject *s)
+{
+	struct clients_attribution at;
+	client_use(s, &at);
+	double limit = s->budget->share - (s->firing ? 0.05 : 0);
+	return at.utilization >= 0 && at.utilization >= limit;
+}
+
+static int budget_text(struct buf *out, const struct subject *s, int firing)
+{
+	struct clients_attribution at;
+	client_use(s, &at);
+	char when[32] = "unknown";
+	if (at.resets_at)
+		clock_format_utc(at.resets_at, when, sizeof when);
+	return buf_printf(out, "client %s %s its budget for the %s window: %.0f%% of it attributed to the client, budget "
+			       "%.0f%%, resets at %s",
+			  s->a->clients->e[s->client].def.name, firing ? "reached" : "is back under", s->budget->window,
+			  at.utilization >= 0 ? at.utilization * 100 : 0, s->budget->share * 100, when);
+}
+
 /* The condition table, in enum alert_event order. */
 static const struct kind kinds[ALERT_N] = {
 	[ALERT_WINDOW_HIGH] = {SCOPE_WINDOW, high_test, high_text},
@@ -201,6 +237,7 @@ static const struct kind kinds[ALERT_N] = {
 	[ALERT_LOGIN_UNUSABLE] = {SCOPE_ACCOUNT, login_test, login_text},
 	[ALERT_EXTRA_USAGE] = {SCOPE_ACCOUNT, extra_test, extra_text},
 	[ALERT_NO_ACCOUNT] = {SCOPE_ALL, none_test, none_text},
+	[ALERT_CLIENT_BUDGET] = {SCOPE_CLIENT_BUDGET, budget_test, budget_text},
 };
 
 /* ---- messages -------------------------------------------------------------------------------------------------- */
@@ -229,7 +266,16 @@ static int render(struct buf *out, const struct kind *k, const struct subject *s
 	e = e || buf_appends(out, "{\"text\":\"") || http_json_escape(out, buf_ptr(&text), buf_size(&text)) ||
 	    buf_appends(out, "\"") || json_str(out, "event", alert_event_names[event]) ||
 	    json_str(out, "state", firing ? "firing" : "resolved") ||
-	    json_str(out, "account", s->acct ? s->acct->name : NULL) || json_str(out, "window", s->w ? s->w->name : NULL);
+	    json_str(out, "account", s->acct ? s->acct->name : NULL) ||
+	    json_str(out, "window", s->w ? s->w->name : s->budget ? s->budget->window : NULL);
+	if (s->budget) {
+		struct clients_attribution use;
+		client_use(s, &use);
+		e = e || json_str(out, "client", s->a->clients->e[s->client].def.name) ||
+		    buf_printf(out, ",\"budget\":%.4f", s->budget->share) ||
+		    (use.utilization >= 0 ? buf_printf(out, ",\"utilization\":%.4f", use.utilization)
+					  : buf_appends(out, ",\"utilization\":null"));
+	}
 	if (s->w) {
 		if (s->w->resets_at)
 			clock_format_utc(s->w->resets_at, when, sizeof when);
@@ -250,7 +296,8 @@ static int render(struct buf *out, const struct kind *k, const struct subject *s
 		log_begin(&l, firing ? AP_WARN : AP_INFO, firing ? "alert_firing" : "alert_resolved");
 		log_str(&l, "event", alert_event_names[event]);
 		log_str(&l, "account", s->acct ? s->acct->name : NULL);
-		log_str(&l, "window", s->w ? s->w->name : NULL);
+		log_str(&l, "window", s->w ? s->w->name : s->budget ? s->budget->window : NULL);
+		log_str(&l, "client", s->client >= 0 ? s->a->clients->e[s->client].def.name : NULL);
 		log_strn(&l, "msg", buf_ptr(&text), buf_size(&text));
 		log_end(&l);
 	}
@@ -274,11 +321,13 @@ static void emit(struct alerts *a, const struct subject *s, int event, int firin
 
 /* ---- evaluation ------------------------------------------------------------------------------------------------ */
 
-static struct alert_active *find(struct alerts *a, int event, const char *account, const char *window)
+static struct alert_active *find(struct alerts *a, int event, const char *account, const char *window,
+				 const char *client)
 {
 	for (int i = 0; i < a->n_active; i++) {
 		struct alert_active *x = &a->active[i];
-		if (x->event == event && strcmp(x->account, account) == 0 && strcmp(x->window, window) == 0)
+		if (x->event == event && strcmp(x->account, account) == 0 && strcmp(x->window, window) == 0 &&
+		    strcmp(x->client, client) == 0)
 			return x;
 	}
 	return NULL;
@@ -287,7 +336,10 @@ static struct alert_active *find(struct alerts *a, int event, const char *accoun
 static void consider(struct alerts *a, int event, struct subject *s)
 {
 	const char *account = s->acct ? s->acct->name : "", *window = s->w ? s->w->name : "";
-	struct alert_active *x = find(a, event, account, window);
+	const char *client = s->client >= 0 ? a->clients->e[s->client].def.name : "";
+	if (s->budget)
+		window = s->budget->window;
+	struct alert_active *x = find(a, event, account, window, client);
 	s->firing = x != NULL;
 	if (x)
 		x->seen = 1;
@@ -301,6 +353,7 @@ static void consider(struct alerts *a, int event, struct subject *s)
 		*x = (struct alert_active){.event = event, .since_ms = s->now_ms, .seen = 1};
 		snprintf(x->account, sizeof x->account, "%s", account);
 		snprintf(x->window, sizeof x->window, "%s", window);
+		snprintf(x->client, sizeof x->client, "%s", client);
 		emit(a, s, event, 1);
 	} else if (!now && x) {
 		*x = a->active[--a->n_active];
@@ -316,9 +369,20 @@ void alert_evaluate(struct alerts *a, int64_t now_ms)
 		a->active[i].seen = 0;
 	uint32_t n = *a->n_accounts;
 	for (int event = 0; event < ALERT_N; event++) {
-		struct subject s = {.a = a, .now_ms = now_ms};
+		struct subject s = {.a = a, .now_ms = now_ms, .client = -1};
 		if (kinds[event].scope == SCOPE_ALL) {
 			consider(a, event, &s);
+			continue;
+		}
+		if (kinds[event].scope == SCOPE_CLIENT_BUDGET) {
+			for (int c = 0; a->clients && c < a->clients->n; c++) {
+				const struct clients_entry *ce = &a->clients->e[c];
+				for (int b = 0; ce->active && b < ce->def.n_budgets; b++) {
+					s.client = c;
+					s.budget = &ce->def.budgets[b];
+					consider(a, event, &s);
+				}
+			}
 			continue;
 		}
 		for (uint32_t i = 0; i < n; i++) {
@@ -512,11 +576,12 @@ static const struct upstream_cbs post_cbs = {
 /* ---- life ------------------------------------------------------------------------------------------------------ */
 
 void alert_init(struct alerts *a, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls,
-		struct account *const *accounts, const uint32_t *n_accounts)
+		struct account *const *accounts, const uint32_t *n_accounts, const struct clients *clients)
 {
 	memset(a, 0, sizeof *a);
 	a->loop = loop;
 	a->cfg = cfg;
+	a->clients = clients;
 	a->accounts = accounts;
 	a->n_accounts = n_accounts;
 	if (gethostname(a->instance, sizeof a->instance - 1) || !a->instance[0])

@@ -11,8 +11,11 @@
  *   login_unusable               an account holds no usable token and no refresh is under way (dead login, no
  *                                credentials, failing refreshes); "resolved" when it is usable again
  *   extra_usage_in_use           an account's answers are paid from extra usage (overage in use)
- *   no_account_usable            every account is unusable: its login, or its limit rejected until a reset
- * New kinds (a client over its budget, per-account routing states) are rows of the table in alert.c.
+ *   no_account_usable            no account can take a request within its plan limits (router.h's verdict, as the
+ *                                guard's)
+ *   client_budget_exhausted      a named client at or above its budget for a window (clears 5 points below it);
+ *                                keyed by (event, client, window)
+ * New kinds are rows of the table in alert.c.
  *
  * Delivery: every message goes to every webhook. Each webhook has its own client (the shared upstream client: TLS
  * with the proxy's --ca-file, or plain HTTP), one request in flight, and a bounded queue (ALERT_QUEUE_MAX; when full
@@ -27,6 +30,7 @@
 #include "account.h"
 #include "backoff.h"
 #include "buf.h"
+#include "clients.h"
 #include "config.h"
 #include "upstream.h"
 
@@ -46,6 +50,7 @@ enum alert_event {
 	ALERT_LOGIN_UNUSABLE,
 	ALERT_EXTRA_USAGE,
 	ALERT_NO_ACCOUNT,
+	ALERT_CLIENT_BUDGET,
 	ALERT_N
 };
 /* Event names, in enum order: the `event` field of a message and the label of its counter. */
@@ -56,6 +61,7 @@ struct alert_active {
 	int event;                          /* enum alert_event */
 	char account[ACCOUNT_NAME_MAX + 1]; /* "" for conditions over all accounts */
 	char window[24];                    /* "" for conditions over a whole account */
+	char client[33];                    /* the named client, "" for conditions that are not a client's */
 	int64_t since_ms;                   /* unix ms when it fired */
 	int seen;                           /* its subject still exists (evaluation mark) */
 };
@@ -88,6 +94,7 @@ struct alerts {
 	const struct config *cfg;           /* thresholds and webhooks (not owned) */
 	struct account *const *accounts;    /* the app's account list and its length, read at each evaluation */
 	const uint32_t *n_accounts;
+	const struct clients *clients;      /* the named clients and their budgets (not owned), or NULL */
 	struct alert_target *targets;       /* one per webhook (owned) */
 	int n_targets;                      /* how many; 0: alerts are off */
 	uv_timer_t timer;                   /* the evaluation period */
@@ -105,7 +112,7 @@ struct alerts {
 /* Sets up one client per --alert-webhook (no I/O). `accounts`/`n_accounts` point at the app's list. Cannot fail
  * (a webhook that cannot get memory is logged and left out). */
 void alert_init(struct alerts *a, uv_loop_t *loop, const struct config *cfg, struct tls_ctx *tls,
-		struct account *const *accounts, const uint32_t *n_accounts);
+		struct account *const *accounts, const uint32_t *n_accounts, const struct clients *clients);
 /* Starts the evaluation timer (nothing when no webhook is set). */
 void alert_start(struct alerts *a);
 /* Evaluates on the next loop turn (after a usage poll or a login change). */

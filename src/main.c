@@ -369,7 +369,7 @@ int main(int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_start(&app.accounts[i], i * stagger);
-	alert_init(&app.alerts, app.loop, &app.cfg, &app.tls, &app.accounts, &app.n_accounts);
+	alert_init(&app.alerts, app.loop, &app.cfg, &app.tls, &app.accounts, &app.n_accounts, &app.clients);
 	alert_start(&app.alerts);
 	uv_signal_init(app.loop, &app.sig_hup);
 	app.sig_hup.data = &app;

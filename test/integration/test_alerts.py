@@ -10,7 +10,7 @@ import ssl
 import threading
 import time
 
-from harness import Env, api_request, contains, eq, free_port, matches, not_contains, ok, pki, wait_until
+from harness import Env, PoolEnv, api_request, contains, eq, free_port, matches, not_contains, ok, pki, wait_until
 
 HIGH = "window_utilization_high"
 
@@ -168,3 +168,22 @@ def test_alert_webhook_flag_validation():
     eq(r.returncode, 2, "exit status for a bad webhook URL")
     contains(r.stderr, "--alert-webhook", "error names the flag")
     not_contains(r.stderr, "example.invalid", "the URL (which may hold a secret) is not echoed")
+
+
+def test_alert_client_budget_exhausted_once():
+    from test_clients import GROWING, clients_file, send
+    path = clients_file("batch sk-proxy-batch-0001 5h=20%\nide sk-proxy-ide-00001\n")
+    with Receiver() as rx, PoolEnv(accounts=GROWING, poll="1s",
+                                   proxy_args=["--clients-file", path, "--alert-webhook", f"http://127.0.0.1:{rx.port}/b"]) as env:
+        for i in range(30):
+            if send(env, "batch").status == 429:
+                break
+        docs = wait_until(lambda: rx.docs("client_budget_exhausted") or None, 8, "the budget alert")
+        d = docs[0]
+        eq((d["state"], d["client"], d["window"], d["budget"]), ("firing", "batch", "5h", 0.2), "the budget alert's fields")
+        ok(d["utilization"] >= 0.2, f"attributed utilization at the budget: {d}")
+        ok("client batch reached its budget for the 5h window" in d["text"], f"text: {d['text']}")
+        for i in range(3):
+            send(env, "batch")
+        time.sleep(2.5)  # more evaluations: still firing, no second message
+        eq(len(rx.docs("client_budget_exhausted")), 1, "one message while it stays exhausted")

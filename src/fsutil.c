@@ -108,3 +108,19 @@ out:
 	close(fd);
 	return data;
 }
+
+int fs_dir_writable(const char *path, char *dir, size_t dirlen)
+{
+	char copy[4096];
+	if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy)
+		return ENAMETOOLONG;
+	snprintf(dir, dirlen, "%s", dirname(copy)); /* dirname may write into copy: take its result before reuse */
+	struct stat st;
+	if (stat(dir, &st))
+		return errno;
+	if (!S_ISDIR(st.st_mode))
+		return ENOTDIR;
+	if (faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS))
+		return errno;
+	return 0;
+}

@@ -15,5 +15,9 @@ int fs_write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 /* Reads a whole file of at most `max` bytes into a new NUL-terminated heap buffer. Returns it, or NULL with
  * `err` set (errno kept). */
 char *fs_read_all(const char *path, size_t max, size_t *len, char *err, size_t errlen);
+/* Whether the directory that holds `path` lets this process create and rename files in it (what fs_write_atomic
+ * needs), checked with the effective ids (access(2) with AT_EACCESS; a read-only file system counts). The directory
+ * goes to `dir`. Returns 0, or an errno value: ENOENT (missing), ENOTDIR, EACCES, EROFS, ... */
+int fs_dir_writable(const char *path, char *dir, size_t dirlen);
 
 #endif

@@ -7,6 +7,7 @@
 #include "fsutil.h"
 #include "url.h"
 
+#include <errno.h>
 #include <llhttp.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -14,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -200,6 +202,50 @@ static char *load_keys(struct config *cfg, char *err, size_t errlen)
 	return data;
 }
 
+/* --state-file: the counters are written there at each poll and at shutdown; a directory that cannot take the file
+ * would lose them hours later, so it stops the start now. Returns 0, or -1 with the one line to print in err. */
+static int check_state_file(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "--state-file %s is a directory: give a file path such as %s/state.json", path, path);
+		return -1;
+	}
+	int e = fs_dir_writable(path, dir, sizeof dir);
+	if (e == ENOENT || e == ENOTDIR)
+		snprintf(err, errlen, "--state-file %s: directory %s does not exist; create it (writable by this user) "
+			 "or choose another path", path, dir);
+	else if (e)
+		snprintf(err, errlen, "--state-file %s: directory %s is not writable by this user (uid %u): %s; make it "
+			 "writable (in a container, mount it read-write) or choose another path", path, dir,
+			 (unsigned)geteuid(), strerror(e));
+	return e ? -1 : 0;
+}
+
+/* A login read from a file is written back after every refresh (the refresh token rotates): a directory the proxy
+ * cannot write in would surface only at the first refresh, hours later, as a dead login. Said loudly now. */
+static void check_credentials_dir(const struct account *a, const struct config *cfg)
+{
+	if (a->oauth.source != OAUTH_FILE || cfg->follow_credentials)
+		return;
+	char dir[4096];
+	int e = fs_dir_writable(a->oauth.path, dir, sizeof dir);
+	if (!e)
+		return;
+	struct log_line l;
+	log_begin(&l, AP_WARN, "credentials_dir_not_writable");
+	log_str(&l, "account", a->name);
+	log_str(&l, "path", a->oauth.path);
+	log_str(&l, "dir", dir);
+	log_str(&l, "error", strerror(e));
+	log_str(&l, "msg", "the proxy rewrites the credentials file when it refreshes the token (every few hours) and "
+			   "cannot write in its directory: the login will die at the first refresh. Make the directory "
+			   "writable by this user (in a container, mount it read-write, not :ro), or run with "
+			   "--follow-credentials next to a Claude Code that keeps the login fresh");
+	log_end(&l);
+}
+
 #define FD_RESERVE 64 /* descriptors kept for the listener, the token endpoints, files, logs */
 
 /* The open-file soft limit is raised to the hard one; without --max-connections the proxy takes what that allows,
@@ -274,6 +320,10 @@ int main(int argc, char **argv)
 	}
 	if (app.cfg.check_url)
 		return check(app.cfg.check_url);
+	if (app.cfg.state_file && check_state_file(app.cfg.state_file, err, sizeof err)) {
+		fprintf(stderr, "anthropic-proxy: %s\n", err);
+		return 2;
+	}
 	log_setup((enum log_level)app.cfg.log_level, app.cfg.log_json);
 	no_core_dumps(&app.cfg);
 	struct sysinfo si;
@@ -347,8 +397,10 @@ int main(int argc, char **argv)
 			account_init(&app.accounts[i], app.cfg.accounts.v[i], app.cfg.account_paths[i], &env);
 	else
 		account_init(&app.accounts[0], "default", app.cfg.credentials, &env);
-	for (uint32_t i = 0; i < app.n_accounts; i++)
+	for (uint32_t i = 0; i < app.n_accounts; i++) {
 		account_load(&app.accounts[i], environ);
+		check_credentials_dir(&app.accounts[i], &app.cfg);
+	}
 
 	metrics_init(&app.metrics, app_wall_ms());
 	app_load_state(&app);

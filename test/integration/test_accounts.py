@@ -264,8 +264,9 @@ def test_accounts_polls_spread_and_state_file_per_account():
                    "three polls of every account")
         times = sorted(t for n in "abc" for t in env.mock.account_stats(n)["usage_poll_times"])
         gaps = [round(b - a, 3) for a, b in zip(times, times[1:])]
-        # --poll-interval 1s over three accounts: polls at least 333 ms apart, never in one burst.
-        ok(min(gaps) >= 0.3, f"gaps between the accounts' polls: {gaps}")
+        # --poll-interval 1s over three accounts: sent at least 333 ms apart, never in one burst (a burst arrives
+        # within milliseconds; arrival times at the mock jitter by some tens of ms, more under sanitizers).
+        ok(min(gaps) >= 0.2 and sum(gaps) / len(gaps) >= 0.3, f"gaps between the accounts' polls: {gaps}")
         for i in range(6):
             eq(send(env).status, 200, f"request {i}")
         before = {n: accounts(env)[n]["windows"]["5h"]["tokens"]["requests"] for n in "abc"}

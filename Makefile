@@ -15,7 +15,7 @@ endif
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter -Wno-format-truncation
 CPPFLAGS += -D_GNU_SOURCE -DAP_VERSION='"$(VERSION)"' -Isrc -I$(LLHTTP_INC) $(MBEDTLS_CPPFLAGS) \
 	$(shell $(PKG_CONFIG) --cflags libuv 2>/dev/null)
-LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lyajl -lz
+LDLIBS += $(shell $(PKG_CONFIG) --libs libuv 2>/dev/null || echo -luv) -lyajl -lz -lhiredis
 ALL_CFLAGS = $(WARN) $(CFLAGS) $(SAN_FLAGS) -MMD -MP
 
 .PHONY: all deps deps-test run test unit integration clean format static bench fuzz valgrind mbedtls install uninstall
@@ -50,7 +50,7 @@ $(BIN): $(OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 # A fully static binary for scratch images: glibc's static libc (2.36 has the files and dns resolvers built in, so
 # name resolution needs no NSS modules at run time, only /etc/hosts and /etc/resolv.conf), the packaged .a files
 # and the vendored Mbed TLS.
-STATIC_LIBS := -l:libuv_a.a -l:libyajl_s.a -l:libz.a -lpthread -ldl
+STATIC_LIBS := -l:libuv_a.a -l:libyajl_s.a -l:libz.a -l:libhiredis.a -lpthread -ldl
 static: $(BUILD)/anthropic-proxy-static
 $(BUILD)/anthropic-proxy-static: $(OBJ) $(LLHTTP_LIB) $(MBEDTLS_LIB)
 	$(CC) $(CFLAGS) -static -s $(LDFLAGS) -o $@ $^ $(STATIC_LIBS) 2>&1 | grep -v -e 'statically linked applications requires' -e ': in function' >&2 || true

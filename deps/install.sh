@@ -4,8 +4,8 @@
 # Used by the Makefile's run/test/bench targets and by .ci/run.
 set -eu
 
-build="gcc make pkg-config libuv1-dev node-llhttp libyajl-dev zlib1g-dev ca-certificates"
-test="python3 curl openssl prometheus mandoc"
+build="gcc make pkg-config libuv1-dev node-llhttp libyajl-dev zlib1g-dev libhiredis-dev ca-certificates"
+test="python3 curl openssl prometheus mandoc redis-server"
 bench="wrk nginx haproxy openssl valgrind"
 fuzz="clang libclang-rt-14-dev valgrind"
 

@@ -87,6 +87,8 @@ static int render_usage(struct app *app, struct buf *out, int64_t now)
 	const char *names[CLIENTS_MAX_ACCOUNTS];
 	int n = app_trackers(app, ts, names);
 	e = e || buf_appends(out, "},\"clients\":") || clients_render_json(&app->clients, ts, n, now, out);
+	if (app->fleet_on) /* fleet-wide totals; everything above is this replica's own */
+		e = e || buf_appends(out, ",\"fleet\":") || fleet_render_json(&app->fleet, out, now);
 	return e || buf_appends(out, "}") ? -1 : 0;
 }
 

@@ -8,6 +8,7 @@
 #include "clients.h"
 #include "clock.h"
 #include "config.h"
+#include "fleet.h"
 #include "metrics.h"
 #include "otlp.h"
 #include "proxy.h"
@@ -33,6 +34,8 @@ struct app {
 	struct metrics metrics;   /* request-path counters and histograms */
 	struct otlp otlp;         /* OTLP exporter (when configured) */
 	struct alerts alerts;     /* alert conditions and their webhooks (when configured) */
+	struct fleet fleet;       /* the fleet's shared state in Redis (when --redis is set) */
+	int fleet_on;             /* --redis is set */
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */

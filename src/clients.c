@@ -409,14 +409,57 @@ const struct tracker_tokens *clients_window_tokens(const struct clients *cl, int
 	return s ? &s->tokens : &zero_tokens;
 }
 
+static void tokens_add(struct tracker_tokens *to, const struct tracker_tokens *k)
+{
+	to->input += k->input;
+	to->output += k->output;
+	to->cache_creation += k->cache_creation;
+	to->cache_read += k->cache_read;
+	to->requests += k->requests;
+}
+
+void clients_set_others(struct clients *cl, int c, int a, const struct tracker *t, int i,
+			const struct tracker_tokens *others)
+{
+	if (c < 0 || c >= cl->n || a < 0 || a >= cl->n_accounts || i < 0 || i >= t->n || i >= TRACKER_MAX_WINDOWS)
+		return;
+	struct clients_slot *slots = slots_of(cl, &cl->e[c]);
+	if (!slots)
+		return;
+	struct clients_slot *s = &slots[a * TRACKER_MAX_WINDOWS + i];
+	const struct tracker_window *w = &t->w[i];
+	if (strcmp(s->window, w->name) != 0 || s->tag != w->rollovers) {
+		memset(s, 0, sizeof *s);
+		snprintf(s->window, sizeof s->window, "%s", w->name);
+		s->tag = w->rollovers;
+	}
+	s->others = *others;
+}
+
+struct tracker_tokens clients_fleet_tokens(const struct clients *cl, int c, int a, const struct tracker *t, int i)
+{
+	struct tracker_tokens k = {0};
+	if (c < 0 || c >= cl->n)
+		return k;
+	const struct clients_slot *s = slot_now(&cl->e[c], a, t, i);
+	if (s) {
+		tokens_add(&k, &s->tokens);
+		tokens_add(&k, &s->others);
+	}
+	return k;
+}
+
 double clients_share(const struct clients *cl, int c, int a, const struct tracker *t, int i)
 {
 	if (i < 0 || i >= t->n)
 		return 0;
-	double all = clients_weighted(&t->w[i].tokens);
+	struct tracker_tokens wk = t->w[i].tokens;
+	tokens_add(&wk, &t->w[i].others);
+	double all = clients_weighted(&wk);
 	if (all <= 0)
 		return 0;
-	double mine = clients_weighted(clients_window_tokens(cl, c, a, t, i)) / all;
+	struct tracker_tokens ck = clients_fleet_tokens(cl, c, a, t, i);
+	double mine = clients_weighted(&ck) / all;
 	return mine > 1 ? 1 : mine;
 }
 

@@ -60,6 +60,7 @@ struct clients_slot {
 	uint64_t tag;                 /* the window's `rollovers` when these were counted */
 	char window[24];              /* the window's name ("" unused): a slot belongs to tracker window i by name */
 	struct tracker_tokens tokens; /* since the window's period began */
+	struct tracker_tokens others; /* the other replicas' tokens of this client in this period (fleet.h) */
 };
 
 struct clients_entry {
@@ -115,7 +116,12 @@ void clients_count_request(struct clients *cl, int c, int status_class);
 /* The client's tokens in window i of account a's tracker t (zero when the window rolled over since). */
 const struct tracker_tokens *clients_window_tokens(const struct clients *cl, int c, int a, const struct tracker *t,
 						   int i);
-/* Its share (0..1) of that window's weighted tokens. */
+/* The other replicas' tokens of client c in window i of account a (fleet.h): its budget counts them. */
+void clients_set_others(struct clients *cl, int c, int a, const struct tracker *t, int i,
+			const struct tracker_tokens *others);
+/* The fleet's tokens of client c in that window: this replica's plus the others'. */
+struct tracker_tokens clients_fleet_tokens(const struct clients *cl, int c, int a, const struct tracker *t, int i);
+/* Its share (0..1) of that window's weighted tokens, fleet-wide when the replicas' counts are known. */
 double clients_share(const struct clients *cl, int c, int a, const struct tracker *t, int i);
 
 /* A client's part of one window over the pool. */

@@ -94,6 +94,13 @@ static const struct opt opts[] = {
 	 "http:// or https:// URL that gets a JSON POST (Slack-compatible) when an alert fires or clears; repeatable"},
 	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
 	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
+	{"redis", OPT_STR, F(redis), NULL,
+	 "redis://[user:password@]host:port[/db] or unix:///path: share logins, windows, counters and budgets with "
+	 "the other proxies of a fleet (password also from ANTHROPIC_PROXY_REDIS_PASSWORD)"},
+	{"redis-prefix", OPT_STR, F(redis_prefix), "anthropic-proxy:", "prefix of the fleet's keys and channel in Redis"},
+	{"redis-lease", OPT_DURATION, F(redis_lease_ms), "45s",
+	 "how long a replica holds the fleet's refresh lease; its token request must end sooner (at least "
+	 "--connect-timeout + 3s)"},
 };
 #undef F
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -148,15 +155,16 @@ static int list_item_ok(struct config *cfg, enum opt_kind kind, char *v, int ind
 	if (kind == OPT_PREFIXES)
 		return http_path_normal(v, strlen(v));
 	char *eq = strchr(v, '=');
-	if (!eq || !eq[1])
+	if (eq && !eq[1])
 		return 0;
-	*eq = 0;
+	if (eq)
+		*eq = 0;
 	int ok = config_account_name_ok(v);
 	for (int i = 0; i < index && ok; i++)
 		ok = strcmp(cfg->accounts.v[i], v) != 0;
-	if (!ok)
+	if (!ok && eq)
 		*eq = '='; /* whole again for the error message */
-	cfg->account_paths[index] = eq + 1;
+	cfg->account_paths[index] = eq ? eq + 1 : NULL; /* NAME alone: the login comes from --redis (checked below) */
 	return ok;
 }
 
@@ -516,6 +524,27 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		}
 	}
 
+	for (int i = 0; i < cfg->accounts.n; i++)
+		if (!cfg->account_paths[i] && !cfg->redis) {
+			snprintf(err, errlen, "--account %s has no credentials file: give NAME=PATH, or --redis to take the login "
+					      "from the fleet", cfg->accounts.v[i]);
+			return CONFIG_ERROR;
+		}
+	if (cfg->redis && cfg->follow_credentials) {
+		snprintf(err, errlen, "--follow-credentials and --redis exclude each other: with --redis the fleet refreshes "
+				      "the login under one lease");
+		return CONFIG_ERROR;
+	}
+	if (cfg->redis && (!cfg->redis_prefix[0] || strlen(cfg->redis_prefix) > 64 || strchr(cfg->redis_prefix, ' '))) {
+		snprintf(err, errlen, "invalid value '%s' for --redis-prefix: 1 to 64 characters, no spaces",
+			 cfg->redis_prefix);
+		return CONFIG_ERROR;
+	}
+	if (cfg->redis && cfg->redis_lease_ms < cfg->connect_timeout_ms + 3000) {
+		snprintf(err, errlen, "--redis-lease must be at least --connect-timeout + 3s (%llu ms): the token request "
+				      "has to end while the lease is held", (unsigned long long)(cfg->connect_timeout_ms + 3000));
+		return CONFIG_ERROR;
+	}
 	if (cfg->accounts.n && cfg->credentials) {
 		snprintf(err, errlen, "--credentials and --account both given: name the one file as --account default=%s",
 			 cfg->credentials);

@@ -33,7 +33,7 @@ struct config {
 	const char *ca_file;         /* CA bundle (PEM) that verifies the upstream */
 	const char *credentials;     /* credentials file given by flag/env, or NULL for the default search */
 	struct config_list accounts; /* --account names, in order (none: one account "default" from credentials) */
-	const char *account_paths[CONFIG_MAX_LIST]; /* their credentials files, same order */
+	const char *account_paths[CONFIG_MAX_LIST]; /* their credentials files, same order (NULL: from --redis) */
 	int allow_overage;           /* accounts drawing on paid extra usage may serve requests */
 	double max_utilization;      /* fraction of an applicable window at which an account is not used */
 	uint64_t max_retry_after_ms; /* cap on retry-after told to clients */
@@ -76,6 +76,9 @@ struct config {
 	struct config_list alert_webhooks;  /* URLs that get alert messages (alert.h) */
 	int allow_core_dumps;        /* keep core dumps possible (they would hold tokens) */
 	const char *check_url;       /* --check: probe this URL and exit */
+	const char *redis;           /* the fleet's Redis URL, or NULL (fleet.h) */
+	const char *redis_prefix;    /* prefix of its keys */
+	uint64_t redis_lease_ms;     /* refresh lease length */
 	char token_url_buf[2048];    /* storage behind token_urls */
 };
 

@@ -514,11 +514,62 @@ static int login_and_process_families(struct sink *S, struct app *app)
 	return e || S->done(S);
 }
 
+/* The fleet (--redis): this replica's view of the shared store. Counters are this replica's (Prometheus sums the
+ * replicas); the fleet_ gauges are fleet-wide totals as this replica last read them (every replica shows the same:
+ * take max, not sum). */
+static int fleet_families(struct sink *S, struct app *app)
+{
+	if (!app->fleet_on)
+		return 0;
+	const struct fleet *f = &app->fleet;
+	int e = 0;
+	FAMILY("anthropic_proxy_redis_up", M_GAUGE, "1 while the fleet's Redis answers.");
+	POINT0(redis_up(&f->redis));
+	FAMILY("anthropic_proxy_redis_errors_total", M_COUNTER, "Redis problems, by kind.");
+	for (int k = 0; k < REDIS_E_KINDS; k++)
+		POINT(f->redis.errors[k], {"kind", redis_err_names[k]});
+	FAMILY("anthropic_proxy_fleet_leases_total", M_COUNTER,
+	       "Fleet lease attempts (refresh: the login's refresh; poll: the usage poll), by outcome.");
+	for (int k = 0; k < FLEET_LEASES; k++)
+		for (int r = 0; r < FLEET_LEASE_RESULTS; r++)
+			POINT(f->leases[k][r], {"lease", fleet_lease_names[k]}, {"result", fleet_lease_result_names[r]});
+	FAMILY("anthropic_proxy_fleet_adoptions_total", M_COUNTER,
+	       "What this replica took from the fleet instead of fetching it: a login another replica refreshed, "
+	       "a usage poll, a window seen in another replica's answer headers.");
+	for (int k = 0; k < f->n; k++) {
+		const struct fleet_account *fa = &f->acc[k];
+		POINT(fa->a->oauth.n_store_adopted, {"account", fa->a->name}, {"what", "login"});
+		POINT(fa->n_usage_adopted, {"account", fa->a->name}, {"what", "usage"});
+		POINT(fa->n_windows_adopted, {"account", fa->a->name}, {"what", "window"});
+	}
+	FAMILY("anthropic_proxy_fleet_login_version", M_GAUGE, "Version of the fleet's login this replica holds.");
+	for (int k = 0; k < f->n; k++)
+		POINT(f->acc[k].a->oauth.store_version, {"account", f->acc[k].a->name});
+	FAMILY("anthropic_proxy_fleet_replicas", M_GAUGE, "Replicas seen in Redis within the last 15 seconds.");
+	POINT0(f->replicas);
+	FAMILY("anthropic_proxy_fleet_window_tokens", M_GAUGE,
+	       "Tokens every replica sent in the window's current period (fleet-wide, as last read).");
+	for (int k = 0; k < f->n; k++) {
+		const struct tracker *t = &f->acc[k].a->tracker;
+		for (int i = 0; i < t->n; i++) {
+			const struct tracker_window *w = &t->w[i];
+			if (!w->resets_at)
+				continue;
+			const struct lbl a = {"account", f->acc[k].a->name}, wl = {"window", w->name};
+			POINT(w->tokens.input + w->others.input, a, wl, {"type", "input"});
+			POINT(w->tokens.output + w->others.output, a, wl, {"type", "output"});
+			POINT(w->tokens.cache_creation + w->others.cache_creation, a, wl, {"type", "cache_creation"});
+			POINT(w->tokens.cache_read + w->others.cache_read, a, wl, {"type", "cache_read"});
+		}
+	}
+	return e;
+}
+
 static int collect(struct sink *S, struct app *app)
 {
 	int64_t now = wall_ms();
 	return window_families(S, app, now) || traffic_families(S, app) || account_families(S, app, now) ||
-	       client_families(S, app, now) || login_and_process_families(S, app);
+	       client_families(S, app, now) || fleet_families(S, app) || login_and_process_families(S, app);
 }
 
 int exposition_prometheus(struct app *app, struct buf *out)

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <hiredis/hiredis.h>
 #include <yajl/yajl_version.h>
 #include <zlib.h>
 
@@ -47,6 +48,8 @@ static void on_drain(uv_timer_t *t)
 	otlp_close(&app->otlp);
 	alert_close(&app->alerts);
 	upstream_close(&app->up);
+	if (app->fleet_on)
+		fleet_close(&app->fleet);
 	if (app->srv.n_clients > 0 && uv_now(app->loop) < drain_deadline)
 		return;
 	if (app->srv.n_clients > 0) {
@@ -163,9 +166,9 @@ static int check(const char *url)
 static void print_versions(void)
 {
 	int y = yajl_version();
-	printf("libuv %s\nllhttp %d.%d.%d\n%s\nyajl %d.%d.%d\nzlib %s\n", uv_version_string(), LLHTTP_VERSION_MAJOR,
-	       LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, tls_library_version(), y / 10000, y / 100 % 100, y % 100,
-	       zlibVersion());
+	printf("libuv %s\nllhttp %d.%d.%d\n%s\nyajl %d.%d.%d\nzlib %s\nhiredis %d.%d.%d\n", uv_version_string(),
+	       LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH, tls_library_version(), y / 10000,
+	       y / 100 % 100, y % 100, zlibVersion(), HIREDIS_MAJOR, HIREDIS_MINOR, HIREDIS_PATCH);
 }
 
 /* --client-keys-file: one key per line; blank lines and # comments ignored. The data stays alive with the config. */
@@ -397,7 +400,24 @@ int main(int argc, char **argv)
 			account_init(&app.accounts[i], app.cfg.accounts.v[i], app.cfg.account_paths[i], &env);
 	else
 		account_init(&app.accounts[0], "default", app.cfg.credentials, &env);
+	struct redis_url rurl;
+	if (app.cfg.redis) {
+		if (redis_parse_url(app.cfg.redis, &rurl, err, sizeof err)) {
+			fprintf(stderr, "anthropic-proxy: %s\n", err);
+			return 2;
+		}
+		const char *pw = config_env_get(environ, "ANTHROPIC_PROXY_REDIS_PASSWORD");
+		if (pw && *pw && !rurl.password[0])
+			snprintf(rurl.password, sizeof rurl.password, "%s", pw);
+		fleet_init(&app.fleet, app.loop, &app.cfg, &rurl, app.accounts, (int)app.n_accounts, &app.clients);
+		app.fleet_on = 1;
+		explicit_bzero(&rurl, sizeof rurl);
+	}
 	for (uint32_t i = 0; i < app.n_accounts; i++) {
+		if (app.cfg.accounts.n && !app.cfg.account_paths[i]) {
+			oauth_use_store_only(&app.accounts[i].oauth); /* --account NAME with --redis: the fleet's login */
+			continue;
+		}
 		account_load(&app.accounts[i], environ);
 		check_credentials_dir(&app.accounts[i], &app.cfg);
 	}
@@ -419,6 +439,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "anthropic-proxy: %s\n", err);
 		return 1;
 	}
+	if (app.fleet_on)
+		fleet_start(&app.fleet);
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_start(&app.accounts[i], i * stagger);
 	alert_init(&app.alerts, app.loop, &app.cfg, &app.tls, &app.accounts, &app.n_accounts, &app.clients);
@@ -457,6 +479,8 @@ int main(int argc, char **argv)
 	tls_ctx_free(&app.tls);
 	otlp_free(&app.otlp);
 	alert_free(&app.alerts);
+	if (app.fleet_on)
+		fleet_free(&app.fleet);
 	for (uint32_t i = 0; i < app.n_accounts; i++)
 		account_free(&app.accounts[i]);
 	free(app.accounts);

@@ -23,6 +23,8 @@
 #define LOCK_RETRY_MS 100
 #define LOCK_TRIES 50                 /* 5 s of a held lock, then refresh anyway (and say so) */
 #define FOLLOW_STAT_MS 1000           /* follow mode: how often the file is checked */
+#define STORE_RETRY_MS 1000           /* fleet: the store is down; look again */
+#define LEASE_WAIT_MS 300             /* fleet: another replica holds the refresh lease; ask again */
 
 static const struct upstream_cbs refresh_cbs;
 static void on_error(struct upstream_req *r, const char *kind, const char *msg);
@@ -55,6 +57,9 @@ void oauth_init(struct oauth *o, uv_loop_t *loop, const struct config *cfg, stru
 		struct upstream_opts opts = UPSTREAM_OPTS_DEFAULT;
 		opts.connect_timeout_ms = cfg->connect_timeout_ms;
 		opts.io_timeout_ms = WAIT_MS;
+		if (cfg->redis && cfg->redis_lease_ms > cfg->connect_timeout_ms + 1000 &&
+		    cfg->redis_lease_ms - cfg->connect_timeout_ms - 1000 < WAIT_MS)
+			opts.io_timeout_ms = cfg->redis_lease_ms - cfg->connect_timeout_ms - 1000; /* ends inside the lease */
 		opts.pool_max = 1;
 		upstream_init(&o->token_up[o->n_urls], loop, host, port, tls, &opts);
 		o->n_urls++;
@@ -66,9 +71,14 @@ static int expired(const struct oauth *o)
 	return o->cur.expires_at_ms && wall_ms() >= o->cur.expires_at_ms;
 }
 
+static int store_down(const struct oauth *o) { return o->store && !o->store->up(o->store->arg); }
+
 static int can_refresh(const struct oauth *o)
 {
-	return o->source == OAUTH_FILE && !o->dead && (o->cfg->follow_credentials || o->cur.refresh_token);
+	if (store_down(o))
+		return 0; /* never two refreshes of one token: without the fleet's lease, none */
+	return (o->source == OAUTH_FILE || o->source == OAUTH_STORE) && !o->dead &&
+	       (o->cfg->follow_credentials || o->cur.refresh_token);
 }
 
 const char *oauth_token(const struct oauth *o)
@@ -103,7 +113,7 @@ static void log_cred(const char *event, enum log_level level, const struct oauth
 		log_fingerprint(o->cur.refresh_token, fr);
 	struct log_line l;
 	log_begin(&l, level, event);
-	log_str(&l, "source", o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN" : o->path);
+	log_str(&l, "source", o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN" : o->source == OAUTH_STORE ? "redis" : o->path);
 	log_str(&l, "token", fa[0] ? fa : NULL);
 	log_str(&l, "refresh_token", fr[0] ? fr : NULL);
 	if (o->cur.expires_at_ms)
@@ -331,7 +341,7 @@ static void schedule(struct oauth *o)
 {
 	if (o->closing)
 		return;
-	if (o->source != OAUTH_FILE)
+	if (o->source != OAUTH_FILE && o->source != OAUTH_STORE)
 		return;
 	if (o->cfg->follow_credentials) {
 		uv_timer_start(&o->timer, on_timer, FOLLOW_STAT_MS, 0);
@@ -345,6 +355,10 @@ static void schedule(struct oauth *o)
 
 static void finish(struct oauth *o, const char *token, const char *why)
 {
+	if (o->store && o->leased)
+		o->store->release(o->store->arg);
+	o->leased = 0;
+	o->store_round = 0;
 	o->refreshing = 0;
 	o->grant_retry = 0;
 	unlock(o);
@@ -446,10 +460,197 @@ static int fresh_enough(const struct oauth *o)
 				       wall_ms() < o->cur.expires_at_ms - (int64_t)o->cfg->refresh_margin_ms);
 }
 
+static void write_back(struct oauth *o, const struct cred *c);
+
+/* ---- fleet: the login shared through a store ------------------------------------------------------------------ */
+
+void oauth_set_store(struct oauth *o, const struct oauth_store *store) { o->store = store; }
+
+void oauth_use_store_only(struct oauth *o)
+{
+	o->source = OAUTH_STORE;
+	snprintf(o->problem, sizeof o->problem, "waiting for this account's login from the fleet store (Redis)");
+}
+
+static void publish(struct oauth *o, uint64_t version)
+{
+	o->store_version = version;
+	o->n_store_published++;
+	o->leased = 0; /* publishing releases the lease */
+	o->store->publish(o->store->arg, &o->cur, version);
+}
+
+/* Takes the store's login (newer than ours). The credentials file, if any, follows, unless someone else changed it. */
+static void store_adopt(struct oauth *o, struct cred *c, uint64_t version, const char *why)
+{
+	if (o->source == OAUTH_FILE && o->cur.refresh_token) {
+		cred_wipe(o->sent_refresh);
+		o->sent_refresh = strdup(o->cur.refresh_token); /* write_back's compare-then-swap checks the file against it */
+		write_back(o, c);
+		cred_wipe(o->sent_refresh);
+		o->sent_refresh = NULL;
+	}
+	if (o->source == OAUTH_NONE || o->source == OAUTH_STORE)
+		o->source = OAUTH_STORE;
+	adopt(o, c, why);
+	o->store_version = version;
+	o->n_store_adopted++;
+	o->last_error[0] = 0;
+	backoff_reset(&o->backoff);
+	if (!o->refreshing) {
+		uv_timer_stop(&o->timer);
+		schedule(o);
+		if (o->waiters)
+			uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
+	}
+}
+
+static int same_login(const struct cred *a, const struct cred *b)
+{
+	return a->access_token && b->access_token && !strcmp(a->access_token, b->access_token) &&
+	       (!a->refresh_token) == (!b->refresh_token) && (!a->refresh_token || !strcmp(a->refresh_token, b->refresh_token));
+}
+
+static void login_dead(struct oauth *o, const char *err)
+{
+	o->dead = 1;
+	o->n_refresh_failed++;
+	snprintf(o->problem, sizeof o->problem,
+		 "login dead: the refresh token was rejected (%s). Log in again with Claude Code (`claude /login`), "
+		 "then send SIGHUP or restart the proxy",
+		 err);
+	snprintf(o->last_error, sizeof o->last_error, "%s", err);
+	log_msg(AP_ERROR, "login_dead", o->problem);
+	finish(o, NULL, o->problem);
+}
+
+void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version)
+{
+	if (o->closing || o->source == OAUTH_ENV || o->cfg->follow_credentials) {
+		if (c)
+			cred_free(c);
+		return;
+	}
+	if (!c) { /* the store holds no login (a new or restarted Redis): ours seeds it */
+		if (o->cur.access_token && o->cur.refresh_token && !o->dead) {
+			log_cred("fleet_login_seeded", AP_INFO, o, "the fleet store held no login for this account");
+			publish(o, o->store_version + 1);
+		}
+		return;
+	}
+	if (o->cur.access_token && same_login(c, &o->cur)) {
+		o->store_version = version;
+		cred_free(c);
+		return;
+	}
+	if (version <= o->store_version && o->cur.access_token) {
+		cred_free(c);
+		return;
+	}
+	if (o->cur.access_token && !o->dead && o->cur.refresh_token && o->source == OAUTH_FILE &&
+	    o->cur.expires_at_ms > c->expires_at_ms) {
+		/* Ours is the newer login (a fresh `claude /login` on this machine): it replaces the store's. */
+		cred_free(c);
+		log_cred("fleet_login_seeded", AP_INFO, o, "this replica's login is newer than the fleet store's");
+		publish(o, version + 1);
+		return;
+	}
+	store_adopt(o, c, version, "adopted the fleet's login");
+	if (o->refreshing && !o->leased && fresh_enough(o))
+		finish(o, o->cur.access_token, NULL); /* the replica we waited for refreshed */
+}
+
+void oauth_store_version_seen(struct oauth *o, uint64_t version)
+{
+	if (version > o->store_version)
+		o->store_version = version;
+}
+
+static void store_refresh_start(struct oauth *o)
+{
+	if (o->store_round)
+		return;
+	/* Claude Code on this machine may have logged in again or rotated the file: a newer pair seeds the fleet. */
+	if (o->source == OAUTH_FILE) {
+		struct cred f;
+		cred_init(&f);
+		char err[400];
+		if (read_file(o->path, &f, err, sizeof err) == 0 && f.refresh_token && o->cur.refresh_token &&
+		    strcmp(f.refresh_token, o->cur.refresh_token) != 0 && f.expires_at_ms > o->cur.expires_at_ms) {
+			adopt(o, &f, "the credentials file holds a newer login");
+			if (fresh_enough(o) && o->store->up(o->store->arg)) {
+				publish(o, o->store_version + 1);
+				if (o->refreshing)
+					finish(o, o->cur.access_token, NULL);
+				return;
+			}
+		}
+		cred_free(&f);
+	}
+	o->refreshing = 1;
+	if (o->store->begin(o->store->arg)) {
+		o->refreshing = 0;
+		if (expired(o))
+			snprintf(o->problem, sizeof o->problem,
+				 "the access token expired and the fleet store (Redis) is unreachable: the refresh waits for it, "
+				 "because two replicas must never refresh one token");
+		resolve_all(o, oauth_token(o), oauth_token(o) ? NULL : o->problem);
+		if (!o->closing)
+			uv_timer_start(&o->timer, on_timer, STORE_RETRY_MS, 0);
+		return;
+	}
+	o->store_round = 1;
+}
+
+void oauth_store_answer(struct oauth *o, struct cred *c, uint64_t version, int leased)
+{
+	if (o->closing || !o->store_round) {
+		if (c)
+			cred_free(c);
+		if (leased && o->store && !o->closing)
+			o->store->release(o->store->arg);
+		return;
+	}
+	o->leased = leased;
+	int newer = c && version > o->store_version && !(o->cur.access_token && same_login(c, &o->cur));
+	if (newer)
+		store_adopt(o, c, version, "another replica refreshed the login");
+	else if (c) {
+		if (o->cur.access_token && same_login(c, &o->cur))
+			o->store_version = version;
+		cred_free(c);
+	}
+	if (fresh_enough(o) && (newer || !o->grant_retry)) {
+		finish(o, o->cur.access_token, NULL);
+		return;
+	}
+	if (o->grant_retry && !newer) {
+		login_dead(o, o->last_error[0] ? o->last_error : "invalid_grant");
+		return;
+	}
+	if (!leased) { /* another replica refreshes: its result arrives by message, or the next ask finds it */
+		o->n_lease_busy++;
+		o->store_round = 0;
+		uv_timer_start(&o->timer, on_timer, LEASE_WAIT_MS, 0);
+		return;
+	}
+	if (!o->cur.refresh_token) {
+		finish(o, oauth_token(o), "no refresh token");
+		return;
+	}
+	o->url_idx = 0;
+	send_refresh(o);
+}
+
 static void refresh_start(struct oauth *o)
 {
 	if (o->closing)
 		return;
+	if (o->source == OAUTH_STORE && o->store) {
+		if (!o->dead && o->cur.refresh_token)
+			store_refresh_start(o);
+		return;
+	}
 	if (o->source != OAUTH_FILE) {
 		snprintf(o->problem, sizeof o->problem,
 			 o->source == OAUTH_ENV ? "CLAUDE_CODE_OAUTH_TOKEN cannot be refreshed; create a new one with "
@@ -466,6 +667,10 @@ static void refresh_start(struct oauth *o)
 	}
 	if (o->dead || !o->cur.refresh_token)
 		return;
+	if (o->store) {
+		store_refresh_start(o);
+		return;
+	}
 	o->refreshing = 1;
 	if (o->lock_fd < 0) {
 		int got = try_lock(o);
@@ -563,14 +768,23 @@ static void on_end(struct upstream_req *r)
 		o->last_error[0] = 0;
 		o->last_refresh_ms = wall_ms();
 		log_cred("token_refreshed", AP_INFO, o, NULL);
+		if (o->store)
+			publish(o, o->store_version + 1);
 		finish(o, o->cur.access_token, NULL);
 		return;
 	}
 	if (o->resp_status == 400 && strcmp(code, "invalid_grant") == 0) {
 		/* Perhaps Claude Code rotated the tokens since we read them: look once more before giving up. */
+		if (!o->grant_retry && o->store && o->store->up(o->store->arg)) {
+			/* A peer may have rotated the tokens: ask the fleet's store before giving up. */
+			o->grant_retry = 1;
+			snprintf(o->last_error, sizeof o->last_error, "%s", err);
+			if (o->store->begin(o->store->arg) == 0)
+				return; /* oauth_store_answer decides */
+		}
 		if (!o->grant_retry) {
 			o->grant_retry = 1;
-			if (adopt_from_file(o, "refresh token rejected; the file has newer tokens")) {
+			if (o->source == OAUTH_FILE && adopt_from_file(o, "refresh token rejected; the file has newer tokens")) {
 				if (fresh_enough(o))
 					finish(o, o->cur.access_token, NULL);
 				else
@@ -578,15 +792,7 @@ static void on_end(struct upstream_req *r)
 				return;
 			}
 		}
-		o->dead = 1;
-		o->n_refresh_failed++;
-		snprintf(o->problem, sizeof o->problem,
-			 "login dead: the refresh token was rejected (%s). Log in again with Claude Code (`claude /login`), "
-			 "then send SIGHUP or restart the proxy",
-			 err);
-		snprintf(o->last_error, sizeof o->last_error, "%s", err);
-		log_msg(AP_ERROR, "login_dead", o->problem);
-		finish(o, NULL, o->problem);
+		login_dead(o, err);
 		return;
 	}
 	if (o->resp_status == 200)

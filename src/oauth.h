@@ -26,7 +26,20 @@
 #include <stdint.h>
 #include <uv.h>
 
-enum oauth_source { OAUTH_NONE, OAUTH_FILE, OAUTH_ENV };
+enum oauth_source { OAUTH_NONE, OAUTH_FILE, OAUTH_ENV, OAUTH_STORE };
+
+/* A store the login is shared through by a fleet of proxies (fleet.h implements it over Redis). With a store,
+ * refreshes happen only under its lease: begin() asks for the lease and the store's newest login, answered later
+ * through oauth_store_answer(); the holder refreshes and publish()es the new pair (which releases the lease), or
+ * release()s it. While the store is down nothing is refreshed (README "A fleet of proxies"): the token in hand is
+ * used until it expires, then the account answers 503 until the store is back. */
+struct oauth_store {
+	int (*up)(void *arg);                                     /* the store can be asked now */
+	int (*begin)(void *arg);                                  /* 0: an answer will come; -1: store down */
+	void (*publish)(void *arg, const struct cred *c, uint64_t version); /* store (if newer), announce, release */
+	void (*release)(void *arg);                               /* give the lease back (compare-and-delete) */
+	void *arg;
+};
 
 struct oauth_waiter;
 /* Called once, from the loop (never from inside oauth_wait): `token` is the access token to use, or NULL when
@@ -85,6 +98,14 @@ struct oauth {
 	int64_t last_refresh_ms;       /* unix ms of the last successful refresh */
 	char last_error[256];          /* why the last refresh failed */
 	int closing;                   /* shutting down */
+	/* Fleet (a store, when --redis is set). */
+	const struct oauth_store *store; /* or NULL */
+	uint64_t store_version;        /* version of the store's login that cur is (0: none known) */
+	int store_round;               /* begin() was called and its answer is awaited, or the lease is held */
+	int leased;                    /* this process holds the refresh lease */
+	uint64_t n_store_adopted;      /* logins adopted from the store */
+	uint64_t n_store_published;    /* logins published to the store */
+	uint64_t n_lease_busy;         /* rounds that found the lease held by another replica */
 };
 
 /* Sets up (no I/O yet); `tls` serves the token endpoints; `credentials` as the field (kept, not copied). */
@@ -117,6 +138,20 @@ int oauth_expired(struct oauth *o, uint64_t generation, struct oauth_waiter *w);
 int oauth_usable(const struct oauth *o);
 /* For /readyz: 1 when a usable token is held; otherwise 0 with the reason in why. */
 int oauth_ready(const struct oauth *o, char *why, size_t len);
+
+/* Fleet: shares this login through `store` (kept, not copied); call before oauth_start. An account without a
+ * credentials file (source OAUTH_STORE) takes its login from the store alone. */
+void oauth_set_store(struct oauth *o, const struct oauth_store *store);
+/* Marks the login as coming from the store only (no file, no environment). */
+void oauth_use_store_only(struct oauth *o);
+/* The store's answer to begin(): its newest login `c` (NULL: none; taken over when adopted) with `version`, and
+ * whether this process now holds the lease. */
+void oauth_store_answer(struct oauth *o, struct cred *c, uint64_t version, int leased);
+/* The store's login as read on (re)connect or announced by a peer (NULL: the store holds none): adopted when
+ * newer than ours; ours seeds the store when the store's is older or missing. `c` is taken over. */
+void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version);
+/* A publish() found a newer version in the store (another replica won): nothing to do but remember it. */
+void oauth_store_version_seen(struct oauth *o, uint64_t version);
 
 /* Parses Claude Code's credentials JSON into o->cur (pure; for tests). Returns 0 or -1 with `err` set. */
 int oauth_parse_credentials(struct oauth *o, const char *json, size_t len, char *err, size_t errlen);

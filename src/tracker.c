@@ -331,6 +331,7 @@ static void rollover(struct tracker_window *w, const char *why, int64_t new_rese
 	log_int(&l, "cache_read_tokens", (long long)w->tokens.cache_read);
 	log_end(&l);
 	memset(&w->tokens, 0, sizeof w->tokens);
+	memset(&w->others, 0, sizeof w->others);
 	w->rollovers++;
 	w->warned = 0;
 	w->n_samples = w->sample_next = 0; /* the burn rate of a new period starts afresh */
@@ -504,6 +505,23 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
 			return 1;
 		}
 	}
+	return 1;
+}
+
+int tracker_apply_shared(struct tracker *t, const char *name, double utilization, int64_t resets_at, int status,
+			 int64_t at_ms, int64_t now_ms)
+{
+	char wname[24];
+	if (canonical_name(name, strlen(name), wname, sizeof wname))
+		return 0;
+	struct tracker_window *w = window_get(t, wname);
+	if (!w || at_ms <= w->util_at_ms || !(utilization >= 0 && utilization <= 1e6))
+		return 0;
+	set_reset(w, resets_at, TRACKER_SRC_HEADER, at_ms);
+	set_util(t, w, utilization, TRACKER_SRC_HEADER, at_ms);
+	if (status >= TRACKER_STATUS_UNKNOWN && status <= TRACKER_REJECTED)
+		w->status = status;
+	(void)now_ms;
 	return 1;
 }
 

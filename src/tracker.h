@@ -74,6 +74,7 @@ struct tracker_window {
 	enum tracker_source reset_src; /* where resets_at came from */
 	int64_t reset_at_ms;           /* when (unix ms) */
 	struct tracker_tokens tokens;  /* proxy traffic since the window last rolled over */
+	struct tracker_tokens others;  /* the other replicas' traffic in this period (fleet.h; zero without --redis) */
 	uint64_t rollovers;            /* rollovers seen since start */
 	int warned;                    /* the utilization warning was logged for this window period */
 	double sample_util[TRACKER_SAMPLES]; /* utilization history (ring), this period only */
@@ -128,6 +129,10 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
  * model's family. Stamps are never 0; until tracker_head_begin is first called nothing is learned. */
 uint64_t tracker_head_begin(struct tracker *t);
 void tracker_note_answer_model(struct tracker *t, const char *model, uint64_t stamp);
+/* A window's values as another replica saw them in an answer's headers at `at_ms` (fleet.h): applied when newer
+ * than what this window holds. Returns 1 when applied. */
+int tracker_apply_shared(struct tracker *t, const char *name, double utilization, int64_t resets_at, int status,
+			 int64_t at_ms, int64_t now_ms);
 /* A usage-endpoint body. Returns 0, or -1 when it is not a JSON object (nothing changes then). */
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms);
 

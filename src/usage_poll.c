@@ -107,7 +107,27 @@ static void on_timer(uv_timer_t *t)
 		}
 		g->last_ms = now;
 	}
+	const struct usage_poll_share *sh = p->deps.share;
+	if (sh && !p->asking && sh->acquire(sh->arg) == 0) {
+		p->asking = 1;
+		return;
+	}
 	poll_now(p);
+}
+
+void usage_poll_lease_answer(struct usage_poll *p, int leased)
+{
+	if (!p->asking || p->closing)
+		return;
+	p->asking = 0;
+	if (p->in_flight || p->disabled)
+		return;
+	if (leased) {
+		poll_now(p);
+		return;
+	}
+	p->n_from_fleet++;
+	schedule(p, jittered(p->interval_ms));
 }
 
 void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms)
@@ -123,7 +143,7 @@ void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms)
 			   "only");
 		return;
 	}
-	if (!oauth_token(d->oauth)) {
+	if (!oauth_token(d->oauth) && d->oauth->source != OAUTH_STORE) { /* a fleet login may still arrive */
 		disable(p, "no credentials");
 		return;
 	}
@@ -195,6 +215,8 @@ static void on_end(struct upstream_req *r)
 		p->last_error[0] = 0;
 		p->last_success_ms = wall_ms();
 		log_msg(AP_DEBUG, "usage_poll", "applied");
+		if (d->share)
+			d->share->publish(d->share->arg, buf_ptr(&p->body), buf_size(&p->body));
 		if (d->on_applied)
 			d->on_applied(d->arg);
 		schedule(p, jittered(p->interval_ms));
@@ -255,6 +277,8 @@ int usage_poll_render(const struct usage_poll *p, struct buf *out, int64_t now_m
 	if (p->disabled)
 		e = e || buf_appends(out, ",\"disabled_reason\":\"") ||
 		    http_json_escape(out, p->disabled_reason, strlen(p->disabled_reason)) || buf_appends(out, "\"");
+	if (p->deps.share)
+		e = e || buf_printf(out, ",\"fleet_turns\":%llu", (unsigned long long)p->n_from_fleet);
 	return e || buf_printf(out, ",\"polls_ok\":%llu,\"polls_failed\":%llu,\"rate_limited\":%llu,\"backoff_ms\":%llu}",
 			       (unsigned long long)p->n_ok, (unsigned long long)p->n_failed,
 			       (unsigned long long)p->n_rate_limited, (unsigned long long)p->backoff.cur_ms);

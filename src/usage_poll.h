@@ -22,6 +22,14 @@ struct usage_poll_gate {
 	uint64_t min_gap_ms; /* polls at least this far apart */
 };
 
+/* A fleet shares one poll per account (fleet.h): before polling, acquire() asks for the poll lease and answers
+ * through usage_poll_lease_answer(); a poll's answer is publish()ed for the other replicas. */
+struct usage_poll_share {
+	int (*acquire)(void *arg);                               /* 0: an answer comes; -1: poll locally */
+	void (*publish)(void *arg, const char *body, size_t len); /* a good answer, for the fleet */
+	void *arg;
+};
+
 /* What a poll works with (not owned): the login it polls with, the tracker it feeds, the client it goes through. */
 struct usage_poll_deps {
 	struct usage_poll_gate *gate;  /* spacing shared with the other accounts' polls, or NULL */
@@ -30,6 +38,7 @@ struct usage_poll_deps {
 	struct upstream *up;         /* the API's client */
 	const char *authority;       /* its Host header value */
 	void (*on_applied)(void *arg); /* after an answer was applied (the owner saves its state), or NULL */
+	const struct usage_poll_share *share; /* the fleet's poll lease, or NULL */
 	void *arg;                   /* its argument */
 };
 
@@ -44,6 +53,7 @@ struct usage_poll {
 	unsigned in_flight : 1;     /* req is out */
 	unsigned disabled : 1;      /* 403 or no usable token: no more polls */
 	unsigned closing : 1;       /* shutting down */
+	unsigned asking : 1;        /* the fleet's poll lease was asked for */
 	uint64_t interval_ms;       /* normal period (config) */
 	struct backoff backoff;     /* retry delay after failures */
 	int64_t last_success_ms;    /* unix ms of the last good poll, 0 never */
@@ -54,12 +64,15 @@ struct usage_poll {
 	uint64_t n_ok;              /* successful polls */
 	uint64_t n_failed;          /* failed polls */
 	uint64_t n_rate_limited;    /* 429 answers */
+	uint64_t n_from_fleet;      /* turns another replica held the poll lease (its snapshot serves) */
 };
 
 void usage_poll_init(struct usage_poll *p, uv_loop_t *loop, const struct usage_poll_deps *deps, uint64_t interval_ms);
 /* Starts polling, the first poll after `first_delay_ms` (several accounts start apart: the endpoint is
  * rate-limited per address too). Does nothing, and says why in /usage, when disabled. */
 void usage_poll_start(struct usage_poll *p, uint64_t first_delay_ms);
+/* The fleet's answer to acquire(): poll now, or (another replica polls) wait for the next turn. */
+void usage_poll_lease_answer(struct usage_poll *p, int leased);
 /* Cancels a poll in flight and closes the timer. */
 void usage_poll_close(struct usage_poll *p);
 void usage_poll_free(struct usage_poll *p);

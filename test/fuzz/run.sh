@@ -46,7 +46,7 @@ CFLAGS="-g -O1 -std=c11 $SAN -fsanitize=fuzzer-no-link $EXTRA"  # EXTRA last: it
 # The vendored Mbed TLS, built by the Makefile's own rules with this compiler into build/fuzz/deps/ (not
 # instrumented: no target reaches TLS; the objects only need its symbols).
 MBEDTLS_LIBS="$OUT/deps/libmbedtls.a $OUT/deps/libmbedx509.a $OUT/deps/libmbedcrypto.a"
-LIBS="$MBEDTLS_LIBS $UV_LIBS -lyajl -lz"
+LIBS="$MBEDTLS_LIBS $UV_LIBS -lyajl -lz -lhiredis"
 
 # A different FUZZ_CFLAGS means a different build: keep one object directory per flag set.
 TAG=$(printf '%s' "$EXTRA" | cksum | cut -d' ' -f1)

@@ -86,6 +86,8 @@ OAuth (src/README.md §6):
       fail_count      ...for the next K token calls (omitted or null: until fail_status is
                       cleared with null/0)
       client_id       the client_id the endpoint accepts
+      hold_ms, hold_count  hold the next hold_count (default 1) token calls hold_ms before deciding them; a
+                      call whose client closed meanwhile is recorded as abandoned and spends nothing
       drop_count      for the next K token calls: refresh (the refresh token is spent), then close
                       the connection without answering (a server that fails after the request arrived)
     Stats gain `refreshes` (token endpoint calls), `refresh_tokens_received` (in order),
@@ -733,6 +735,8 @@ class OAuthState:
         self.fail_status = None
         self.fail_count = None           # None: until cleared
         self.drop_count = 0              # token calls to spend and then drop unanswered
+        self.hold_ms = 0                 # hold the next hold_count token calls this long before deciding them
+        self.hold_count = 0
         self.n = 0
         self.issued = []                 # every token pair issued, in order
 
@@ -759,6 +763,9 @@ class OAuthState:
             self.fail_count = cfg["fail_count"]
         if "drop_count" in cfg:
             self.drop_count = int(cfg["drop_count"] or 0)
+        if "hold_ms" in cfg:
+            self.hold_ms = int(cfg["hold_ms"] or 0)
+            self.hold_count = int(cfg.get("hold_count", 1) or 0)
         if "revoke_on_refresh" in cfg:
             self.revoke_on_refresh = bool(cfg["revoke_on_refresh"])
         if cfg.get("expire_now"):
@@ -787,6 +794,8 @@ class OAuthState:
             "fail_status": self.fail_status,
             "fail_count": self.fail_count,
             "drop_count": self.drop_count,
+            "hold_ms": self.hold_ms,
+            "hold_count": self.hold_count,
             "issued": self.issued,
             "spent_refresh_tokens": self.spent,
             "revoke_on_refresh": self.revoke_on_refresh,
@@ -1771,6 +1780,17 @@ class MockAPI:
         rec["account"] = acct.name
         ast["refreshes"] += 1
         ast["refresh_tokens_received"].append(rt)
+        if o.hold_count > 0:
+            # Held before it is decided: a client that goes away meanwhile (killed mid-refresh) spends nothing,
+            # as a server that rotates only what it can answer.
+            o.hold_count -= 1
+            await asyncio.sleep(o.hold_ms / 1000.0)
+            if r.conn.reader.at_eof() or r.conn.writer.is_closing():
+                st.refresh_results.append({"refresh_token": rt, "status": None, "error": "abandoned",
+                                           "time": time.time(), "mono": time.monotonic(), "account": acct.name,
+                                           "abandoned": True})
+                log("token endpoint: the client went away while its call was held; nothing decided")
+                return False
         fail = o.take_failure()
         if fail:
             status, answer, code = fail, {"error": "server_error",

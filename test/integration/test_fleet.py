@@ -1,0 +1,415 @@
+"""A fleet of proxies sharing logins, windows, counters and budgets through Redis (README "A fleet of proxies").
+
+Every test runs a real redis-server (Debian's) on 127.0.0.1 with a temporary directory, the multi-account mock
+in OAuth validation mode, and several proxy replicas with --redis, each with its own copy of the credentials
+file (as pods would have) or none at all."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+from harness import (CTX, PoolEnv, Proxy, api_error, bearer_of, eq, fail, free_port, http_request, ok, parallel,
+                     read_credentials, wait_until)
+
+SONNET = "claude-sonnet-4-5-20250929"
+BODY = json.dumps({"model": SONNET, "max_tokens": 64, "messages": [{"role": "user", "content": "Say hello."}]}).encode()
+HEADERS = [("content-type", "application/json"), ("anthropic-version", "2023-06-01")]
+WINDOWS = {"a": {"windows": {"5h": {"utilization": 0.2, "resets_in": 3600}, "7d": {"utilization": 0.1,
+                                                                                     "resets_in": 5 * 86400}}}}
+
+
+class Redis:
+    """redis-server on 127.0.0.1:PORT (the same port across restarts), persistence off, in a temp directory."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.dir = CTX.tmpdir("redis-")
+        self.proc = None
+        self.log_path = os.path.join(self.dir, "redis.log")
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self):
+        exe = shutil.which("redis-server")
+        ok(exe, "redis-server is installed (deps/install.sh test)")
+        self.proc = subprocess.Popen([exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+                                      "--save", "", "--appendonly", "no", "--logfile", self.log_path],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        CTX.live.append(self)
+        CTX.logs.append(("redis", self.log_path))
+        wait_until(lambda: self._ping(), 10, "redis-server answers PING")
+        return self
+
+    def _ping(self):
+        try:
+            return self.cmd("PING") == "PONG"
+        except OSError:
+            return False
+
+    def cmd(self, *args):
+        """One command over RESP; returns str, int, list or None."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=3) as s:
+            out = f"*{len(args)}\r\n".encode()
+            for a in args:
+                a = str(a).encode()
+                out += b"$%d\r\n%s\r\n" % (len(a), a)
+            s.sendall(out)
+            f = s.makefile("rb")
+            return self._read(f)
+
+    def _read(self, f):
+        line = f.readline()
+        if not line:
+            raise OSError("redis closed the connection")
+        kind, rest = line[:1], line[1:].rstrip(b"\r\n")
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise AssertionError(f"redis error: {rest.decode()}")
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = f.read(n + 2)[:n]
+            return data.decode()
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read(f) for _ in range(n)]
+        raise OSError(f"bad RESP line {line!r}")
+
+    def kill(self):
+        if self.proc:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+            self.proc = None
+        if self in CTX.live:
+            CTX.live.remove(self)
+        return []
+
+
+class FleetEnv(PoolEnv):
+    """PoolEnv with one account "a" (or `accounts`), a redis-server, and no proxy started: replica() starts one
+    more proxy with --redis and its own copy of the credentials file (files=False: --account a alone)."""
+
+    def __init__(self, accounts=WINDOWS, expires_in_s=8 * 3600, proxy_args=(), poll="off"):
+        super().__init__(accounts=accounts, expires_in_s=expires_in_s, proxy_args=proxy_args, poll=poll,
+                         start_proxy=False)
+        self.redis = None
+        self.replicas = []
+
+    def __enter__(self):
+        self.redis = Redis().start()
+        try:
+            super().__enter__()
+        except BaseException:
+            self.redis.stop()
+            raise
+        return self
+
+    def replica(self, files=True, extra=(), wait_ready=True):
+        n = len(self.replicas) + 1
+        args = []
+        for name, acc in self.pool.items():
+            if files:
+                d = CTX.tmpdir(f"replica{n}-{name}-")
+                path = os.path.join(d, ".credentials.json")
+                shutil.copyfile(acc.path, path)
+                os.chmod(path, 0o600)
+                args += ["--account", f"{name}={path}"]
+            else:
+                args += ["--account", name]
+        args += ["--token-url", self.mock.token_url, "--redis", self.redis.url,
+                 "--redis-prefix", "t:"]
+        if self.poll is not None:
+            args += ["--poll-interval", self.poll]
+        p = Proxy(self.mock.url, args + self.proxy_args + list(extra), token=None, label=f"replica{n}",
+                  wait_ready=wait_ready)
+        self.replicas.append(p)
+        self.proxies.append(p)
+        self.proxy = p
+        return p.start()
+
+    def _stop(self):
+        problems = super()._stop()
+        if self.redis:
+            self.redis.stop()
+        return problems
+
+    def token_results(self):
+        return self.mock.stats()["refresh_results"]
+
+
+def send(proxy, body=BODY, headers=HEADERS, timeout=40):
+    return http_request(proxy.port, "POST", "/v1/messages", headers, body, timeout=timeout)
+
+
+def fleet(proxy):
+    u = proxy.usage()
+    ok("fleet" in u, f"/usage has a fleet key: {sorted(u)}")
+    return u["fleet"]
+
+
+def metric(proxy, name, labels=""):
+    text = proxy.get("/metrics").body.decode()
+    for line in text.splitlines():
+        if line.startswith(name + labels + " ") or (not labels and line.startswith(name + " ")):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+def decided(results):
+    """Token calls the mock decided (not abandoned), by refresh token."""
+    out = {}
+    for r in results:
+        if not r.get("abandoned"):
+            out.setdefault(r["refresh_token"], []).append(r["status"])
+    return out
+
+
+def test_fleet_three_replicas_one_refresh_for_an_expired_login():
+    with FleetEnv(expires_in_s=-60) as env:
+        reps = [env.replica(wait_ready=True) for _ in range(3)]
+        wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "every replica reaches Redis")
+
+        def one(i):
+            return send(reps[i % 3]).status
+
+        statuses = parallel(one, 150, timeout=60)
+        eq(sorted(set(statuses)), [200], "every one of 150 requests (50 per replica) answered 200")
+        results = env.token_results()
+        ok(len([r for r in results if r["status"] == 200]) == 1,
+           f"exactly one refresh at the mock for the fleet: {results}")
+        eq(env.mock.stats()["spent_refresh_reuse"], 0, "no spent refresh token presented again")
+        versions = {fleet(p)["accounts"]["a"]["login_version"] for p in reps}
+        eq(len(versions), 1, f"every replica holds the same login version: {versions}")
+        adopted = sum(fleet(p)["accounts"]["a"]["logins_adopted"] for p in reps)
+        ok(adopted >= 2, f"the two replicas that did not refresh adopted the new login ({adopted})")
+        leases = [fleet(p)["leases"]["refresh"]["acquired"] for p in reps]
+        eq(sum(leases), 1, f"one refresh lease taken in the fleet: {leases}")
+
+
+def test_fleet_rotation_by_one_replica_is_adopted_without_a_401():
+    with FleetEnv(accounts={"a": dict(WINDOWS["a"], oauth={"revoke_on_refresh": True})}) as env:
+        r1, r2 = env.replica(), env.replica()
+        wait_until(lambda: fleet(r1)["up"] and fleet(r2)["up"], 10, "both replicas reach Redis")
+        eq(send(r1).status, 200, "r1 serves")
+        eq(send(r2).status, 200, "r2 serves")
+        # The API expires the token: r1 meets the 401, refreshes under the lease and publishes the pair; the mock
+        # revokes the old access token on rotation, so r2 would meet a 401 with it.
+        env.mock.account("a", oauth={"expire_now": True})
+        eq(send(r1).status, 200, "r1's request after the expiry (401 -> refresh -> replay)")
+        results = [s for s in env.token_results() if s["status"] == 200]
+        eq(len(results), 1, "one refresh")
+        new_access = results[0]["access_token"]
+        for i in range(5):
+            r = send(r2)
+            eq(r.status, 200, f"r2 request {i} after r1 rotated the login")
+        recs = [x for x in env.mock.requests() if x.get("account") == "a"]
+        eq(bearer_of(recs[-1]), new_access, "r2 signs with the adopted token")
+        eq(len([s for s in env.token_results() if s["status"] == 200]), 1, "r2 did not refresh itself")
+        f2 = fleet(r2)["accounts"]["a"]
+        ok(f2["logins_adopted"] >= 1 and f2["login_version"] == fleet(r1)["accounts"]["a"]["login_version"],
+           f"r2 adopted r1's login: {f2}")
+        # r2 writes the adopted pair into its own credentials file, so a restart without Redis still works.
+        path = r2.args[r2.args.index("--account") + 1].split("=", 1)[1]
+        eq(read_credentials(path)["claudeAiOauth"]["accessToken"], new_access, "r2's credentials file follows")
+
+
+def test_fleet_replica_without_credentials_file_serves():
+    with FleetEnv() as env:
+        r1 = env.replica()
+        r2 = env.replica(files=False)
+        wait_until(lambda: r2.get("/readyz").status == 200, 10, "the file-less replica becomes ready")
+        for i in range(3):
+            eq(send(r2).status, 200, f"file-less replica request {i}")
+        recs = [x for x in env.mock.requests() if x.get("account") == "a"]
+        eq(bearer_of(recs[-1]), env.pool['a'].access0, "it signs with the login r1 seeded into Redis")
+        f = fleet(r2)["accounts"]["a"]
+        ok(f["logins_adopted"] >= 1 and f["login_version"] >= 1, f"r2's login came from the fleet: {f}")
+        eq(send(r1).status, 200, "r1 still serves")
+        eq(env.token_results(), [], "no refresh")
+
+
+def test_fleet_file_less_replica_not_ready_without_redis():
+    with FleetEnv() as env:
+        env.redis.stop()
+        r = env.replica(files=False)
+        rd = r.get("/readyz")
+        eq(rd.status, 503, "not ready before any login arrived")
+        resp = send(r, timeout=15)
+        eq(resp.status, 503, "a request without a login")
+        typ, msg = api_error(resp, "no-login error")
+        ok("redis" in msg.lower() or "fleet" in msg.lower(), f"the error says the login comes from the fleet: {msg}")
+
+
+def test_fleet_lease_holder_killed_mid_refresh():
+    with FleetEnv(expires_in_s=-60, proxy_args=["--redis-lease", "5s", "--connect-timeout", "2s"]) as env:
+        # The first token call is held 9 s before the mock decides it; its client will be dead by then.
+        env.mock.account("a", oauth={"hold_ms": 9000, "hold_count": 1})
+        r1 = env.replica()
+        wait_until(lambda: env.mock.stats()["refreshes"] >= 1, 10, "r1 started the refresh (it holds the lease)")
+        eq(fleet(r1)["leases"]["refresh"]["acquired"], 1, "r1 took the refresh lease")
+        r2 = env.replica()
+        r1.kill()
+        t0 = time.monotonic()
+        resp = send(r2, timeout=40)
+        waited = time.monotonic() - t0
+        eq(resp.status, 200, "r2 answers once the dead holder's lease expired and it refreshed")
+        ok(waited < 30, f"within the lease and a refresh ({waited:.1f}s)")
+        wait_until(lambda: any(r.get("abandoned") for r in env.token_results()), 12,
+                   "the mock let go of the killed holder's call (its client was gone): nothing decided")
+        results = env.token_results()
+        d = decided(results)
+        ok(all(len(v) == 1 for v in d.values()), f"no refresh token decided twice: {d}")
+        eq(len([r for r in results if r["status"] == 200]), 1, "one refresh succeeded")
+        eq(env.mock.stats()["spent_refresh_reuse"], 0, "no spent refresh token presented again")
+        f2 = fleet(r2)
+        ok(f2["leases"]["refresh"]["busy"] >= 1 and f2["leases"]["refresh"]["acquired"] == 1,
+           f"r2 found the lease held, then took it: {f2['leases']}")
+
+
+def test_fleet_redis_away_no_refresh_then_one_when_back():
+    with FleetEnv(expires_in_s=-60) as env:
+        port = env.redis.port
+        env.redis.stop()
+        r1 = env.replica()
+        r2 = env.replica()
+        for p in (r1, r2):
+            resp = send(p, timeout=15)
+            eq(resp.status, 503, "an expired token while Redis is away: no refresh")
+            typ, msg = api_error(resp, "503 while Redis is away")
+            ok("redis" in msg.lower(), f"the error names Redis: {msg}")
+        eq(env.mock.stats()["refreshes"], 0, "nobody refreshed without the lease")
+        ok(metric(r1, "anthropic_proxy_redis_up") == 0, "anthropic_proxy_redis_up 0")
+        wait_until(lambda: (metric(r1, "anthropic_proxy_redis_errors_total", '{kind="connect"}') or 0) >= 2, 5,
+                   "refused connects counted (and retried)")
+        env.redis = Redis(port).start()
+        wait_until(lambda: fleet(r1)["up"] and fleet(r2)["up"], 15, "both replicas reconnect")
+        wait_until(lambda: send(r1, timeout=15).status == 200 and send(r2, timeout=15).status == 200, 20,
+                   "both serve once Redis is back")
+        eq(len([r for r in env.token_results() if r["status"] == 200]), 1, "exactly one refresh")
+        eq(metric(r2, "anthropic_proxy_redis_up"), 1.0, "anthropic_proxy_redis_up 1")
+
+
+def test_fleet_redis_restart_under_load_keeps_traffic_and_resyncs_counters():
+    with FleetEnv() as env:
+        reps = [env.replica() for _ in range(3)]
+        wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "replicas reach Redis")
+        port = env.redis.port
+        statuses = []
+        for i in range(30):
+            statuses.append(send(reps[i % 3]).status)
+            if i == 10:
+                env.redis.kill()
+            if i == 20:
+                env.redis = Redis(port).start()
+        eq(sorted(set(statuses)), [200], f"no request lost while Redis died and came back: {statuses}")
+        served = [x for x in env.mock.requests() if x.get("account") == "a" and x.get("path") == "/v1/messages"]
+        eq(len(served), 30, "the mock served 30")
+
+        def fleet_input():
+            return [(((fleet(p)["accounts"]["a"]["windows"].get("5h") or {}).get("tokens") or {}).get("requests"))
+                    for p in reps]
+
+        wait_until(lambda: fleet_input() == [30, 30, 30], 15, "every replica's fleet count re-synced to 30")
+        tokens = fleet(reps[0])["accounts"]["a"]["windows"]["5h"]["tokens"]
+        own = [p.usage()["accounts"]["a"]["windows"]["5h"]["tokens"] for p in reps]
+        for k in ("input", "output", "cache_creation", "cache_read"):
+            eq(tokens[k], sum(o[k] for o in own), f"fleet {k} tokens = the replicas' own")
+        ok(tokens["output"] > 0, "answers carried tokens")
+        ok(sum(metric(p, "anthropic_proxy_redis_errors_total", '{kind="disconnect"}') or 0 for p in reps) >= 1,
+           "the lost connection was counted")
+        ok(metric(reps[0], "anthropic_proxy_fleet_window_tokens", '{account="a",window="5h",type="output"}')
+           == tokens["output"], "the fleet gauge shows the fleet total")
+
+
+def test_fleet_token_totals_equal_what_the_mock_served():
+    with FleetEnv() as env:
+        reps = [env.replica() for _ in range(3)]
+        wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "replicas reach Redis")
+        statuses = parallel(lambda i: send(reps[i % 3]).status, 45, timeout=60)
+        eq(sorted(set(statuses)), [200], "all served")
+        served = [x for x in env.mock.requests() if x.get("account") == "a" and x.get("path") == "/v1/messages"]
+        want_out = 0
+        for x in served:
+            body = env.mock.response_body(x)
+            try:
+                want_out += json.loads(body)["usage"]["output_tokens"]
+            except (ValueError, KeyError, TypeError):
+                fail(f"a served answer without usage: {body[:200]!r}")
+
+        def outs():
+            return [(((fleet(p)["accounts"]["a"]["windows"].get("5h") or {}).get("tokens") or {}).get("output"))
+                    for p in reps]
+
+        wait_until(lambda: outs() == [want_out] * 3, 10, f"every replica's fleet output tokens = {want_out}")
+        eq(fleet(reps[0])["accounts"]["a"]["windows"]["5h"]["replicas"], 3, "three replicas counted")
+        wait_until(lambda: fleet(reps[0])["replicas"] == 3, 5, "three replicas seen")
+
+
+def test_fleet_budgets_count_fleet_totals():
+    d = CTX.tmpdir("clients-")
+    path = os.path.join(d, "clients")
+    with open(path, "w") as f:
+        f.write("x sk-proxy-x-000001 5h=30%\ny sk-proxy-y-000001\n")
+    keys = {"x": "sk-proxy-x-000001", "y": "sk-proxy-y-000001"}
+    acct = {"a": {"windows": {"5h": {"utilization": 0.8, "resets_in": 3600}}}}
+    with FleetEnv(accounts=acct, proxy_args=["--clients-file", path]) as env:
+        ra, rb = env.replica(), env.replica()
+        wait_until(lambda: fleet(ra)["up"] and fleet(rb)["up"], 10, "replicas reach Redis")
+
+        def as_client(p, c):
+            return send(p, headers=HEADERS + [("x-api-key", keys[c])]).status
+
+        def fleet_requests(p):
+            w = fleet(p)["accounts"]["a"]["windows"].get("5h") or {}
+            return (w.get("tokens") or {}).get("requests")
+
+        def attributed(p):
+            w = ((p.usage().get("clients") or {}).get("x", {}).get("windows") or {}).get("5h") or {}
+            return w.get("attributed_utilization_percent")
+
+        # y sends 9 requests through A. Then x sends through B, which sees nobody else locally: alone, B would
+        # attribute x all of the 80% window after its first request and refuse the second (budget 30%). On the
+        # fleet's totals x holds n/(9+n) of it, so B serves x until that reaches 30/80.
+        for _ in range(9):
+            eq(as_client(ra, "y"), 200, "y through A")
+        wait_until(lambda: fleet_requests(rb) == 9, 10, "B reads A's 9 requests from the fleet")
+        served = 0
+        refused = False
+        for n in range(1, 12):
+            st = as_client(rb, "x")
+            if st == 429:
+                refused = True
+                break
+            eq(st, 200, f"x request {n} through B")
+            served += 1
+            wait_until(lambda: fleet_requests(rb) == 9 + served, 10, "B's fleet total includes x's request")
+            if served == 1:
+                a1 = attributed(rb)
+                ok(a1 is not None and 5 < a1 < 10, f"x attributed ~8% (1 of 10 fleet requests), not 80%: {a1}")
+        ok(refused, "x refused once its fleet-wide share reached its budget")
+        ok(5 <= served <= 7, f"x served until n/(9+n) of 80% reached 30% (n = 6): served {served}")
+        eq(as_client(rb, "y"), 200, "y is still served")
+        fx = fleet(rb)["clients"]["x"]["a/5h"]
+        eq(fx["requests"], served, "the fleet's count of x's requests in the window")
+        wait_until(lambda: (attributed(ra) or 0) >= 30, 10, "A, which never served x, attributes x its fleet share")
+        eq(as_client(ra, "x"), 429, "A refuses x too: the budget is the fleet's")

@@ -78,8 +78,12 @@ void app_save_state(struct app *app)
 	const struct tracker *ts[CLIENTS_MAX_ACCOUNTS];
 	const char *names[CLIENTS_MAX_ACCOUNTS];
 	app_trackers(app, ts, names);
-	rc = rc || buf_appends(&b, ",\"clients\":") || clients_save_json(&app->clients, ts, names, &b) ||
-	     buf_appends(&b, "}\n");
+	rc = rc || buf_appends(&b, ",\"clients\":") || clients_save_json(&app->clients, ts, names, &b);
+	/* The fleet's counters are per replica name: a restart that restores them keeps the name, so Redis holds
+	 * them once (a new name would count the restored tokens a second time). */
+	if (app->fleet_on)
+		rc = rc || buf_printf(&b, ",\"fleet_replica\":\"%s\"", app->fleet.replica);
+	rc = rc || buf_appends(&b, "}\n");
 	if (rc || fs_write_atomic(app->cfg.state_file, buf_ptr(&b), buf_size(&b), 0600, err, sizeof err)) {
 		struct log_line l;
 		log_begin(&l, AP_WARN, "state_save_failed");
@@ -124,6 +128,9 @@ void app_load_state(struct app *app)
 	const char *names[CLIENTS_MAX_ACCOUNTS];
 	int n = app_trackers(app, ts, names);
 	clients_load_value(&app->clients, json_get(root, "clients"), ts, names, n);
+	const char *replica = json_str(json_get(root, "fleet_replica"));
+	if (app->fleet_on && replica)
+		fleet_set_replica(&app->fleet, replica);
 	if (!root) {
 		log_begin(&l, AP_WARN, "state_unreadable");
 		log_str(&l, "path", app->cfg.state_file);

@@ -8,6 +8,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,12 +25,13 @@
 const char *const fleet_lease_names[FLEET_LEASES] = {"refresh", "poll"};
 const char *const fleet_lease_result_names[FLEET_LEASE_RESULTS] = {"acquired", "busy"};
 
-/* Stores a login only when its version is above the stored one; releases the caller's lease either way; announces
- * it. Returns 0 when stored, else the version found. */
+/* Stores a login only when its version is above the stored one (at an equal version: when it expires later);
+ * releases the caller's lease either way; announces it. Returns 0 when stored, else the version found. */
 static const char LUA_PUBLISH_LOGIN[] =
 	"if redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end "
 	"local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0') "
-	"if cur >= tonumber(ARGV[1]) then return cur end "
+	"if cur > tonumber(ARGV[1]) or (cur == tonumber(ARGV[1]) and "
+	"tonumber(redis.call('HGET', KEYS[1], 'expires') or '0') >= tonumber(ARGV[4])) then return cur end "
 	"redis.call('HSET', KEYS[1], 'v', ARGV[1], 'access', ARGV[2], 'refresh', ARGV[3], 'expires', ARGV[4], "
 	"'scope', ARGV[5], 'by', ARGV[6]) "
 	"redis.call('PUBLISH', ARGV[7], ARGV[8]) return 0";
@@ -220,8 +222,8 @@ static void on_login_version(struct redis *r, redisReply *reply, void *data)
 	if (!reply)
 		return;
 	uint64_t v = reply->type == REDIS_REPLY_STRING ? strtoull(reply->str, NULL, 10) : 0;
-	/* Missing (Redis restarted empty) or newer than ours: read it all (and seed, when missing). */
-	if (v == 0 ? fa->a->oauth.store_version > 0 || fa->a->oauth.cur.access_token : v > fa->a->oauth.store_version)
+	/* Missing (Redis restarted empty) or not the version we hold: read it all (adopt it, or write ours again). */
+	if (v == 0 ? fa->a->oauth.store_version > 0 || fa->a->oauth.cur.access_token : v != fa->a->oauth.store_version)
 		(void)hmget_login(fa, on_login_read);
 }
 
@@ -655,6 +657,17 @@ void fleet_start(struct fleet *f)
 	redis_start(&f->redis);
 	uv_timer_start(&f->timer, on_sync, SYNC_MS, SYNC_MS);
 	f->started = 1;
+}
+
+void fleet_set_replica(struct fleet *f, const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n >= sizeof f->replica || f->started)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("._-", name[i]))
+			return;
+	memcpy(f->replica, name, n + 1);
 }
 
 static void timer_closed(uv_handle_t *h) { (void)h; }

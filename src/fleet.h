@@ -91,6 +91,9 @@ void fleet_start(struct fleet *f);
 void fleet_close(struct fleet *f);
 void fleet_free(struct fleet *f);
 
+/* Takes the replica name a state file saved (ignored unless it is [A-Za-z0-9._-]{1,95}): counters restored from
+ * that file are then this replica's fields in Redis again, not a second copy. Before fleet_start. */
+void fleet_set_replica(struct fleet *f, const char *name);
 /* /usage's "fleet" object. */
 int fleet_render_json(const struct fleet *f, struct buf *out, int64_t now_ms);
 

@@ -526,8 +526,8 @@ static void login_dead(struct oauth *o, const char *err)
 
 void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version)
 {
-	if (o->closing || o->source == OAUTH_ENV || o->cfg->follow_credentials) {
-		if (c)
+	if (o->closing || o->source == OAUTH_ENV || o->cfg->follow_credentials || (o->refreshing && o->leased)) {
+		if (c) /* (holding the lease, this replica's refresh is what the store gets next) */
 			cred_free(c);
 		return;
 	}
@@ -543,16 +543,19 @@ void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version)
 		cred_free(c);
 		return;
 	}
-	if (version <= o->store_version && o->cur.access_token) {
-		cred_free(c);
-		return;
-	}
-	if (o->cur.access_token && !o->dead && o->cur.refresh_token && o->source == OAUTH_FILE &&
-	    o->cur.expires_at_ms > c->expires_at_ms) {
-		/* Ours is the newer login (a fresh `claude /login` on this machine): it replaces the store's. */
+	int ours_valid = o->cur.access_token && o->cur.refresh_token && !o->dead;
+	int ours_later = ours_valid && o->cur.expires_at_ms > c->expires_at_ms;
+	/* Never synced: the later expiry is the newer login (a fresh `claude /login` here beats an older fleet
+	 * login). Since: versions decide; a store behind ours lost our write (a restart) and gets it again; equal
+	 * versions with different logins (two replicas re-seeding an emptied store) go to the later expiry. */
+	int publish_ours = o->store_version == 0 ? ours_later
+			   : version < o->store_version ? ours_valid
+			   : version == o->store_version ? ours_later : 0;
+	if (publish_ours) {
+		uint64_t v = version < o->store_version ? o->store_version : version + 1;
 		cred_free(c);
 		log_cred("fleet_login_seeded", AP_INFO, o, "this replica's login is newer than the fleet store's");
-		publish(o, version + 1);
+		publish(o, v);
 		return;
 	}
 	store_adopt(o, c, version, "adopted the fleet's login");

@@ -2,6 +2,7 @@
 #include "redis.h"
 
 #include "log.h"
+#include "url.h"
 
 #include <hiredis/adapters/libuv.h>
 #include <hiredis/async.h>
@@ -29,17 +30,16 @@ static int url_fail(char *err, size_t errlen, const char *why)
 	return -1;
 }
 
-/* Percent-decodes s[0..n) into out (userinfo may carry escaped characters). */
+/* Percent-decodes s[0..n) into out (a password may carry escaped characters). */
 static int pct_decode(const char *s, size_t n, char *out, size_t outn)
 {
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (c == '%' && i + 2 < n) {
-			char hex[3] = {s[i + 1], s[i + 2], 0};
-			char *end;
+		if (c == '%') {
+			char hex[3] = {i + 1 < n ? s[i + 1] : 0, i + 2 < n ? s[i + 2] : 0, 0}, *end;
 			long v = strtol(hex, &end, 16);
-			if (*end || v <= 0)
+			if (*end || end != hex + 2 || v <= 0)
 				return -1;
 			c = (char)v;
 			i += 2;
@@ -52,86 +52,55 @@ static int pct_decode(const char *s, size_t n, char *out, size_t outn)
 	return 0;
 }
 
-int redis_parse_url(const char *url, struct redis_url *u, char *err, size_t errlen)
+/* "/N" (or "", "/"): the database number. */
+static int parse_db(const char *s, int *db)
+{
+	if (*s == '?')
+		s += strncmp(s, "?db=", 4) == 0 ? 4 : 0;
+	else if (*s == '/')
+		s++;
+	if (!*s)
+		return 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || end == s || v < 0 || v > 1000000)
+		return -1;
+	*db = (int)v;
+	return 0;
+}
+
+int redis_parse_url(const char *s, struct redis_url *u, char *err, size_t errlen)
 {
 	memset(u, 0, sizeof *u);
-	u->port = 6379;
-	if (strncmp(url, "unix://", 7) == 0) {
-		const char *p = url + 7;
-		const char *q = strchr(p, '?');
+	if (strncmp(s, "unix://", 7) == 0) { /* url.h parses host-based URLs; a socket path is the rest */
+		const char *p = s + 7, *q = strchr(p, '?');
 		size_t n = q ? (size_t)(q - p) : strlen(p);
-		if (n == 0 || p[0] != '/' || n >= sizeof u->path)
+		if (p[0] != '/' || n < 2 || n >= sizeof u->path)
 			return url_fail(err, errlen, "a unix socket needs an absolute path");
 		memcpy(u->path, p, n);
-		if (q) {
-			char *end;
-			if (strncmp(q, "?db=", 4) != 0)
-				return url_fail(err, errlen, "the only query is ?db=N");
-			long db = strtol(q + 4, &end, 10);
-			if (*end || end == q + 4 || db < 0 || db > 1000000)
-				return url_fail(err, errlen, "db must be a number");
-			u->db = (int)db;
-		}
+		if (q && (strncmp(q, "?db=", 4) != 0 || parse_db(q, &u->db)))
+			return url_fail(err, errlen, "the only query is ?db=N");
 		return 0;
 	}
-	if (strncmp(url, "redis://", 8) != 0)
-		return url_fail(err, errlen, "unknown scheme");
-	const char *p = url + 8;
-	const char *slash = strchr(p, '/');
-	const char *end = slash ? slash : p + strlen(p);
-	const char *at = NULL;
-	for (const char *c = p; c < end; c++)
-		if (*c == '@')
-			at = c;
-	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *uend = colon ? colon : at;
-		if (pct_decode(p, (size_t)(uend - p), u->user, sizeof u->user) ||
-		    (colon && pct_decode(colon + 1, (size_t)(at - colon - 1), u->password, sizeof u->password)))
+	struct url x;
+	const char *why = url_parse(s, &x);
+	if (why)
+		return url_fail(err, errlen, why);
+	if (strcmp(x.scheme, "redis") != 0)
+		return url_fail(err, errlen, "the scheme must be redis:// (rediss:// is not supported)");
+	snprintf(u->host, sizeof u->host, "%s", x.host);
+	u->port = x.port;
+	if (parse_db(x.path, &u->db))
+		return url_fail(err, errlen, "the path must be a database number");
+	if (x.userinfo[0]) {
+		const char *colon = strchr(x.userinfo, ':');
+		size_t ul = colon ? (size_t)(colon - x.userinfo) : strlen(x.userinfo);
+		/* user:password, :password, or a lone secret (the older AUTH form) */
+		if (colon ? pct_decode(x.userinfo, ul, u->user, sizeof u->user) ||
+				    pct_decode(colon + 1, strlen(colon + 1), u->password, sizeof u->password)
+			  : pct_decode(x.userinfo, ul, u->password, sizeof u->password))
 			return url_fail(err, errlen, "bad user or password");
-		if (!colon) { /* redis://password@host: the older single-secret form */
-			memcpy(u->password, u->user, sizeof u->password < sizeof u->user ? sizeof u->password : sizeof u->user);
-			u->user[0] = 0;
-		}
-		p = at + 1;
-	}
-	const char *hend = end;
-	const char *colon = NULL;
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(end - p));
-		if (!rb)
-			return url_fail(err, errlen, "unclosed [");
-		if ((size_t)(rb - p - 1) >= sizeof u->host || rb == p + 1)
-			return url_fail(err, errlen, "bad host");
-		memcpy(u->host, p + 1, (size_t)(rb - p - 1));
-		colon = rb + 1 < end && rb[1] == ':' ? rb + 1 : NULL;
-		if (rb + 1 < end && !colon)
-			return url_fail(err, errlen, "bad host");
-	} else {
-		colon = memchr(p, ':', (size_t)(end - p));
-		hend = colon ? colon : end;
-		if (hend == p || (size_t)(hend - p) >= sizeof u->host)
-			return url_fail(err, errlen, "missing host");
-		memcpy(u->host, p, (size_t)(hend - p));
-	}
-	if (colon) {
-		char num[8] = "";
-		size_t n = (size_t)(end - colon - 1);
-		if (n == 0 || n >= sizeof num)
-			return url_fail(err, errlen, "bad port");
-		memcpy(num, colon + 1, n);
-		char *e;
-		long port = strtol(num, &e, 10);
-		if (*e || port < 1 || port > 65535)
-			return url_fail(err, errlen, "bad port");
-		u->port = (int)port;
-	}
-	if (slash && slash[1]) {
-		char *e;
-		long db = strtol(slash + 1, &e, 10);
-		if (*e || db < 0 || db > 1000000)
-			return url_fail(err, errlen, "the path must be a database number");
-		u->db = (int)db;
+		explicit_bzero(x.userinfo, sizeof x.userinfo);
 	}
 	return 0;
 }

@@ -451,7 +451,8 @@ def test_container_credentials_dir_written_back_as_nonroot():
 def test_container_deploy_files_consistent():
     # No YAML parser in the standard library: these are line-level checks of what would break silently.
     deploy = os.path.join(ROOT, "deploy")
-    files = [DOCKERFILE, os.path.join(deploy, "compose.yaml"), os.path.join(deploy, "CONTAINERS.md")]
+    files = [DOCKERFILE, os.path.join(deploy, "compose.yaml"), os.path.join(deploy, "CONTAINERS.md"),
+             os.path.join(deploy, "compose.fleet.yaml")]
     kdir = os.path.join(deploy, "kubernetes")
     files += sorted(os.path.join(kdir, n) for n in os.listdir(kdir) if n.endswith((".yaml", ".yml")))
     texts = {}
@@ -464,6 +465,7 @@ def test_container_deploy_files_consistent():
     ok({"listen", "client-key", "client-keys-file", "state-file", "credentials", "check"} <= flags,
        f"flags in --help: {sorted(flags)}")
     twins = {"ANTHROPIC_PROXY_" + f.upper().replace("-", "_") for f in flags}
+    twins.add("ANTHROPIC_PROXY_REDIS_PASSWORD")  # --redis's password, read on its own (README "A fleet of proxies")
     for path, text in texts.items():
         for name in sorted(set(re.findall(r"\bANTHROPIC_PROXY_[A-Z0-9_]+\b", text))):
             ok(name in twins, f"{os.path.relpath(path, ROOT)} names {name}, which is no flag's variable")
@@ -480,7 +482,7 @@ def test_container_deploy_files_consistent():
     with open(os.path.join(deploy, "prometheus", "prometheus.yml")) as f:
         contains(f.read(), "anthropic-proxy:8080", "the Prometheus scrape target (the compose service)")
     # Kubernetes: never a single-file (subPath) mount of the credentials, probes on the proxy's own endpoints.
-    for path in files[3:]:
+    for path in files[4:]:
         text = texts[path]
         ok(not re.search(r"^\s*subPath:.*credentials", text, re.M),
            f"{os.path.relpath(path, ROOT)} mounts the credentials file alone (subPath): rename would fail")

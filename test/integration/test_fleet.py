@@ -413,3 +413,60 @@ def test_fleet_budgets_count_fleet_totals():
         eq(fx["requests"], served, "the fleet's count of x's requests in the window")
         wait_until(lambda: (attributed(ra) or 0) >= 30, 10, "A, which never served x, attributes x its fleet share")
         eq(as_client(ra, "x"), 429, "A refuses x too: the budget is the fleet's")
+
+
+def test_fleet_one_usage_poller_and_shared_header_windows():
+    with FleetEnv(poll="1s") as env:
+        reps = [env.replica() for _ in range(3)]
+        wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "replicas reach Redis")
+        before = env.mock.account_stats("a")["usage_polls"]
+        time.sleep(4.2)
+        polls = env.mock.account_stats("a")["usage_polls"] - before
+        ok(2 <= polls <= 6, f"about one poll a second for the whole fleet, not three: {polls} in 4.2 s")
+        turns = [p.usage()["accounts"]["a"]["poll"].get("fleet_turns", 0) for p in reps]
+        ok(sum(turns) >= 4, f"the replicas that did not poll took the poller's snapshot: {turns}")
+        utils = {p.usage()["accounts"]["a"]["windows"]["7d"]["utilization_percent"] for p in reps}
+        eq(utils, {10}, "every replica shows the polled 7d window")
+        leases = [fleet(p)["leases"]["poll"] for p in reps]
+        ok(sum(x["busy"] for x in leases) >= 4, f"the poll lease was found held: {leases}")
+
+
+def test_fleet_header_windows_seen_by_one_replica_reach_the_others():
+    acct = {"a": {"windows": {"5h": {"utilization": 0.42, "resets_in": 3600}}}}
+    with FleetEnv(accounts=acct) as env:
+        r1, r2 = env.replica(), env.replica()
+        wait_until(lambda: fleet(r1)["up"] and fleet(r2)["up"], 10, "replicas reach Redis")
+        eq(r2.usage()["accounts"]["a"]["windows"].get("5h"), None, "r2 knows no 5h window before any answer")
+        eq(send(r1).status, 200, "r1 serves one request")
+
+        def r2_5h():
+            return (r2.usage()["accounts"]["a"]["windows"].get("5h") or {}).get("utilization_percent")
+
+        wait_until(lambda: r2_5h() == 42, 5, "r2 shows the 5h window r1 saw in an answer's headers")
+        ok(fleet(r2)["accounts"]["a"]["windows_adopted"] >= 1, "counted as adopted")
+        # A newer value seen by r2 replaces it on r1 (newest first).
+        env.mock.account("a", windows={"5h": {"utilization": 0.61}})
+        eq(send(r2).status, 200, "r2 serves one request")
+        wait_until(lambda: (r1.usage()["accounts"]["a"]["windows"]["5h"] or {}).get("utilization_percent") == 61, 5,
+                   "r1 takes r2's newer value")
+
+
+def test_fleet_redis_password_from_environment_and_wrong_password():
+    with FleetEnv() as env:
+        env.redis.cmd("CONFIG", "SET", "requirepass", "s3cret-pass")
+        good = Proxy(env.mock.url, ["--account", f"a={env.pool['a'].path}", "--token-url", env.mock.token_url,
+                                    "--redis", env.redis.url, "--poll-interval", "off"],
+                     token=None, label="good", env={"ANTHROPIC_PROXY_REDIS_PASSWORD": "s3cret-pass"})
+        bad = Proxy(env.mock.url, ["--account", f"a={env.pool['a'].path}", "--token-url", env.mock.token_url,
+                                   "--redis", "redis://:wrong@127.0.0.1:%d" % env.redis.port, "--poll-interval", "off"],
+                    token=None, label="bad")
+        env.proxies += [good, bad]
+        good.start()
+        bad.start()
+        wait_until(lambda: fleet(good)["up"], 10, "the password from the environment works")
+        wait_until(lambda: fleet(bad)["errors"]["auth"] >= 1, 10, "a wrong password is an auth error")
+        eq(fleet(bad)["up"], False, "not up with a wrong password")
+        eq(send(bad).status, 200, "traffic flows on local state without Redis")
+        for p in (good, bad):
+            text = p.log_text()
+            ok("s3cret-pass" not in text and "wrong@" not in text, f"{p.label}: no password in the log")

@@ -68,6 +68,9 @@ int unit_failed;
 	X(test_usage_inactive)                                                                                     \
 	X(test_url_parse_table)                                                                                    \
 	X(test_url_split_hostport)                                                                                  \
+	X(test_redis_url_table)                                                                                     \
+	X(test_tracker_apply_shared_newest_first)                                                                   \
+	X(test_clients_share_counts_the_fleet)                                                                      \
 	X(test_backoff_doubles_caps_and_honours_retry_after)                                                      \
 	X(test_backoff_jitter_stays_in_band)                                                                        \
 	X(test_router_headroom_weighs_time_to_reset)                                                                      \

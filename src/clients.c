@@ -409,15 +409,6 @@ const struct tracker_tokens *clients_window_tokens(const struct clients *cl, int
 	return s ? &s->tokens : &zero_tokens;
 }
 
-static void tokens_add(struct tracker_tokens *to, const struct tracker_tokens *k)
-{
-	to->input += k->input;
-	to->output += k->output;
-	to->cache_creation += k->cache_creation;
-	to->cache_read += k->cache_read;
-	to->requests += k->requests;
-}
-
 void clients_set_others(struct clients *cl, int c, int a, const struct tracker *t, int i,
 			const struct tracker_tokens *others)
 {
@@ -443,8 +434,8 @@ struct tracker_tokens clients_fleet_tokens(const struct clients *cl, int c, int 
 		return k;
 	const struct clients_slot *s = slot_now(&cl->e[c], a, t, i);
 	if (s) {
-		tokens_add(&k, &s->tokens);
-		tokens_add(&k, &s->others);
+		tracker_tokens_add(&k, &s->tokens);
+		tracker_tokens_add(&k, &s->others);
 	}
 	return k;
 }
@@ -454,7 +445,7 @@ double clients_share(const struct clients *cl, int c, int a, const struct tracke
 	if (i < 0 || i >= t->n)
 		return 0;
 	struct tracker_tokens wk = t->w[i].tokens;
-	tokens_add(&wk, &t->w[i].others);
+	tracker_tokens_add(&wk, &t->w[i].others);
 	double all = clients_weighted(&wk);
 	if (all <= 0)
 		return 0;

@@ -347,28 +347,23 @@ static void on_windows(struct redis *r, redisReply *reply, void *data)
 	}
 }
 
-/* Parses "<reset> <in> <out> <cw> <cr> <req>". */
-static int parse_count(const char *s, int64_t *reset, struct tracker_tokens *k)
+static int same_period(int64_t a, int64_t b) { return a > b - PERIOD_SLACK_S && a < b + PERIOD_SLACK_S; }
+
+/* Field k of an HGETALL answer of counts ("<reset> <in> <out> <cw> <cr> <req>") when it counts the period
+ * `resets_at`: 1 with the field's name and tokens, else 0. */
+static int count_field(const redisReply *reply, size_t k, int64_t resets_at, const redisReply **field,
+		       struct tracker_tokens *tk)
 {
+	const redisReply *f = reply->element[k], *v = reply->element[k + 1];
 	long long rs;
 	unsigned long long a, b, c, d, e;
-	if (sscanf(s, "%lld %llu %llu %llu %llu %llu", &rs, &a, &b, &c, &d, &e) != 6)
-		return -1;
-	*reset = rs;
-	*k = (struct tracker_tokens){.input = a, .output = b, .cache_creation = c, .cache_read = d, .requests = e};
-	return 0;
+	if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
+	    sscanf(v->str, "%lld %llu %llu %llu %llu %llu", &rs, &a, &b, &c, &d, &e) != 6 || !same_period(rs, resets_at))
+		return 0;
+	*field = f;
+	*tk = (struct tracker_tokens){.input = a, .output = b, .cache_creation = c, .cache_read = d, .requests = e};
+	return 1;
 }
-
-static void tokens_add(struct tracker_tokens *to, const struct tracker_tokens *k)
-{
-	to->input += k->input;
-	to->output += k->output;
-	to->cache_creation += k->cache_creation;
-	to->cache_read += k->cache_read;
-	to->requests += k->requests;
-}
-
-static int same_period(int64_t a, int64_t b) { return a > b - PERIOD_SLACK_S && a < b + PERIOD_SLACK_S; }
 
 static int window_current(const struct fleet_account *fa, const struct win_ctx *x)
 {
@@ -386,19 +381,17 @@ static void on_tokens(struct redis *r, redisReply *reply, void *data)
 		int replicas = 0;
 		size_t mine = strlen(fa->f->replica);
 		for (size_t k = 0; k + 1 < reply->elements; k += 2) {
-			const redisReply *field = reply->element[k], *val = reply->element[k + 1];
-			int64_t reset;
+			const redisReply *field;
 			struct tracker_tokens tk;
-			if (field->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
-			    parse_count(val->str, &reset, &tk) || !same_period(reset, w->resets_at))
+			if (!count_field(reply, k, w->resets_at, &field, &tk))
 				continue;
 			replicas++;
 			int own = field->len == mine && memcmp(field->str, fa->f->replica, mine) == 0;
 			if (own)
 				tk = w->tokens; /* ours as it is now, not as last written */
 			else
-				tokens_add(&others, &tk);
-			tokens_add(&all, &tk);
+				tracker_tokens_add(&others, &tk);
+			tracker_tokens_add(&all, &tk);
 		}
 		w->others = others;
 		struct fleet_window *fw = &fa->w[x->i];
@@ -422,11 +415,9 @@ static void on_client_tokens(struct redis *r, redisReply *reply, void *data)
 		memset(others, 0, sizeof others);
 		size_t mine = strlen(fa->f->replica);
 		for (size_t k = 0; k + 1 < reply->elements; k += 2) {
-			const redisReply *field = reply->element[k], *val = reply->element[k + 1];
-			int64_t reset;
+			const redisReply *field;
 			struct tracker_tokens tk;
-			if (field->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
-			    parse_count(val->str, &reset, &tk) || !same_period(reset, t->w[x->i].resets_at))
+			if (!count_field(reply, k, t->w[x->i].resets_at, &field, &tk))
 				continue;
 			const char *bar = memchr(field->str, '|', field->len);
 			if (!bar)
@@ -436,7 +427,7 @@ static void on_client_tokens(struct redis *r, redisReply *reply, void *data)
 				continue;
 			for (int c = 0; c < cl->n; c++)
 				if (cl->e[c].used && strlen(cl->e[c].def.name) == nl && !memcmp(cl->e[c].def.name, field->str, nl)) {
-					tokens_add(&others[c], &tk);
+					tracker_tokens_add(&others[c], &tk);
 					break;
 				}
 		}
@@ -736,7 +727,7 @@ int fleet_render_json(const struct fleet *f, struct buf *out, int64_t now_ms)
 			if (!fw->name[0] || !same_period(fw->resets_at, t->w[i].resets_at))
 				continue;
 			struct tracker_tokens all = t->w[i].tokens; /* ours now plus the others' as last read */
-			tokens_add(&all, &t->w[i].others);
+			tracker_tokens_add(&all, &t->w[i].others);
 			e = e || buf_printf(out, "%s\"%s\":{\"replicas\":%d,\"tokens\":", first ? "" : ",", fw->name,
 					    fw->replicas) ||
 			    put_tokens(out, &all) || buf_appends(out, "}");

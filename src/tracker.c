@@ -508,6 +508,15 @@ int tracker_apply_header(struct tracker *t, const char *name, size_t nl, const c
 	return 1;
 }
 
+void tracker_tokens_add(struct tracker_tokens *to, const struct tracker_tokens *k)
+{
+	to->input += k->input;
+	to->output += k->output;
+	to->cache_creation += k->cache_creation;
+	to->cache_read += k->cache_read;
+	to->requests += k->requests;
+}
+
 int tracker_apply_shared(struct tracker *t, const char *name, double utilization, int64_t resets_at, int status,
 			 int64_t at_ms, int64_t now_ms)
 {

@@ -56,6 +56,9 @@ struct tracker_tokens {
 	uint64_t requests;       /* answers counted */
 };
 
+/* to += k, field by field. */
+void tracker_tokens_add(struct tracker_tokens *to, const struct tracker_tokens *k);
+
 struct tracker_window {
 	char name[24];                 /* "5h", "7d", "7d_sonnet", "7d_opus", "7d_<other>", ... (see above) */
 	char kind[24];                 /* limits[] kind ("session", "weekly_scoped", anything), "" unknown */

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 from harness import (CTX, PoolEnv, Proxy, api_error, bearer_of, eq, fail, free_port, http_request, ok, parallel,
@@ -314,22 +315,40 @@ def test_fleet_redis_restart_under_load_keeps_traffic_and_resyncs_counters():
         reps = [env.replica() for _ in range(3)]
         wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "replicas reach Redis")
         port = env.redis.port
-        statuses = []
-        for i in range(30):
-            statuses.append(send(reps[i % 3]).status)
-            if i == 10:
-                env.redis.kill()
-            if i == 20:
-                env.redis = Redis(port).start()
-        eq(sorted(set(statuses)), [200], f"no request lost while Redis died and came back: {statuses}")
+        # Six clients send back to back through the three replicas while Redis is killed and, a second later,
+        # started again (empty: it kept no files).
+        statuses, stop = [], threading.Event()
+
+        def client(i):
+            n = 0
+            while not stop.is_set() and n < 200:
+                statuses.append(send(reps[(i + n) % 3]).status)
+                n += 1
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        env.redis.kill()
+        wait_until(lambda: all(not fleet(p)["up"] for p in reps), 5, "every replica saw Redis go")
+        time.sleep(0.5)
+        env.redis = Redis(port).start()
+        wait_until(lambda: all(fleet(p)["up"] for p in reps), 10, "every replica reconnected")
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(timeout=30)
+        total = len(statuses)
+        ok(total >= 30, f"load kept flowing: {total} requests")
+        eq(sorted(set(statuses)), [200], f"no request lost while Redis died and came back ({total} requests)")
         served = [x for x in env.mock.requests() if x.get("account") == "a" and x.get("path") == "/v1/messages"]
-        eq(len(served), 30, "the mock served 30")
+        eq(len(served), total, "the mock served every request")
 
         def fleet_input():
             return [(((fleet(p)["accounts"]["a"]["windows"].get("5h") or {}).get("tokens") or {}).get("requests"))
                     for p in reps]
 
-        wait_until(lambda: fleet_input() == [30, 30, 30], 15, "every replica's fleet count re-synced to 30")
+        wait_until(lambda: fleet_input() == [total] * 3, 15, f"every replica's fleet count re-synced to {total}")
         tokens = fleet(reps[0])["accounts"]["a"]["windows"]["5h"]["tokens"]
         own = [p.usage()["accounts"]["a"]["windows"]["5h"]["tokens"] for p in reps]
         for k in ("input", "output", "cache_creation", "cache_read"):

@@ -90,7 +90,8 @@ int unit_failed;
 	X(test_log_batched_until_the_loop_turn_ends)                                                               \
 	X(test_log_overflow_writes_at_once_in_order)                                                               \
 	X(test_log_numbers_and_time_format)                                                                               \
-	X(test_log_full_pipe_retries_and_gone_reader_drops)
+	X(test_log_full_pipe_retries_and_gone_reader_drops)                                                        \
+	X(test_log_text_is_logfmt)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

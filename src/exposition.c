@@ -218,10 +218,17 @@ static int window_families(struct sink *S, struct app *app, int64_t now)
 			double left = (double)t->w[i].resets_at - (double)now / 1000;
 			POINT(left > 0 ? left : 0, ACCT, {"window", t->w[i].name});
 		}
-	FAMILY("anthropic_proxy_window_status", M_GAUGE, "Window status: 0 allowed, 1 allowed_warning, 2 rejected.");
+	FAMILY("anthropic_proxy_window_status", M_GAUGE,
+	       "Window status from the answers' -status header: 0 allowed, 1 allowed_warning, 2 rejected (also the "
+	       "status label).");
 	FOR_WINDOWS
 		if (t->w[i].status >= 0)
-			POINT(t->w[i].status, ACCT, {"window", t->w[i].name});
+			POINT(t->w[i].status, ACCT, {"window", t->w[i].name}, {"status", tracker_status_name(t->w[i].status)});
+	FAMILY("anthropic_proxy_window_surpassed_threshold_ratio", M_GAUGE,
+	       "The warning threshold (0-1) the window has surpassed, from the answers' -surpassed-threshold header.");
+	FOR_WINDOWS
+		if (t->w[i].surpassed_threshold >= 0)
+			POINT(t->w[i].surpassed_threshold, ACCT, {"window", t->w[i].name});
 	FAMILY("anthropic_proxy_window_data_age_seconds", M_GAUGE, "Age of the window's utilization value.");
 	FOR_WINDOWS
 		if (t->w[i].util_at_ms)
@@ -288,6 +295,27 @@ static int window_families(struct sink *S, struct app *app, int64_t now)
 	FAMILY("anthropic_proxy_extra_usage_utilization_ratio", M_GAUGE, "Share of the extra-usage limit spent.");
 	FOR_ACCOUNTS if (t->extra_utilization >= 0)
 		POINT(t->extra_utilization, ACCT);
+	FAMILY("anthropic_proxy_spend_enabled", M_GAUGE, "Whether spending is enabled (the usage poll's spend object).");
+	FOR_ACCOUNTS if (t->spend.enabled >= 0)
+		POINT(t->spend.enabled, ACCT);
+	FAMILY("anthropic_proxy_spend_used_minor_units", M_GAUGE,
+	       "Spent this month (spend.used_credits), in minor currency units (cents).");
+	FOR_ACCOUNTS {
+		const struct tracker_spend_field *f = tracker_spend_get(&t->spend, "used_credits");
+		if (f)
+			POINT(f->value, ACCT);
+	}
+	FAMILY("anthropic_proxy_spend_monthly_limit_minor_units", M_GAUGE,
+	       "Monthly spending limit (spend.monthly_limit), in minor currency units (cents).");
+	FOR_ACCOUNTS {
+		const struct tracker_spend_field *f = tracker_spend_get(&t->spend, "monthly_limit");
+		if (f)
+			POINT(f->value, ACCT);
+	}
+	FAMILY("anthropic_proxy_spend_value", M_GAUGE,
+	       "Every numeric field of the usage poll's spend object, as sent, by field name (at most 12).");
+	FOR_ACCOUNTS for (int i = 0; i < t->spend.n; i++)
+		POINT(t->spend.f[i].value, ACCT, {"field", t->spend.f[i].name});
 	return e;
 }
 

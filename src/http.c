@@ -287,13 +287,17 @@ int http_json_escape(struct buf *out, const char *s, size_t n)
 	return 0;
 }
 
-int http_error_json(struct buf *out, int status, const char *message)
+int http_error_json(struct buf *out, int status, const char *message, const char *request_id)
 {
 	if (buf_printf(out, "{\"type\":\"error\",\"error\":{\"type\":\"%s\",\"message\":\"", http_error_type(status)))
 		return -1;
 	if (http_json_escape(out, message, strlen(message)))
 		return -1;
-	return buf_appends(out, "\"}}");
+	if (!request_id || !*request_id)
+		return buf_appends(out, "\"}}");
+	if (buf_appends(out, "\"},\"request_id\":\"") || http_json_escape(out, request_id, strlen(request_id)))
+		return -1;
+	return buf_appends(out, "\"}");
 }
 
 const char *http_target_path(const char *t, size_t n, size_t *path_len, const char **authority,

@@ -101,8 +101,9 @@ int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i);
 const char *http_error_type(int status);
 /* Reason phrase for a status (e.g. "Bad Gateway"). */
 const char *http_reason(int status);
-/* Appends {"type":"error","error":{"type":...,"message":...}} with the message JSON-escaped. */
-int http_error_json(struct buf *out, int status, const char *message);
+/* Appends {"type":"error","error":{"type":...,"message":...},"request_id":...} with the message JSON-escaped, as
+ * the API shapes its errors; request_id (a plain token) is left out when NULL or empty. */
+int http_error_json(struct buf *out, int status, const char *message, const char *request_id);
 /* Appends s JSON-escaped (without quotes). */
 int http_json_escape(struct buf *out, const char *s, size_t n);
 

@@ -176,12 +176,13 @@ static void put(struct log_line *l, const char *p, size_t n)
 
 static void putc_(struct log_line *l, char c) { put(l, &c, 1); }
 
-/* Escapes a value: JSON string escaping, or in text mode quotes when it holds spaces, quotes or '='. */
+/* Escapes a value: JSON string escaping, or in text mode (logfmt) quotes when it is empty or holds spaces, quotes,
+ * '=' or control bytes; inside quotes '"' and backslash are escaped, as logfmt readers expect. */
 static void put_escaped(struct log_line *l, const char *s, size_t n)
 {
-	int quote = as_json;
+	int quote = as_json || n == 0;
 	for (size_t i = 0; !quote && i < n; i++)
-		if (s[i] == ' ' || s[i] == '"' || s[i] == '=' || (unsigned char)s[i] < 0x20)
+		if (s[i] == ' ' || s[i] == '"' || s[i] == '=' || (unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			quote = 1;
 	if (!quote) {
 		put(l, s, n);
@@ -270,11 +271,12 @@ void log_begin(struct log_line *l, enum log_level level, const char *event)
 		put(l, "\",\"event\":", 10);
 		put_escaped(l, event, strlen(event));
 	} else {
+		put(l, "time=", 5);
 		put(l, when, strlen(when));
-		putc_(l, ' ');
+		put(l, " level=", 7);
 		put(l, level_names[level], strlen(level_names[level]));
-		putc_(l, ' ');
-		put(l, event, strlen(event));
+		put(l, " event=", 7);
+		put_escaped(l, event, strlen(event));
 	}
 }
 

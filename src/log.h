@@ -1,4 +1,10 @@
-/* log: levelled, structured log lines on stderr, as JSON objects or as `key=value` text.
+/* log: levelled, structured log lines on stderr, as JSON objects or as logfmt text.
+ *
+ * The two formats carry the same keys in the same order: `time`, `level`, `event`, then the caller's fields.
+ * JSON: {"time":"2026-12-06T15:00:00.123Z","level":"info","event":"listening","addr":"127.0.0.1:8080"}
+ * text: time=2026-12-06T15:00:00.123Z level=info event=listening addr=127.0.0.1:8080
+ * In text every field is keyed; a value is quoted when it is empty or holds a space, '=', '"' or a control byte,
+ * and inside quotes '"' and '\' are escaped with a backslash. A null string is `-` in text, null in JSON.
  *
  * A line is built field by field into a fixed buffer (struct log_line), then appended whole to one output buffer.
  * Before the loop runs, and after it has stopped, every line is written at once. Once log_batch_start has been

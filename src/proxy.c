@@ -467,6 +467,7 @@ static void refuse_limits(struct proxy_exchange *ex, const struct router_account
 	snprintf(extra, sizeof extra, "retry-after: %lld\r\n", (long long)(ra > 0 ? ra : 1));
 	struct log_line l;
 	log_begin(&l, AP_WARN, "guard_refused");
+	log_str(&l, "id", client_request_id(ex->client));
 	log_str(&l, "model", ex->model[0] ? ex->model : NULL);
 	log_int(&l, "retry_after_s", (long long)ra);
 	buf_append(&msg, "", 1);
@@ -510,6 +511,7 @@ static int refuse_budget(struct proxy_exchange *ex)
 	snprintf(extra, sizeof extra, "retry-after: %lld\r\n", (long long)(ra > 0 ? ra : 1));
 	struct log_line l;
 	log_begin(&l, AP_WARN, "client_budget_refused");
+	log_str(&l, "id", client_request_id(ex->client));
 	log_str(&l, "client", e->def.name);
 	log_str(&l, "window", b->window);
 	log_int(&l, "retry_after_s", (long long)ra);
@@ -719,6 +721,7 @@ static void record_usage(struct proxy_exchange *ex)
 	if (u->error_events) {
 		struct log_line l;
 		log_begin(&l, AP_WARN, "stream_error_event");
+		log_str(&l, "id", client_request_id(ex->client));
 		log_str(&l, "type", u->error_type);
 		log_str(&l, "request_id", ex->request_id[0] ? ex->request_id : NULL);
 		log_end(&l);
@@ -739,10 +742,16 @@ static void classify_rejection(struct proxy_exchange *ex)
 	if (kind < 0)
 		return;
 	ex->proxy->app->metrics.rejected[kind]++;
-	log_msg(AP_WARN, "subscription_rejection",
+	struct log_line l;
+	log_begin(&l, AP_WARN, "subscription_rejection");
+	log_str(&l, "id", client_request_id(ex->client));
+	log_str(&l, "account", ex->acct->name);
+	log_str(&l, "request_id", ex->request_id[0] ? ex->request_id : NULL);
+	log_str(&l, "msg",
 		kind == REJECT_CLAUDE_CODE_ONLY
 			? "the API refused this request: the subscription's credential is only authorized for Claude Code"
 			: "the API bills this client's traffic as extra usage (third-party apps draw from extra usage)");
+	log_end(&l);
 }
 
 /* ---- upstream callbacks ------------------------------------------------------------------------------------------ */
@@ -836,6 +845,9 @@ static int build_head(struct proxy_exchange *ex, int status, const struct http_h
 		err = buf_append(out, name, nl) || buf_append(out, ": ", 2) || buf_append(out, val, vl) ||
 		      buf_append(out, "\r\n", 2);
 	}
+	if (!err) /* the proxy's own id beside the upstream's request-id, which passes untouched */
+		err = buf_appends(out, "x-proxy-request-id: ") || buf_appends(out, client_request_id(ex->client)) ||
+		      buf_append(out, "\r\n", 2);
 	if (!err && ex->chunked)
 		err = buf_appends(out, "transfer-encoding: chunked\r\n");
 	if (!err && sse)
@@ -864,6 +876,7 @@ static void hold_account(struct proxy_exchange *ex, struct account_hold *h, int6
 		ex->proxy->routing.overage_trips++;
 	struct log_line l;
 	log_begin(&l, fresh ? AP_WARN : AP_DEBUG, "account_held");
+	log_str(&l, "id", client_request_id(ex->client));
 	log_str(&l, "account", ex->acct->name);
 	log_str(&l, "reason", reason);
 	log_str(&l, "window", window && *window ? window : NULL);
@@ -936,6 +949,7 @@ static int fail_over(struct proxy_exchange *ex)
 	ex->proxy->routing.failovers++;
 	struct log_line l;
 	log_begin(&l, AP_INFO, "failover");
+	log_str(&l, "id", client_request_id(ex->client));
 	log_str(&l, "from", from->name);
 	log_str(&l, "to", ex->acct->name);
 	log_int(&l, "status", status);
@@ -1062,7 +1076,12 @@ static void on_end(struct upstream_req *r)
 			ex->proxy->app->metrics.replays++;
 			ex->replayed = 1;
 			ex->waiting = 1;
-			log_msg(AP_INFO, "token_expired_replay", "upstream said the token expired; refreshing, then replaying once");
+			struct log_line l;
+			log_begin(&l, AP_INFO, "token_expired_replay");
+			log_str(&l, "id", client_request_id(ex->client));
+			log_str(&l, "account", ex->acct->name);
+			log_str(&l, "msg", "upstream said the token expired; refreshing, then replaying once");
+			log_end(&l);
 			if (oauth_expired(&ex->acct->oauth, ex->generation, &ex->waiter) == 0)
 				return;
 			ex->waiting = 0;
@@ -1082,9 +1101,13 @@ static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 	record_usage(ex);       /* a stream cut short still used the tokens it reported */
 	struct log_line l;
 	log_begin(&l, AP_WARN, "upstream_error");
+	log_str(&l, "id", client_request_id(ex->client));
+	log_str(&l, "account", ex->acct ? ex->acct->name : NULL);
 	log_str(&l, "kind", kind);
 	log_str(&l, "msg", msg);
 	log_int(&l, "head_sent", ex->status != 0);
+	if (ex->request_id[0])
+		log_str(&l, "request_id", ex->request_id);
 	log_end(&l);
 	if (ex->status == 0) {
 		char text[400];

@@ -11,6 +11,7 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IN_MAX (128 * 1024)      /* received-but-unparsed bytes kept per connection */
 #define IN_PAUSE (64 * 1024)     /* while an answer is produced, stop reading past this */
@@ -284,16 +285,18 @@ void client_respond(struct client *c, int status, const char *content_type, cons
 void client_respond_with(struct client *c, int status, const char *content_type, const char *extra, const char *body,
 			 size_t len)
 {
-	char head[768];
+	char head[800];
 	int close = !c->keepalive || c->close_after || c->responded;
 	const char *allow = status == 405 ? (c->allow ? c->allow : DOOR_API_METHODS) : NULL;
+	const char *id = c->id[0] ? "x-proxy-request-id: " : "", *id_end = c->id[0] ? "\r\n" : "";
 	int n = snprintf(head, sizeof head,
-			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s%s\r\n", status,
-			 http_reason(status), content_type, len, allow ? "allow: " : "", allow ? allow : "",
-			 allow ? "\r\n" : "", close ? "connection: close\r\n" : "", extra ? extra : "");
+			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s%s%s%s%s\r\n", status,
+			 http_reason(status), content_type, len, id, c->id, id_end, allow ? "allow: " : "",
+			 allow ? allow : "", allow ? "\r\n" : "", close ? "connection: close\r\n" : "", extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof head)
-		n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n\r\n",
-			     status, http_reason(status), content_type, len);
+		n = snprintf(head, sizeof head,
+			     "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s\r\n", status,
+			     http_reason(status), content_type, len, id, c->id, id_end);
 	uv_buf_t b[2] = {uv_buf_init(head, (unsigned)n), uv_buf_init((char *)body, (unsigned)len)};
 	int head_only = c->req && c->req->method == HTTP_HEAD;
 	c->status = status;
@@ -319,6 +322,8 @@ static void log_exchange(struct client *c, const struct client_report *rep)
 	const struct request *r = c->req;
 	struct log_line l;
 	log_begin(&l, problem ? AP_WARN : AP_INFO, "request");
+	log_str(&l, "id", c->id[0] ? c->id : NULL);
+	log_str(&l, "client_addr", c->addr);
 	if (r) {
 		log_str(&l, "method", llhttp_method_name(r->method));
 		log_strn(&l, "path", buf_ptr(&r->url), buf_size(&r->url));
@@ -362,7 +367,7 @@ void client_respond_error_with(struct client *c, int status, const char *message
 {
 	struct buf body;
 	buf_init(&body, 0);
-	if (http_error_json(&body, status, message) == 0)
+	if (http_error_json(&body, status, message, c->id) == 0)
 		client_respond_with(c, status, "application/json", extra, buf_ptr(&body), buf_size(&body));
 	buf_free(&body);
 }
@@ -455,9 +460,29 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 	after_feed(c);
 }
 
-/* A request's first byte arrived: its clock starts and what the last answer left is cleared. */
+/* splitmix64's finaliser: a bijection, so distinct counts give distinct ids, and consecutive ones look unrelated. */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+/* The request's own id: "req_" + 16 hex digits of the mixed (seed + count). A handful of instructions per request. */
+static void new_request_id(struct client *c)
+{
+	struct server *s = c->srv;
+	uint64_t v = mix64(s->id_seed + ++s->id_count);
+	memcpy(c->id, "req_", 4);
+	for (int i = 19; i >= 4; i--, v >>= 4)
+		c->id[i] = "0123456789abcdef"[v & 15];
+	c->id[20] = 0;
+}
+
+/* A request's first byte arrived: its clock starts, it gets its id, and what the last answer left is cleared. */
 static void begin_request(struct client *c)
 {
+	new_request_id(c);
 	c->status = 0;
 	c->local_bytes = 0;
 	c->start_ms = uv_now(c->tcp.loop);
@@ -626,12 +651,30 @@ static void on_sweep(uv_timer_t *t)
 		s->metrics->client_timeouts[3]++;
 		struct log_line l;
 		log_begin(&l, AP_WARN, "send_timeout");
+		if (c->req) /* mid-answer: the request it was */
+			log_str(&l, "id", c->id);
+		log_str(&l, "client_addr", c->addr);
 		log_int(&l, "queued_bytes", (long long)c->wq_bytes);
 		log_int(&l, "send_timeout_ms", (long long)limit);
 		log_str(&l, "msg", "the client read none of its answer in time; connection closed");
 		log_end(&l);
 		client_close(c);
 	}
+}
+
+/* "IP:PORT", "[IPv6]:PORT", or "-": once per connection, for its requests' log lines. */
+static void peer_name(uv_tcp_t *t, char *out, size_t n)
+{
+	struct sockaddr_storage sa;
+	int len = sizeof sa;
+	char ip[INET6_ADDRSTRLEN] = "";
+	snprintf(out, n, "-");
+	if (uv_tcp_getpeername(t, (struct sockaddr *)&sa, &len))
+		return;
+	if (sa.ss_family == AF_INET && uv_ip4_name((struct sockaddr_in *)&sa, ip, sizeof ip) == 0)
+		snprintf(out, n, "%s:%u", ip, ntohs(((struct sockaddr_in *)&sa)->sin_port));
+	else if (sa.ss_family == AF_INET6 && uv_ip6_name((struct sockaddr_in6 *)&sa, ip, sizeof ip) == 0)
+		snprintf(out, n, "[%s]:%u", ip, ntohs(((struct sockaddr_in6 *)&sa)->sin6_port));
 }
 
 static void on_connection(uv_stream_t *l, int status)
@@ -656,6 +699,7 @@ static void on_connection(uv_stream_t *l, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
+	peer_name(&c->tcp, c->addr, sizeof c->addr);
 	if (s->n_clients >= cfg->max_connections) {
 		/* Over the limit: a short answer and close, so the client knows to retry, and existing
 		 * connections keep their share of the loop. */
@@ -699,6 +743,9 @@ void server_init(struct server *s, uv_loop_t *loop, const struct config *cfg, st
 	s->loop = loop;
 	s->cfg = cfg;
 	s->metrics = metrics;
+	/* Request ids: a random start per process (the clock and pid when the system has no randomness to give). */
+	if (uv_random(NULL, NULL, &s->id_seed, sizeof s->id_seed, 0, NULL))
+		s->id_seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 }
 
 int server_start(struct server *s, char *err, size_t errlen)

@@ -42,6 +42,9 @@ enum client_state {
 
 struct client_route;
 
+/* A request's own id: "req_" + 16 lower-case hex digits + NUL. */
+#define CLIENT_ID_LEN 21
+
 struct client {
 	uv_tcp_t tcp;              /* the socket */
 	uv_timer_t timer;          /* the timeout of the current state */
@@ -63,6 +66,8 @@ struct client {
 	const char *door_kind;     /* why the front door refused the current request (log label), or NULL */
 	const char *allow;         /* the Allow header for a 405 from the front door, or NULL */
 	int client_id;             /* the client the front door matched the request's key to (clients.h), or -1 */
+	char id[CLIENT_ID_LEN];    /* the current request's own id (client_request_id), "" before its first byte */
+	char addr[48];             /* the peer, "IP:PORT" ("[IPv6]:PORT"), set at accept; "-" when unknown */
 	int status;                /* status of an answer made by client_respond, 0 none */
 	uint32_t local_bytes;      /* body bytes of that answer */
 	unsigned reading : 1;      /* uv_read_start in effect */
@@ -106,6 +111,8 @@ struct server {
 	uv_timer_t reaper;     /* zero timer: closes the clients whose writes failed, outside the route's calls */
 	struct client *reap;   /* those clients */
 	int sweeping;          /* sweep open */
+	uint64_t id_seed;      /* random at server_init: request ids differ between processes and restarts */
+	uint64_t id_count;     /* requests begun: the counter behind their ids */
 	char rbuf[64 * 1024];  /* the read buffer every connection reads into (parsed in place) */
 };
 
@@ -140,6 +147,12 @@ void server_route(struct server *s, int which, const struct client_route *r);
 
 /* ---- The client API: all a route may do with a client. ---- */
 
+/* The request's own id, given by the server when its first byte arrived ("req_" + 16 hex digits, distinct within
+ * the process, unrelated between processes). Every answer carries it as `x-proxy-request-id`, the proxy's own error
+ * bodies as "request_id", and every log line about the request as `id`. Valid until client_end. */
+static inline const char *client_request_id(const struct client *c) { return c->id; }
+/* The peer's address, "IP:PORT" or "[IPv6]:PORT" ("-" when unknown), for log lines. */
+static inline const char *client_addr(const struct client *c) { return c->addr; }
 /* The request being answered (valid until client_end). */
 static inline const struct request *client_request(const struct client *c) { return c->req; }
 /* Which client sent the request: its index in the client table the front door matched its key against, or -1. */
@@ -158,12 +171,13 @@ void client_no_keepalive(struct client *c);
 void client_attach(struct client *c, void *exchange);
 /* Writes answer bytes (copied if they cannot go out at once). 0, or -1 if the client is gone. */
 int client_write(struct client *c, const uv_buf_t *bufs, unsigned n);
-/* A complete answer with a body, built here (head + body): local answers and proxy-made errors. */
+/* A complete answer with a body, built here (head + body, x-proxy-request-id included): local answers and
+ * proxy-made errors. */
 void client_respond(struct client *c, int status, const char *content_type, const char *body, size_t len);
 /* The same with extra header lines (each ending in \r\n; a few hundred bytes at most), or NULL. */
 void client_respond_with(struct client *c, int status, const char *content_type, const char *extra, const char *body,
 			 size_t len);
-/* An error answer in the API's JSON shape. */
+/* An error answer in the API's JSON shape, with the request's id as its "request_id". */
 void client_respond_error(struct client *c, int status, const char *message);
 void client_respond_error_with(struct client *c, int status, const char *message, const char *extra);
 /* The answer is over: logged and counted from `rep`; `complete` is 0 when it was cut short (the connection then

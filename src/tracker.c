@@ -24,6 +24,7 @@ void tracker_init(struct tracker *t, double warn_utilization)
 	t->overage_utilization = t->fallback_percentage = -1;
 	t->overage_in_use = t->extra_enabled = -1;
 	t->extra_monthly_limit = t->extra_used_credits = t->extra_utilization = -1;
+	t->spend.enabled = -1;
 	snprintf(t->models[TRACKER_MAX_MODELS].name, sizeof t->models[0].name, "other");
 }
 
@@ -674,6 +675,53 @@ static void apply_limit(struct tracker *t, yajl_val l, uint32_t top_util, uint32
 	apply_poll_window(t, w, top_util & bit ? NULL : pct, top_reset & bit ? NULL : json_get(l, "resets_at"), now_ms);
 }
 
+const struct tracker_spend_field *tracker_spend_get(const struct tracker_spend *s, const char *name)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->f[i].name, name) == 0)
+			return &s->f[i];
+	return NULL;
+}
+
+static void spend_add(struct tracker_spend *s, const char *prefix, const char *key, double v)
+{
+	char raw[64], name[sizeof s->f[0].name];
+	snprintf(raw, sizeof raw, "%s%s%s", prefix ? prefix : "", prefix ? "_" : "", key);
+	slug(name, sizeof name, raw, strlen(raw));
+	if (!name[0] || s->n == TRACKER_SPEND_FIELDS || tracker_spend_get(s, name))
+		return;
+	snprintf(s->f[s->n].name, sizeof s->f[0].name, "%s", name);
+	s->f[s->n++].value = v;
+}
+
+static void apply_spend(struct tracker_spend *s, yajl_val v)
+{
+	double d;
+	s->seen = 1;
+	s->n = 0;
+	s->enabled = -1;
+	s->currency[0] = 0;
+	for (size_t i = 0; i < v->u.object.len; i++) {
+		const char *key = v->u.object.keys[i];
+		yajl_val x = v->u.object.values[i];
+		if (strcmp(key, "is_enabled") == 0) {
+			if (YAJL_IS_TRUE(x) || YAJL_IS_FALSE(x))
+				s->enabled = YAJL_IS_TRUE(x);
+			else if (json_num(x, &d) == 0)
+				s->enabled = d != 0;
+		} else if (strcmp(key, "currency") == 0) {
+			if (x && YAJL_IS_STRING(x))
+				copy_token(s->currency, sizeof s->currency, x->u.string, strlen(x->u.string));
+		} else if (json_num(x, &d) == 0) {
+			spend_add(s, NULL, key, d);
+		} else if (x && YAJL_IS_OBJECT(x)) { /* {"amount": {"value": ...}}: one level down, no deeper */
+			for (size_t j = 0; j < x->u.object.len; j++)
+				if (json_num(x->u.object.values[j], &d) == 0)
+					spend_add(s, key, x->u.object.keys[j], d);
+		}
+	}
+}
+
 int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t now_ms)
 {
 	yajl_val root = json_parse(json, len);
@@ -701,6 +749,10 @@ int tracker_apply_poll(struct tracker *t, const char *json, size_t len, int64_t 
 			yajl_val cur = json_get(v, "currency");
 			if (cur && YAJL_IS_STRING(cur))
 				copy_token(t->extra_currency, sizeof t->extra_currency, cur->u.string, strlen(cur->u.string));
+			continue;
+		}
+		if (strcmp(key, "spend") == 0) {
+			apply_spend(&t->spend, v);
 			continue;
 		}
 		yajl_val util = json_get(v, "utilization"), resets = json_get(v, "resets_at");
@@ -774,8 +826,9 @@ void tracker_record(struct tracker *t, const char *model, int64_t input, int64_t
 			rollover(w, "reset time passed", 0);
 			w->resets_at = 0;
 			w->reset_src = TRACKER_SRC_NONE;
-			w->utilization = -1;
+			w->utilization = w->surpassed_threshold = -1;
 			w->util_src = TRACKER_SRC_NONE;
+			w->status = TRACKER_STATUS_UNKNOWN; /* the last answer's word was about the period that ended */
 		}
 		if (tracker_window_applies(w, model))
 			add_tokens(&w->tokens, input, output, cache_creation, cache_read);
@@ -809,6 +862,32 @@ static int put_num_or_null(struct buf *out, double v, double scale)
 	return v < 0 || !isfinite(v * scale) ? buf_appends(out, "null") : buf_printf(out, "%.4g", v * scale);
 }
 
+/* Amounts (credits in minor units) keep every digit: %.4g would turn 123456 into 1.235e+05. */
+static int put_amount_or_null(struct buf *out, double v)
+{
+	return v < 0 || !isfinite(v) ? buf_appends(out, "null") : buf_printf(out, "%.15g", v);
+}
+
+/* {"is_enabled":..,"currency":..,"used_credits":..,"monthly_limit":.., then every other numeric field}, or null. */
+static int put_spend(struct buf *out, const struct tracker_spend *s)
+{
+	if (!s->seen)
+		return buf_appends(out, "null");
+	static const char *const fixed[] = {"used_credits", "monthly_limit"};
+	int e = buf_printf(out, "{\"is_enabled\":%s,\"currency\":",
+			   s->enabled < 0 ? "null" : s->enabled ? "true" : "false") ||
+		put_str_or_null(out, s->currency);
+	for (int k = 0; k < 2 && !e; k++) {
+		const struct tracker_spend_field *f = tracker_spend_get(s, fixed[k]);
+		e = buf_printf(out, ",\"%s\":", fixed[k]) || put_amount_or_null(out, f ? f->value : -1);
+	}
+	for (int i = 0; i < s->n && !e; i++)
+		if (strcmp(s->f[i].name, fixed[0]) && strcmp(s->f[i].name, fixed[1]) &&
+		    strcmp(s->f[i].name, "is_enabled") && strcmp(s->f[i].name, "currency"))
+			e = buf_printf(out, ",\"%s\":", s->f[i].name) || put_amount_or_null(out, s->f[i].value);
+	return e || buf_appends(out, "}");
+}
+
 static int put_time(struct buf *out, int64_t unix_s)
 {
 	char when[32];
@@ -828,7 +907,9 @@ int tracker_render_json(const struct tracker *t, struct buf *out, int64_t now_ms
 		    put_num_or_null(out, w->utilization, 100) || buf_appends(out, ",\"resets_at\":") ||
 		    put_time(out, w->resets_at) ||
 		    buf_printf(out, ",\"resets_at_unix\":%lld,\"status\":", (long long)w->resets_at) ||
-		    put_str_or_null(out, tracker_status_name(w->status)) || buf_appends(out, ",\"source\":") ||
+		    put_str_or_null(out, tracker_status_name(w->status)) ||
+		    buf_appends(out, ",\"surpassed_threshold_percent\":") ||
+		    put_num_or_null(out, w->surpassed_threshold, 100) || buf_appends(out, ",\"source\":") ||
 		    put_str_or_null(out, tracker_source_name(w->util_src ? w->util_src : w->reset_src)) ||
 		    (at ? buf_printf(out, ",\"age_seconds\":%.1f", (double)(now_ms - at) / 1000)
 			: buf_appends(out, ",\"age_seconds\":null")) ||
@@ -852,10 +933,11 @@ int tracker_render_json(const struct tracker *t, struct buf *out, int64_t now_ms
 	    buf_printf(out, ",\"in_use\":%s}", t->overage_in_use < 0 ? "null" : t->overage_in_use ? "true" : "false") ||
 	    buf_printf(out, ",\"extra_usage\":{\"enabled\":%s,\"monthly_limit\":",
 		       t->extra_enabled < 0 ? "null" : t->extra_enabled ? "true" : "false") ||
-	    put_num_or_null(out, t->extra_monthly_limit, 1) || buf_appends(out, ",\"used_credits\":") ||
-	    put_num_or_null(out, t->extra_used_credits, 1) || buf_appends(out, ",\"utilization_percent\":") ||
+	    put_amount_or_null(out, t->extra_monthly_limit) || buf_appends(out, ",\"used_credits\":") ||
+	    put_amount_or_null(out, t->extra_used_credits) || buf_appends(out, ",\"utilization_percent\":") ||
 	    put_num_or_null(out, t->extra_utilization, 100) || buf_appends(out, ",\"currency\":") ||
-	    put_str_or_null(out, t->extra_currency) || buf_appends(out, "},\"models\":{");
+	    put_str_or_null(out, t->extra_currency) || buf_appends(out, "},\"spend\":") || put_spend(out, &t->spend) ||
+	    buf_appends(out, ",\"models\":{");
 	int first = 1;
 	for (int i = 0; i <= TRACKER_MAX_MODELS && !e; i++) {
 		if (i == t->n_models)

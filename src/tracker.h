@@ -86,6 +86,25 @@ struct tracker_window {
 	int sample_next;               /* ring position of the next sample */
 };
 
+/* The usage poll's `spend` object (src/README.md §4), undocumented and drifting, so read forgivingly: is_enabled and
+ * currency when they are there, and every numeric field by name (a nested object's fields one level down as
+ * outer_inner), in the endpoint's own units (credits are minor units, like extra_usage's). Each poll that carries
+ * the object replaces what was kept; a poll without it leaves it. */
+#define TRACKER_SPEND_FIELDS 12
+struct tracker_spend_field {
+	char name[32];  /* the key as a [a-z0-9_] slug */
+	double value;   /* as sent (finite, >= 0) */
+};
+struct tracker_spend {
+	int seen;                 /* a poll carried a spend object */
+	int enabled;              /* is_enabled: -1 unknown, 0, 1 */
+	char currency[8];         /* "USD", "" unknown */
+	int n;                    /* fields kept */
+	struct tracker_spend_field f[TRACKER_SPEND_FIELDS]; /* numeric fields in the order sent; the rest dropped */
+};
+/* A spend field by name, or NULL. */
+const struct tracker_spend_field *tracker_spend_get(const struct tracker_spend *s, const char *name);
+
 struct tracker_model {
 	char name[64];                /* model name, sanitised */
 	struct tracker_tokens tokens; /* since start */
@@ -115,6 +134,7 @@ struct tracker {
 	double extra_used_credits;                    /* minor units; < 0 unknown */
 	double extra_utilization;                     /* fraction; < 0 unknown */
 	char extra_currency[8];                       /* "USD" */
+	struct tracker_spend spend;                   /* the poll's spend object */
 	int64_t poll_at_ms;                           /* last poll applied */
 	uint64_t head_seq;                            /* last stamp handed out by tracker_head_begin */
 	uint64_t tokens_total_requests;               /* answers counted since start */

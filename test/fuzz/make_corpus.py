@@ -216,6 +216,10 @@ JSONS = {
                                 b"anthropic-ratelimit-unified-reset: 1e300\n"
                                 b"anthropic-ratelimit-unified-overage-disabled-reason: caf\xe9\xe2\x82\xac\n",
     "regress-currency-cut": b'{"extra_usage":{"is_enabled":true,"currency":"\xe2\x82\xac\xe2\x82\xac\xe2\x82\xac"}}',
+    # The spend object: known fields, unknown numbers, a nested object, junk, and keys that slug alike.
+    "poll-spend": b'{"spend":{"is_enabled":1,"used_credits":123456,"monthly_limit":null,"currency":"USD\\u0000",'
+                  b'"Odd Key!":2.5,"odd_key_":3,"period":{"days":30,"x":{"y":1},"s":"t"},"list":[1,2],"neg":-5,'
+                  b'"big":1e300,"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"j":10}}',
 }
 
 

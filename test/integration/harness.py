@@ -715,6 +715,45 @@ def free_port():
         return s.getsockname()[1]
 
 
+def parse_logfmt(line):
+    """One logfmt line (--log-format text) as a dict, or None when it is not strict logfmt: every field
+    key=value, a value bare (no space, '=' or '"') or double-quoted with backslash escapes."""
+    out, i, n = {}, 0, len(line)
+    while i < n:
+        while i < n and line[i] == " ":
+            i += 1
+        if i == n:
+            break
+        m = re.match(r"[A-Za-z_][A-Za-z0-9_.]*=", line[i:])
+        if not m:
+            return None
+        key, i = m.group(0)[:-1], i + len(m.group(0))
+        if i < n and line[i] == '"':
+            i, val = i + 1, []
+            while i < n and line[i] != '"':
+                if line[i] == "\\" and i + 1 < n:
+                    i += 1
+                    val.append({"n": "\n", "t": "\t", "r": "\r"}.get(line[i], line[i]))
+                else:
+                    val.append(line[i])
+                i += 1
+            if i == n:
+                return None  # unterminated quote
+            i += 1
+            val = "".join(val)
+        else:
+            j = i
+            while j < n and line[j] != " ":
+                if line[j] in '="':
+                    return None
+                j += 1
+            val, i = line[i:j], j
+        if i < n and line[i] != " ":
+            return None
+        out[key] = val
+    return out
+
+
 def parse_sse(text):
     """[(event, data-string)] from an SSE text with any line endings."""
     events, ev, data = [], None, []

@@ -1,14 +1,16 @@
 """Rate-limit tracker and token accounting (src/README.md §2-§5): the usage poll (cadence, values,
 429 back-off, limits-only shape), rate-limit headers, token totals over curl / raw sockets / gzip /
-SSE / the official TypeScript SDK, a client gone mid-stream, --state-file across a restart, and
-window rollover vs reset-time jitter. Compared against what the mock says it served."""
+SSE / the official TypeScript SDK, a client gone mid-stream, --state-file across a restart,
+window rollover vs reset-time jitter, and the poll's spend object with the answers' per-window status and
+surpassed threshold in /usage and /metrics. Compared against what the mock says it served."""
 
 import datetime
 import json
 import os
+import re
 import time
 
-from harness import (CLIENT_HEADERS, CTX, OAUTH_BETA, STREAM_BODY, Conn, OAuthEnv, api_request, bearer_of,
+from harness import (CLIENT_HEADERS, CTX, OAUTH_BETA, STREAM_BODY, Conn, OAuthEnv, PoolEnv, api_request, bearer_of,
                      build_request, curl, eq, fail, ok, parse_sse, run_sdk_client, wait_until)
 
 SONNET = "claude-sonnet-4-5-20250929"
@@ -381,3 +383,69 @@ def test_reset_jitter_is_not_a_rollover_but_a_moved_reset_is():
         u = wait_counted(env, 1)
         check_tokens(tokens_of(window(u, "5h")), expected_tokens(served(env)[1:]), "windows.5h.tokens after")
         check_tokens(tokens_of(window(u, "7d")), expected_tokens(served(env)), "windows.7d.tokens after")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The poll's spend object and the answers' per-window status and surpassed threshold (issue 19)
+# ---------------------------------------------------------------------------------------------------------------
+
+def _sample(text, name, **labels):
+    """The value of the sample of `name` whose labels include `labels`, or None."""
+    for m in re.finditer(rf"^{re.escape(name)}(?:\{{([^}}]*)\}})? (\S+)$", text, re.M):
+        got = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1) or ""))
+        if all(got.get(k) == v for k, v in labels.items()):
+            return float(m.group(2))
+    return None
+
+
+def test_spend_and_window_status_per_account():
+    spend_a = {"is_enabled": True, "used_credits": 123456, "monthly_limit": 500000, "currency": "USD",
+               "resets_at": None, "daily_cap": 20000, "period": {"days": 30}}
+    spend_b = {"is_enabled": False, "used_credits": None, "currency": "EUR"}
+    accts = {"a": {"windows": {"5h": {"utilization": 0.5, "resets_in": 3600, "status": "allowed_warning",
+                                      "surpassed_threshold": 0.5},
+                               "7d": {"utilization": 0.1, "resets_in": 5 * 86400}},
+                   "usage": {"spend": spend_a}},
+             "b": {"windows": {"5h": {"utilization": 0.95, "resets_in": 3600},
+                               "7d": {"utilization": 0.1, "resets_in": 5 * 86400}},
+                   "usage": {"spend": spend_b}}}
+    with PoolEnv(accounts=accts, poll="1s") as env:
+        def polled():
+            u = env.proxy.usage()
+            accs = u.get("accounts") or {}
+            return u if all((accs.get(n) or {}).get("spend") for n in ("a", "b")) else None
+        u = wait_until(polled, 6, "/usage accounts.a.spend and accounts.b.spend after a poll")
+        eq(u["accounts"]["a"]["spend"], {"is_enabled": True, "currency": "USD", "used_credits": 123456,
+                                         "monthly_limit": 500000, "daily_cap": 20000, "period_days": 30},
+           "accounts.a.spend (known fields first, unknown numeric ones kept, nested ones flattened)")
+        eq(u["accounts"]["b"]["spend"], {"is_enabled": False, "currency": "EUR", "used_credits": None,
+                                         "monthly_limit": None}, "accounts.b.spend (nulls are unknown)")
+        # Answers from a (the account with headroom) carry its per-window status and surpassed threshold.
+        r = api_request(env.proxy.port, body=body())
+        eq(r.status, 200, "status")
+        eq((r.header("anthropic-ratelimit-unified-5h-status"),
+            r.header("anthropic-ratelimit-unified-5h-surpassed-threshold")), ("allowed_warning", "0.5"),
+           "mock self-check: the answer's per-window headers")
+        eq([e["account"] for e in env.mock.routing()][-1:], ["a"], "the request went to a")
+        w = window(env.proxy.usage()["accounts"]["a"], "5h")
+        eq((w.get("status"), w.get("surpassed_threshold_percent")), ("allowed_warning", 50),
+           "accounts.a.windows.5h status and surpassed threshold")
+        eq(window(env.proxy.usage()["accounts"]["a"], "7d").get("surpassed_threshold_percent"), None,
+           "no -surpassed-threshold header: unknown")
+
+        text = env.proxy.get("/metrics").body.decode()
+        checks = [
+            (("anthropic_proxy_window_status", {"account": "a", "window": "5h", "status": "allowed_warning"}), 1),
+            (("anthropic_proxy_window_status", {"account": "a", "window": "7d", "status": "allowed"}), 0),
+            (("anthropic_proxy_window_surpassed_threshold_ratio", {"account": "a", "window": "5h"}), 0.5),
+            (("anthropic_proxy_window_surpassed_threshold_ratio", {"account": "a", "window": "7d"}), None),
+            (("anthropic_proxy_spend_enabled", {"account": "a"}), 1),
+            (("anthropic_proxy_spend_enabled", {"account": "b"}), 0),
+            (("anthropic_proxy_spend_used_minor_units", {"account": "a"}), 123456),
+            (("anthropic_proxy_spend_used_minor_units", {"account": "b"}), None),
+            (("anthropic_proxy_spend_monthly_limit_minor_units", {"account": "a"}), 500000),
+            (("anthropic_proxy_spend_value", {"account": "a", "field": "daily_cap"}), 20000),
+            (("anthropic_proxy_spend_value", {"account": "a", "field": "period_days"}), 30),
+        ]
+        for (name, labels), want in checks:
+            eq(_sample(text, name, **labels), want, f"{name}{labels}")

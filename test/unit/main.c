@@ -51,6 +51,8 @@ int unit_failed;
 	X(test_tracker_json_and_state_round_trip)                                                                  \
 	X(test_tracker_parse_time)                                                                                 \
 	X(test_tracker_burn_rate_and_projection)                                                                                 \
+	X(test_tracker_poll_spend_forgiving)                                                                       \
+	X(test_tracker_window_status_and_threshold)                                                                \
 	X(test_usage_sse_every_split)                                                                              \
 	X(test_usage_sse_crlf_and_cr_line_ends)                                                                    \
 	X(test_usage_sse_without_event_lines)                                                                      \
@@ -93,7 +95,8 @@ int unit_failed;
 	X(test_log_batched_until_the_loop_turn_ends)                                                               \
 	X(test_log_overflow_writes_at_once_in_order)                                                               \
 	X(test_log_numbers_and_time_format)                                                                               \
-	X(test_log_full_pipe_retries_and_gone_reader_drops)
+	X(test_log_full_pipe_retries_and_gone_reader_drops)                                                        \
+	X(test_log_text_is_logfmt)
 
 #define DECLARE(name) void name(void);
 TESTS(DECLARE)

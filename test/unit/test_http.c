@@ -72,10 +72,15 @@ TEST(test_http_error_json_shape)
 {
 	struct buf b;
 	buf_init(&b, 0);
-	CHECK_INT(http_error_json(&b, 413, "too \"big\"\n"), 0);
+	CHECK_INT(http_error_json(&b, 413, "too \"big\"\n", NULL), 0);
 	buf_append(&b, "", 1);
 	CHECK_STR(buf_ptr(&b), "{\"type\":\"error\",\"error\":{\"type\":\"request_too_large\",\"message\":\"too "
 			       "\\\"big\\\"\\u000a\"}}");
+	buf_reset(&b);
+	CHECK_INT(http_error_json(&b, 429, "slow down", "req_00112233aabbccdd"), 0);
+	buf_append(&b, "", 1);
+	CHECK_STR(buf_ptr(&b), "{\"type\":\"error\",\"error\":{\"type\":\"rate_limit_error\",\"message\":\"slow "
+			       "down\"},\"request_id\":\"req_00112233aabbccdd\"}");
 	CHECK_STR(http_error_type(502), "api_error");
 	CHECK_STR(http_error_type(529), "overloaded_error");
 	CHECK_STR(http_error_type(401), "authentication_error");

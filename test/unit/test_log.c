@@ -89,7 +89,7 @@ static void batched_body(uv_loop_t *loop, uv_timer_t *keep, int fd)
 	log_msg(AP_ERROR, "bad", "errors go out at once");
 	CHECK(size_of(fd) > before);
 	s = contents(fd);
-	const char *four = strstr(s, "seq=4\n"), *bad = strstr(s, " error bad msg=\"errors go out at once\"\n");
+	const char *four = strstr(s, "seq=4\n"), *bad = strstr(s, " level=error event=bad msg=\"errors go out at once\"\n");
 	int in_order = four && bad && four < bad;
 	free(s);
 	CHECK(in_order);
@@ -249,5 +249,43 @@ TEST(test_log_numbers_and_time_format)
 	t += 8;
 	CHECK(strlen(t) > 24 && t[4] == '-' && t[7] == '-' && t[10] == 'T' && t[13] == ':' && t[16] == ':' &&
 	      t[19] == '.' && t[23] == 'Z' && t[24] == '"');
+	free(s);
+}
+
+/* Text lines are logfmt: every field keyed, values quoted only when they must be, '"' and backslash escaped inside
+ * quotes; the JSON line carries the same keys. */
+TEST(test_log_text_is_logfmt)
+{
+	int fd = temp_file();
+	CHECK(fd >= 0);
+	log_output(fd);
+	log_setup(AP_INFO, 0);
+	struct log_line l;
+	log_begin(&l, AP_WARN, "listening");
+	log_str(&l, "addr", "127.0.0.1:8080");
+	log_str(&l, "msg", "two words");
+	log_str(&l, "eq", "a=b");
+	log_str(&l, "q", "say \"hi\" c:\\x");
+	log_str(&l, "bs", "c:\\x");
+	log_str(&l, "empty", "");
+	log_str(&l, "none", NULL);
+	log_strn(&l, "nl", "a\nb", 3);
+	log_int(&l, "n", -7);
+	log_end(&l);
+	log_setup(AP_INFO, 1);
+	log_begin(&l, AP_INFO, "listening");
+	log_str(&l, "addr", "127.0.0.1:8080");
+	log_end(&l);
+	char *s = contents(fd);
+	log_output(STDERR_FILENO);
+	log_setup(AP_ERROR, 0);
+	close(fd);
+	CHECK(s != NULL);
+	CHECK(strncmp(s, "time=", 5) == 0);
+	const char *t = s + 5; /* YYYY-MM-DDTHH:MM:SS.mmmZ */
+	CHECK(t[4] == '-' && t[10] == 'T' && t[19] == '.' && t[23] == 'Z' && t[24] == ' ');
+	CHECK_CONTAINS(s, "Z level=warn event=listening addr=127.0.0.1:8080 msg=\"two words\" eq=\"a=b\" "
+			  "q=\"say \\\"hi\\\" c:\\\\x\" bs=c:\\x empty=\"\" none=- nl=\"a\\nb\" n=-7\n");
+	CHECK_CONTAINS(s, "\",\"level\":\"info\",\"event\":\"listening\",\"addr\":\"127.0.0.1:8080\"}\n");
 	free(s);
 }

@@ -550,3 +550,80 @@ TEST(test_tracker_burn_rate_and_projection)
 	CHECK_INT(tracker_projected_exhaustion(w, t0 + 3600 * 1000, &at), 0);
 	CHECK(at > t0 / 1000 + 3600 && at < t0 / 1000 + 4 * 3600);
 }
+
+/* The spend object is read forgivingly: flags and currency when given, every numeric field by name (one nested level
+ * flattened), nulls and other types skipped; a later poll with the object replaces it, one without it keeps it. */
+TEST(test_tracker_poll_spend_forgiving)
+{
+	struct tracker t;
+	tracker_init(&t, 0.8);
+	int64_t now = 1795690000000LL;
+	struct buf b;
+	buf_init(&b, 0);
+	const char *p1 = "{\"five_hour\":{\"utilization\":10,\"resets_at\":null},\"spend\":{\"is_enabled\":true,"
+			 "\"used_credits\":123456,\"monthly_limit\":500000,\"currency\":\"EUR\",\"Weird Key\":2.5,"
+			 "\"note\":\"x\",\"resets_at\":null,\"period\":{\"days\":30,\"name\":\"m\"},\"neg\":-1}}";
+	CHECK_INT(tracker_apply_poll(&t, p1, strlen(p1), now), 0);
+	CHECK_INT(t.spend.seen, 1);
+	CHECK_INT(t.spend.enabled, 1);
+	CHECK_STR(t.spend.currency, "EUR");
+	CHECK_INT(t.spend.n, 4);
+	CHECK(tracker_spend_get(&t.spend, "used_credits")->value == 123456);
+	CHECK(tracker_spend_get(&t.spend, "weird_key")->value == 2.5);
+	CHECK(tracker_spend_get(&t.spend, "period_days")->value == 30);
+	CHECK(tracker_spend_get(&t.spend, "neg") == NULL);
+	CHECK_INT(tracker_render_json(&t, &b, now, NULL), 0);
+	buf_append(&b, "", 1);
+	CHECK_CONTAINS(buf_ptr(&b), "\"spend\":{\"is_enabled\":true,\"currency\":\"EUR\",\"used_credits\":123456,"
+				    "\"monthly_limit\":500000,\"weird_key\":2.5,\"period_days\":30}");
+	/* A poll without spend keeps it; one with a sparse spend replaces it. */
+	const char *p2 = "{\"five_hour\":{\"utilization\":11,\"resets_at\":null}}";
+	CHECK_INT(tracker_apply_poll(&t, p2, strlen(p2), now), 0);
+	CHECK_INT(t.spend.n, 4);
+	const char *p3 = "{\"spend\":{\"used_credits\":7}}";
+	CHECK_INT(tracker_apply_poll(&t, p3, strlen(p3), now), 0);
+	CHECK_INT(t.spend.n, 1);
+	CHECK_INT(t.spend.enabled, -1);
+	buf_reset(&b);
+	CHECK_INT(tracker_render_json(&t, &b, now, NULL), 0);
+	buf_append(&b, "", 1);
+	CHECK_CONTAINS(buf_ptr(&b), "\"spend\":{\"is_enabled\":null,\"currency\":null,\"used_credits\":7,"
+				    "\"monthly_limit\":null}");
+	/* More fields than kept: the first TRACKER_SPEND_FIELDS, no overflow. */
+	char big[2048] = "{\"spend\":{";
+	for (int i = 0; i < 40; i++)
+		snprintf(big + strlen(big), sizeof big - strlen(big), "%s\"f%d\":%d", i ? "," : "", i, i);
+	strcat(big, "}}");
+	CHECK_INT(tracker_apply_poll(&t, big, strlen(big), now), 0);
+	CHECK_INT(t.spend.n, TRACKER_SPEND_FIELDS);
+	/* Never seen: null. */
+	tracker_init(&t, 0.8);
+	buf_reset(&b);
+	CHECK_INT(tracker_render_json(&t, &b, now, NULL), 0);
+	buf_append(&b, "", 1);
+	CHECK_CONTAINS(buf_ptr(&b), "\"spend\":null");
+	buf_free(&b);
+}
+
+/* Per-window -status and -surpassed-threshold headers show in /usage; a window that resets on schedule forgets
+ * them with its utilization. */
+TEST(test_tracker_window_status_and_threshold)
+{
+	struct tracker t;
+	tracker_init(&t, 0.8);
+	int64_t now = 1795690000000LL;
+	H(&t, "anthropic-ratelimit-unified-5h-utilization", "0.81", now);
+	H(&t, "anthropic-ratelimit-unified-5h-status", "allowed_warning", now);
+	H(&t, "anthropic-ratelimit-unified-5h-surpassed-threshold", "0.75", now);
+	H(&t, "anthropic-ratelimit-unified-5h-reset", "1795690100", now);
+	struct buf b;
+	buf_init(&b, 0);
+	CHECK_INT(tracker_render_json(&t, &b, now, NULL), 0);
+	buf_append(&b, "", 1);
+	CHECK_CONTAINS(buf_ptr(&b), "\"status\":\"allowed_warning\",\"surpassed_threshold_percent\":75,");
+	tracker_record(&t, "claude-opus-4-1", 1, 1, 0, 0, 1795690200000LL);
+	struct tracker_window *w = tracker_window(&t, "5h");
+	CHECK_INT(w->status, TRACKER_STATUS_UNKNOWN);
+	CHECK(w->surpassed_threshold < 0);
+	buf_free(&b);
+}

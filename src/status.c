@@ -147,7 +147,7 @@ static void window_line(struct buf *out, const char *indent, int width, const ch
 	if (known)
 		buf_printf(out, " %4.0f%%", pct);
 	else
-		buf_appends(out, "    ?");
+		buf_appends(out, "     ?");
 	char t[32] = "unknown";
 	if (num(json_get(w, "resets_at_unix"), &reset) && reset > 0)
 		until(t, sizeof t, (int64_t)reset - now);

@@ -184,7 +184,7 @@ def test_admin_listen_bad_values_stop_the_start():
 def test_status_prints_the_windows_and_exits_0_when_ready():
     with Env() as env:
         env.mock.usage_config(windows={"five_hour": {"utilization": 42.0, "resets_at": time.time() + 2 * 3600 + 900},
-                                       "seven_day": {"utilization": 17.0, "resets_at": time.time() + 3 * 86400}})
+                                       "seven_day": {"utilization": 17.0, "resets_at": time.time() + 3 * 86400 + 1800}})
         eq(api_request(env.proxy.port).status, 200, "a request that brings the windows")
         p = run_binary(["status", "--url", env.proxy.url])
         eq(p.returncode, 0, f"exit status (stdout: {p.stdout!r}, stderr: {p.stderr!r})")
@@ -195,7 +195,7 @@ def test_status_prints_the_windows_and_exits_0_when_ready():
         matches(r"\[#{8}\.{12}\]\s+42%", five[0], "the 5h line's bar and percentage")
         matches(r"resets in 2h1[45]m", five[0], "the 5h line's time to reset")
         matches(r"tokens \S+ in, \S+ out, 1 request\b", five[0], "the 5h line's tokens")
-        ok(any(l.startswith("7d ") and "17%" in l and "resets in 3d" in l for l in lines),
+        ok(any(l.startswith("7d ") and "17%" in l and "resets in 3d0h" in l for l in lines),
            f"the 7d line in {p.stdout!r}")
         for l in lines:
             ok(len(l) <= 100, f"a status line wider than 100 columns: {l!r}")

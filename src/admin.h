@@ -1,6 +1,7 @@
 /* admin: the proxy's own endpoints, /healthz, /readyz, /usage (the tracker's JSON snapshot) and /metrics, served as
- * a route of the server (server.h) on the client listener at reserved paths. Answers are rendered at once from the
- * app's state: no upstream, no waiting. The front door (door.h) lets only GET and HEAD through to here. */
+ * a route of the server (server.h) at reserved paths: on the client listener, or with --admin-listen on that listener
+ * alone (the client listener keeps /healthz). Answers are rendered at once from the app's state: no upstream, no
+ * waiting. The front door (door.h) lets only GET and HEAD through to here. */
 #ifndef AP_ADMIN_H
 #define AP_ADMIN_H
 

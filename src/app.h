@@ -39,6 +39,8 @@ struct app {
 	uv_signal_t sig_term;     /* SIGTERM: drain and exit */
 	uv_signal_t sig_int;      /* SIGINT: same */
 	uv_signal_t sig_hup;      /* SIGHUP: re-read the credentials */
+	uv_signal_t sig_usr1;     /* SIGUSR1: logged and ignored (there is no log file to reopen) */
+	uv_signal_t sig_usr2;     /* SIGUSR2: the same */
 	int stopping;             /* a stop signal arrived */
 	uint64_t started_ms;      /* uv_now at start */
 };

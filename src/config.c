@@ -4,9 +4,11 @@
 #include "http.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,90 +19,124 @@
 enum opt_kind { OPT_STR, OPT_LEVEL, OPT_FORMAT, OPT_SIZE, OPT_DURATION, OPT_COUNT, OPT_DURATION_OFF, OPT_PERCENT, OPT_BOOL,
 		OPT_URLS, OPT_KEYS, OPT_ORIGINS, OPT_PREFIXES, OPT_ACCOUNTS, OPT_WEBHOOKS };
 
+/* --help prints the flags under these headings, in this order. */
+enum opt_group { G_LISTEN, G_UPSTREAM, G_LOGIN, G_CLIENTS, G_USAGE, G_LOG, G_ALERTS, G_FLEET, G_OTHER, G_N };
+static const char *const group_title[G_N] = {"Listening", "Upstream", "Login and accounts", "Clients and budgets",
+					     "Usage and limits", "Logging and metrics", "Alerts", "A fleet",
+					     "Other"};
+
 struct opt {
 	const char *name;   /* flag without the leading dashes */
 	enum opt_kind kind; /* how the value parses */
 	size_t off;         /* field in struct config */
 	const char *def;    /* default, parsed like a user value */
-	const char *help;   /* one line for --help */
+	enum opt_group group; /* heading in --help */
+	const char *arg;    /* the value's placeholder in --help ("HOST:PORT"); NULL for a boolean */
+	const char *help;   /* its description in --help (wrapped there) */
 };
 
 #define F(field) offsetof(struct config, field)
 static const struct opt opts[] = {
-	{"listen", OPT_STR, F(listen), "127.0.0.1:8080", "HOST:PORT to accept clients on"},
-	{"upstream", OPT_STR, F(upstream), "https://api.anthropic.com", "base URL of the API (https only)"},
-	{"ca-file", OPT_STR, F(ca_file), DEFAULT_CA_FILE, "PEM bundle of CAs trusted for the upstream"},
-	{"credentials", OPT_STR, F(credentials), NULL,
-	 "Claude Code credentials file (default $CLAUDE_CONFIG_DIR/.credentials.json, else ~/.claude/.credentials.json)"},
-	{"account", OPT_ACCOUNTS, F(accounts), NULL,
-	 "NAME=PATH: a subscription (Claude Code credentials file) in the pool; repeatable or comma-separated; "
-	 "NAME is [a-z0-9_-]{1,32}. Without it the one account is --credentials, named default"},
-	{"allow-overage", OPT_BOOL, F(allow_overage), "false",
-	 "let requests go to an account that draws on paid extra usage (off: such accounts are skipped)"},
-	{"max-utilization", OPT_PERCENT, F(max_utilization), "98",
-	 "an account whose window that applies to a request is at or above this percentage is not used for it"},
-	{"max-retry-after", OPT_DURATION, F(max_retry_after_ms), "300s",
-	 "longest retry-after told to clients (the proxy's own 429s and the upstream's)"},
-	{"max-pinned", OPT_COUNT, F(max_pinned), "4096",
-	 "most conversations kept pinned to their account (least recently used ones go first)"},
-	{"pin-idle-timeout", OPT_DURATION, F(pin_idle_ms), "1h", "a conversation idle this long is no longer pinned"},
-	{"log-level", OPT_LEVEL, F(log_level), "info", "debug, info, warn or error"},
-	{"log-format", OPT_FORMAT, F(log_json), "json", "json or text"},
-	{"max-body-size", OPT_SIZE, F(max_body_size), "32M", "largest request body accepted (bytes; k/M/G suffixes)"},
-	{"max-header-size", OPT_SIZE, F(max_header_size), "64k", "largest request head accepted"},
-	{"max-headers", OPT_COUNT, F(max_headers), "100", "most header lines in a request"},
-	{"max-url-length", OPT_SIZE, F(max_url_length), "8k", "longest request target (path and query)"},
-	{"max-connections", OPT_COUNT, F(max_connections), NULL,
+	/* Listening */
+	{"listen", OPT_STR, F(listen), "127.0.0.1:8080", G_LISTEN, "HOST:PORT", "where clients connect"},
+	{"admin-listen", OPT_STR, F(admin_listen), NULL, G_LISTEN, "HOST:PORT",
+	 "serve /healthz, /readyz, /metrics and /usage here, without client keys (a bare PORT means 127.0.0.1; keep it "
+	 "on loopback or a private network); the client listener then answers only /healthz of them"},
+	{"max-connections", OPT_COUNT, F(max_connections), NULL, G_LISTEN, "N",
 	 "most client connections at once (default: what the open-file limit allows, two descriptors each)"},
-	{"drain-timeout", OPT_DURATION, F(drain_timeout_ms), "30s", "on SIGTERM, how long answers in flight may take"},
-	{"header-timeout", OPT_DURATION, F(header_timeout_ms), "30s", "time a client has to send a request head"},
-	{"keepalive-timeout", OPT_DURATION, F(keepalive_timeout_ms), "75s", "idle time allowed between requests"},
-	{"send-timeout", OPT_DURATION, F(send_timeout_ms), "60s",
+	{"max-body-size", OPT_SIZE, F(max_body_size), "32M", G_LISTEN, "SIZE",
+	 "largest request body accepted (bytes; k/M/G suffixes)"},
+	{"max-header-size", OPT_SIZE, F(max_header_size), "64k", G_LISTEN, "SIZE", "largest request head accepted"},
+	{"max-headers", OPT_COUNT, F(max_headers), "100", G_LISTEN, "N", "most header lines in a request"},
+	{"max-url-length", OPT_SIZE, F(max_url_length), "8k", G_LISTEN, "SIZE", "longest request target (path and query)"},
+	{"header-timeout", OPT_DURATION, F(header_timeout_ms), "30s", G_LISTEN, "DUR",
+	 "time a client has to send a request head"},
+	{"keepalive-timeout", OPT_DURATION, F(keepalive_timeout_ms), "75s", G_LISTEN, "DUR",
+	 "idle time allowed between requests"},
+	{"send-timeout", OPT_DURATION, F(send_timeout_ms), "60s", G_LISTEN, "DUR",
 	 "a client that reads none of its waiting answer for this long is disconnected"},
-	{"connect-timeout", OPT_DURATION, F(connect_timeout_ms), "10s", "upstream TCP connect plus TLS handshake"},
-	{"upstream-timeout", OPT_DURATION, F(upstream_timeout_ms), "10m",
+	{"drain-timeout", OPT_DURATION, F(drain_timeout_ms), "30s", G_LISTEN, "DUR",
+	 "on SIGTERM, how long answers in flight may take"},
+	/* Upstream */
+	{"upstream", OPT_STR, F(upstream), "https://api.anthropic.com", G_UPSTREAM, "URL",
+	 "base URL of the API (https only)"},
+	{"ca-file", OPT_STR, F(ca_file), DEFAULT_CA_FILE, G_UPSTREAM, "PATH", "PEM bundle of CAs trusted for the upstream"},
+	{"connect-timeout", OPT_DURATION, F(connect_timeout_ms), "10s", G_UPSTREAM, "DUR",
+	 "upstream TCP connect plus TLS handshake"},
+	{"upstream-timeout", OPT_DURATION, F(upstream_timeout_ms), "10m", G_UPSTREAM, "DUR",
 	 "upstream silence allowed while waiting for or streaming an answer"},
-	{"pool-size", OPT_COUNT, F(pool_size), "256",
+	{"pool-size", OPT_COUNT, F(pool_size), "256", G_UPSTREAM, "N",
 	 "most idle upstream connections kept for reuse (past 16 spare ones, those unneeded for a second are closed)"},
-	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", "idle upstream connections are closed after this"},
-	{"poll-interval", OPT_DURATION_OFF, F(poll_interval_ms), "300s",
-	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},
-	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", "window utilization (percent) that logs a warning and fires an alert"},
-	{"state-file", OPT_STR, F(state_file), NULL, "file keeping the token counters across restarts (default: none)"},
-	{"refresh-margin", OPT_DURATION, F(refresh_margin_ms), "5m", "refresh the access token this long before expiry"},
+	{"pool-idle-timeout", OPT_DURATION, F(pool_idle_ms), "30s", G_UPSTREAM, "DUR",
+	 "idle upstream connections are closed after this"},
+	{"forward-prefix", OPT_PREFIXES, F(forward_prefixes), NULL, G_UPSTREAM, "PREFIX",
+	 "a path prefix forwarded besides /v1/ and /api/ (e.g. /extra/); repeatable; other paths get 404"},
+	/* Login and accounts */
+	{"credentials", OPT_STR, F(credentials), NULL, G_LOGIN, "PATH",
+	 "Claude Code credentials file (default $CLAUDE_CONFIG_DIR/.credentials.json, else ~/.claude/.credentials.json)"},
+	{"account", OPT_ACCOUNTS, F(accounts), NULL, G_LOGIN, "NAME=PATH",
+	 "a subscription (Claude Code credentials file) in the pool; repeatable or comma-separated; NAME is "
+	 "[a-z0-9_-]{1,32}. Without it the one account is --credentials, named default"},
+	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false", G_LOGIN, NULL,
+	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
+	{"refresh-margin", OPT_DURATION, F(refresh_margin_ms), "5m", G_LOGIN, "DUR",
+	 "refresh the access token this long before expiry"},
 	{"token-url", OPT_URLS, F(token_urls),
-	 "https://platform.claude.com/v1/oauth/token,https://console.anthropic.com/v1/oauth/token",
+	 "https://platform.claude.com/v1/oauth/token,https://console.anthropic.com/v1/oauth/token", G_LOGIN, "URL",
 	 "OAuth token endpoint; repeat the flag (or comma-separate) to try several in order"},
-	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", "OAuth client id used to refresh"},
-	{"client-key", OPT_KEYS, F(client_keys), NULL,
+	{"client-id", OPT_STR, F(client_id), "9d1c250a-e61b-44d9-88ed-5944d1962f5e", G_LOGIN, "ID",
+	 "OAuth client id used to refresh"},
+	/* Clients and budgets */
+	{"client-key", OPT_KEYS, F(client_keys), NULL, G_CLIENTS, "KEY",
 	 "key clients must present (x-api-key or Authorization: Bearer); repeatable or comma-separated (the command line "
 	 "is visible to local users: prefer the environment or --client-keys-file)"},
-	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, "file of client keys, one per line (# comments)"},
-	{"clients-file", OPT_STR, F(clients_file), NULL,
+	{"client-keys-file", OPT_STR, F(client_keys_file), NULL, G_CLIENTS, "PATH",
+	 "file of client keys, one per line (# comments)"},
+	{"clients-file", OPT_STR, F(clients_file), NULL, G_CLIENTS, "PATH",
 	 "file of named clients, one per line: NAME KEY [WINDOW=PCT ...] [overage=allow] (re-read on SIGHUP)"},
-	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false",
+	{"allow-unauthenticated", OPT_BOOL, F(allow_unauthenticated), "false", G_CLIENTS, NULL,
 	 "allow a non-loopback --listen without client keys (an open proxy to your subscription)"},
-	{"allow-origin", OPT_ORIGINS, F(allow_origins), NULL,
+	{"allow-origin", OPT_ORIGINS, F(allow_origins), NULL, G_CLIENTS, "ORIGIN",
 	 "a browser Origin (scheme://host[:port]) let in; repeatable; requests with any other Origin get 403"},
-	{"forward-prefix", OPT_PREFIXES, F(forward_prefixes), NULL,
-	 "a path prefix forwarded besides /v1/ and /api/ (e.g. /extra/); repeatable; other paths get 404"},
-	{"allow-core-dumps", OPT_BOOL, F(allow_core_dumps), "false",
-	 "leave core dumps on (they would hold tokens; off by default)"},
-	{"check", OPT_STR, F(check_url), NULL,
-	 "probe http://HOST:PORT/PATH, exit 0 on a 200 answer, 1 otherwise (container health checks)"},
-	{"access-log", OPT_BOOL, F(access_log), "true",
+	/* Usage and limits */
+	{"poll-interval", OPT_DURATION_OFF, F(poll_interval_ms), "300s", G_USAGE, "DUR",
+	 "period of the usage endpoint poll (+-10% jitter); 0 or off disables it"},
+	{"max-utilization", OPT_PERCENT, F(max_utilization), "98", G_USAGE, "PCT",
+	 "an account whose window that applies to a request is at or above this percentage is not used for it"},
+	{"allow-overage", OPT_BOOL, F(allow_overage), "false", G_USAGE, NULL,
+	 "let requests go to an account that draws on paid extra usage (off: such accounts are skipped)"},
+	{"max-retry-after", OPT_DURATION, F(max_retry_after_ms), "300s", G_USAGE, "DUR",
+	 "longest retry-after told to clients (the proxy's own 429s and the upstream's)"},
+	{"max-pinned", OPT_COUNT, F(max_pinned), "4096", G_USAGE, "N",
+	 "most conversations kept pinned to their account (least recently used ones go first)"},
+	{"pin-idle-timeout", OPT_DURATION, F(pin_idle_ms), "1h", G_USAGE, "DUR",
+	 "a conversation idle this long is no longer pinned"},
+	{"state-file", OPT_STR, F(state_file), NULL, G_USAGE, "PATH",
+	 "file keeping the token counters across restarts (default: none)"},
+	/* Logging and metrics */
+	{"log-level", OPT_LEVEL, F(log_level), "info", G_LOG, "LEVEL", "debug, info, warn or error"},
+	{"log-format", OPT_FORMAT, F(log_json), "json", G_LOG, "FORMAT", "json or text"},
+	{"access-log", OPT_BOOL, F(access_log), "true", G_LOG, "BOOL",
 	 "log one line per request (method, path, status, model, tokens, duration, ttfb, bytes, request-id)"},
-	{"alert-webhook", OPT_WEBHOOKS, F(alert_webhooks), NULL,
+	/* Alerts */
+	{"warn-utilization", OPT_PERCENT, F(warn_utilization), "80", G_ALERTS, "PCT",
+	 "window utilization (percent) that logs a warning and fires an alert"},
+	{"alert-webhook", OPT_WEBHOOKS, F(alert_webhooks), NULL, G_ALERTS, "URL",
 	 "http:// or https:// URL that gets a JSON POST (Slack-compatible) when an alert fires or clears; repeatable"},
-	{"follow-credentials", OPT_BOOL, F(follow_credentials), "false",
-	 "never refresh; follow the credentials file that a running Claude Code keeps fresh"},
-	{"redis", OPT_STR, F(redis), NULL,
+	/* A fleet */
+	{"redis", OPT_STR, F(redis), NULL, G_FLEET, "URL",
 	 "redis://[user:password@]host:port[/db] or unix:///path: share logins, windows, counters and budgets with "
 	 "the other proxies of a fleet (password also from ANTHROPIC_PROXY_REDIS_PASSWORD)"},
-	{"redis-prefix", OPT_STR, F(redis_prefix), "anthropic-proxy:", "prefix of the fleet's keys and channel in Redis"},
-	{"redis-lease", OPT_DURATION, F(redis_lease_ms), "45s",
+	{"redis-prefix", OPT_STR, F(redis_prefix), "anthropic-proxy:", G_FLEET, "PREFIX",
+	 "prefix of the fleet's keys and channel in Redis"},
+	{"redis-lease", OPT_DURATION, F(redis_lease_ms), "45s", G_FLEET, "DUR",
 	 "how long a replica holds the fleet's refresh lease; its token request must end sooner (at least "
 	 "--connect-timeout + 3s)"},
+	/* Other */
+	{"allow-core-dumps", OPT_BOOL, F(allow_core_dumps), "false", G_OTHER, NULL,
+	 "leave core dumps on (they would hold tokens; off by default)"},
+	{"check", OPT_STR, F(check_url), NULL, G_OTHER, "URL",
+	 "probe http://HOST:PORT/PATH, exit 0 on a 200 answer, 1 otherwise (container health checks)"},
 };
 #undef F
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -403,6 +439,21 @@ int config_parse_url(const char *url, char *host, size_t hostlen, int *port, cha
 	return 0;
 }
 
+int config_parse_admin_listen(const char *s, char *host, size_t hostlen, int *port)
+{
+	char buf[300];
+	if (s[0] == ':' || (s[0] && strspn(s, "0123456789") == strlen(s))) {
+		snprintf(buf, sizeof buf, "127.0.0.1%s%s", s[0] == ':' ? "" : ":", s);
+		s = buf;
+	}
+	if (config_split_hostport(s, host, hostlen, port) || *port == 0)
+		return -1;
+	unsigned char addr[16];
+	return strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1
+		       ? 0
+		       : -1;
+}
+
 int config_split_hostport(const char *s, char *host, size_t hostlen, int *port)
 {
 	return url_split_hostport(s, host, hostlen, port);
@@ -421,20 +472,86 @@ int config_parse_upstream(const char *url, char *host, size_t hostlen, int *port
 	return 0;
 }
 
+#define HELP_WIDTH 100 /* --help fits a terminal this wide */
+#define HELP_COL 28     /* descriptions start in this column */
+
+/* Appends to out[*n..len) as snprintf would; *n stops at len - 1 once the buffer is full. */
+static void put(char *out, size_t len, size_t *n, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void put(char *out, size_t len, size_t *n, const char *fmt, ...)
+{
+	if (*n + 1 >= len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int k = vsnprintf(out + *n, len - *n, fmt, ap);
+	va_end(ap);
+	*n = k < 0 ? *n : *n + (size_t)k >= len ? len - 1 : *n + (size_t)k;
+}
+
+/* One flag: "  --name ARG" then its description, wrapped at word boundaries within HELP_WIDTH; continuation lines
+ * are indented to HELP_COL, so only a flag's own line starts with two spaces and "--" (tests rely on that). */
+static void usage_flag(char *out, size_t len, size_t *n, const char *name, const char *arg, const char *help,
+		       const char *def)
+{
+	char text[600];
+	size_t t = (size_t)snprintf(text, sizeof text, "%s%s", help, def ? " (default " : "");
+	for (const char *d = def; d && *d && t + 4 < sizeof text; d++) { /* a list's items apart, so lines can break */
+		text[t++] = *d;
+		if (*d == ',')
+			text[t++] = ' ';
+	}
+	snprintf(text + t, sizeof text - t, "%s", def ? ")" : "");
+	size_t start = *n;
+	put(out, len, n, "  --%s%s%s", name, arg ? " " : "", arg ? arg : "");
+	size_t col = *n - start;
+	if (col + 1 > HELP_COL) { /* no room for the description on the flag's line */
+		put(out, len, n, "\n");
+		col = 0;
+	}
+	for (const char *p = text; *p; col = 0) {
+		size_t avail = HELP_WIDTH - HELP_COL, take = strlen(p);
+		if (take > avail) { /* break at the last space that fits (a word longer than a line is cut) */
+			take = avail;
+			while (take > 0 && p[take] != ' ')
+				take--;
+			if (take == 0)
+				take = avail;
+		}
+		put(out, len, n, "%*s%.*s\n", (int)(HELP_COL - col), "", (int)take, p);
+		p += take;
+		while (*p == ' ')
+			p++;
+	}
+}
+
 static void usage(char *out, size_t len)
 {
-	int n = snprintf(out, len,
-			 "Usage: anthropic-proxy [flags]\n"
-			 "A sidecar proxy for the Anthropic Messages API that signs requests with a Claude subscription's "
-			 "OAuth login.\n\nFlags (each also as environment variable ANTHROPIC_PROXY_<FLAG>):\n");
-	for (size_t i = 0; i < NOPTS && n > 0 && (size_t)n < len; i++)
-		n += snprintf(out + n, len - (size_t)n, "  --%-20s %s%s%s%s\n", opts[i].name, opts[i].help,
-			      opts[i].def ? " (default " : "", opts[i].def ? opts[i].def : "", opts[i].def ? ")" : "");
-	if (n > 0 && (size_t)n < len)
-		snprintf(out + n, len - (size_t)n,
-			 "  --%-20s %s\n  --%-20s %s\n\nCLAUDE_CODE_OAUTH_TOKEN, when set, is used as the access token if no "
-			 "--credentials file is given.\n",
-			 "help", "print this help", "version", "print the version");
+	size_t n = 0;
+	put(out, len, &n,
+	    "Usage: anthropic-proxy [FLAGS]\n"
+	    "       anthropic-proxy status [--url http://HOST:PORT]\n"
+	    "       anthropic-proxy --check URL | --help | --version\n\n"
+	    "A sidecar proxy for the Anthropic Messages API that signs requests with a Claude subscription's\n"
+	    "OAuth login. `status` prints the windows, accounts and clients of a running proxy (exit status 0:\n"
+	    "ready, 1: not ready, 2: unreachable).\n\n"
+	    "Each flag is also read from the environment variable ANTHROPIC_PROXY_<FLAG> (upper case, '-' as\n"
+	    "'_'); the command line wins. DUR takes ms, s, m or h; SIZE takes k, M or G.\n");
+	for (unsigned g = 0; g < G_N; g++) {
+		put(out, len, &n, "\n%s:\n", group_title[g]);
+		for (size_t i = 0; i < NOPTS; i++) {
+			const struct opt *o = &opts[i];
+			/* A boolean that is off unless given says nothing about its default. */
+			int show_def = o->def && !(o->kind == OPT_BOOL && strcmp(o->def, "false") == 0);
+			if (o->group == g)
+				usage_flag(out, len, &n, o->name, o->arg, o->help, show_def ? o->def : NULL);
+		}
+		if (g == G_OTHER) {
+			usage_flag(out, len, &n, "help", NULL, "print this help", NULL);
+			usage_flag(out, len, &n, "version", NULL, "print the version and the libraries'", NULL);
+		}
+	}
+	put(out, len, &n, "\nCLAUDE_CODE_OAUTH_TOKEN, when set, is used as the access token if no --credentials file is "
+			  "given.\n");
 }
 
 enum config_result config_parse(struct config *cfg, int argc, char **argv, char **envp, char *err, size_t errlen)
@@ -554,6 +671,23 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv, char 
 		snprintf(err, errlen, "invalid value '%s' for --listen: expected HOST:PORT such as 127.0.0.1:8080",
 			 cfg->listen);
 		return CONFIG_ERROR;
+	}
+	if (cfg->admin_listen) {
+		if (config_parse_admin_listen(cfg->admin_listen, cfg->admin_host, sizeof cfg->admin_host,
+					      &cfg->admin_port)) {
+			snprintf(err, errlen, "invalid value '%s' for --admin-listen: expected HOST:PORT (an IP address or "
+				 "localhost, and a port) such as 127.0.0.1:9090, or a PORT alone for loopback",
+				 cfg->admin_listen);
+			return CONFIG_ERROR;
+		}
+		if (cfg->admin_port == cfg->listen_port &&
+		    (strcmp(cfg->admin_host, cfg->listen_host) == 0 || strcmp(cfg->admin_host, "0.0.0.0") == 0 ||
+		     strcmp(cfg->listen_host, "0.0.0.0") == 0 || strcmp(cfg->admin_host, "::") == 0 ||
+		     strcmp(cfg->listen_host, "::") == 0)) {
+			snprintf(err, errlen, "--admin-listen %s is the same address as --listen %s: give it a port of its own",
+				 cfg->admin_listen, cfg->listen);
+			return CONFIG_ERROR;
+		}
 	}
 	if (!config_is_loopback(cfg->listen_host) && !cfg->n_client_keys && !cfg->client_keys_file && !cfg->clients_file &&
 	    !cfg->allow_unauthenticated && !cfg->check_url) {

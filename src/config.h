@@ -26,6 +26,9 @@ struct config {
 	const char *listen;          /* "HOST:PORT" as given */
 	char listen_host[256];       /* parsed host (brackets removed for IPv6) */
 	int listen_port;             /* parsed port */
+	const char *admin_listen;    /* --admin-listen as given, or NULL: the admin endpoints are on the client listener */
+	char admin_host[256];        /* its parsed host (127.0.0.1 when only a port was given) */
+	int admin_port;              /* its parsed port */
 	const char *upstream;        /* upstream base URL as given */
 	char upstream_host[256];     /* host to dial and to verify the certificate against */
 	int upstream_port;           /* port to dial */
@@ -96,6 +99,9 @@ const char *config_env_get(char **envp, const char *name);
 int config_add_client_key(struct config *cfg, const char *key);
 /* Whether `name` is a valid account name: [a-z0-9_-]{1,32}. */
 int config_account_name_ok(const char *name);
+/* Parses --admin-listen's value: "HOST:PORT", "[v6]:PORT", ":PORT" or "PORT" (both meaning 127.0.0.1:PORT); the
+ * host must be an IP address or localhost. Returns 0 or -1. */
+int config_parse_admin_listen(const char *s, char *host, size_t hostlen, int *port);
 /* Whether a listen host is a loopback address. */
 int config_is_loopback(const char *host);
 /* Parses "https://host[:port]/path" (a path is required). Returns 0 or -1. */

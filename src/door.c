@@ -160,18 +160,17 @@ static int forwarded_path(const struct config *cfg, const char *p, size_t n)
 	return 0;
 }
 
-void door_check(const struct config *cfg, const struct clients *cl, int method, const char *target, size_t target_len,
-		const struct http_hdrs *h, struct door_verdict *v)
+/* What both listeners check: the target, Host (when `local_only`: a loopback listener where being local is the only
+ * credential) and Origin. Returns the path (normal form), or NULL with the verdict filled in. */
+static const char *head_check(const struct config *cfg, int local_only, const char *target, size_t target_len,
+			      const struct http_hdrs *h, struct door_verdict *v, size_t *plen)
 {
-	memset(v, 0, sizeof *v);
-	v->route = DOOR_API;
-	v->client = DOOR_NO_CLIENT;
 	size_t pl, al, hl = 0;
 	const char *auth, *host = NULL;
 	const char *path = http_target_path(target, target_len, &pl, &auth, &al);
 	if (!path) {
 		refuse(v, 400, "target", "invalid request target: expected a path such as /v1/messages");
-		return;
+		return NULL;
 	}
 	int hosts = 0;
 	for (uint32_t i = 0; i < h->n; i++)
@@ -182,7 +181,7 @@ void door_check(const struct config *cfg, const struct clients *cl, int method, 
 		}
 	if (hosts > 1) { /* RFC 9110 §7.2 */
 		refuse(v, 400, "host", "more than one Host header");
-		return;
+		return NULL;
 	}
 	if (auth) {
 		host = auth;
@@ -190,12 +189,12 @@ void door_check(const struct config *cfg, const struct clients *cl, int method, 
 	}
 	/* Without keys on loopback, being local is the only credential: a browser page that reaches this port through
 	 * DNS rebinding still names its own host here. A request without Host (HTTP/1.0) is not a browser's. */
-	if (!keys_set(cfg, cl) && config_is_loopback(cfg->listen_host) && host && !door_host_is_loopback(host, hl)) {
+	if (local_only && host && !door_host_is_loopback(host, hl)) {
 		refuse(v, 403, "host",
 		       "anthropic-proxy serves only local clients without client keys: Host '%.*s' is not localhost, "
 		       "127.0.0.1 or [::1]",
 		       (int)(hl > 80 ? 80 : hl), host);
-		return;
+		return NULL;
 	}
 	/* Command-line clients send no Origin; a web page's fetch always does. */
 	for (uint32_t i = 0; i < h->n; i++) {
@@ -207,12 +206,32 @@ void door_check(const struct config *cfg, const struct clients *cl, int method, 
 			refuse(v, 403, "origin",
 			       "anthropic-proxy refuses requests from web pages (Origin '%.*s'); allow one with --allow-origin",
 			       (int)(ol > 80 ? 80 : ol), o);
-			return;
+			return NULL;
 		}
 	}
 	if (!http_path_normal(path, pl)) {
 		refuse(v, 400, "path", "request path is not in normal form (empty, '.' or '..' segments, or encoded "
 				       "dots, slashes or backslashes)");
+		return NULL;
+	}
+	*plen = pl;
+	return path;
+}
+
+void door_check(const struct config *cfg, const struct clients *cl, int method, const char *target, size_t target_len,
+		const struct http_hdrs *h, struct door_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->route = DOOR_API;
+	v->client = DOOR_NO_CLIENT;
+	size_t pl;
+	const char *path = head_check(cfg, !keys_set(cfg, cl) && config_is_loopback(cfg->listen_host), target,
+				      target_len, h, v, &pl);
+	if (!path)
+		return;
+	if (admin_path(path, pl) && cfg->admin_listen && !http_path_is(path, pl, "/healthz")) {
+		/* With an admin listener, what the proxy knows is served there only; liveness stays here for probes. */
+		refuse(v, 404, "admin_path", "anthropic-proxy serves this path on its admin listener (--admin-listen) only");
 		return;
 	}
 	if (admin_path(path, pl)) {
@@ -237,5 +256,25 @@ void door_check(const struct config *cfg, const struct clients *cl, int method, 
 	if (method != HTTP_GET && method != HTTP_HEAD && method != HTTP_POST && method != HTTP_DELETE) {
 		v->allow = DOOR_API_METHODS;
 		refuse(v, 405, "method", "method not allowed: the proxy forwards " DOOR_API_METHODS);
+	}
+}
+
+void door_check_admin(const struct config *cfg, int method, const char *target, size_t target_len,
+		      const struct http_hdrs *h, struct door_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	v->route = DOOR_ADMIN;
+	v->client = DOOR_NO_CLIENT;
+	size_t pl;
+	const char *path = head_check(cfg, config_is_loopback(cfg->admin_host), target, target_len, h, v, &pl);
+	if (!path)
+		return;
+	if (!admin_path(path, pl)) {
+		refuse(v, 404, "path", "the admin listener serves /healthz, /readyz, /metrics and /usage only");
+		return;
+	}
+	if (method != HTTP_GET && method != HTTP_HEAD) {
+		v->allow = DOOR_ADMIN_METHODS;
+		refuse(v, 405, "method", "only GET and HEAD are allowed here");
 	}
 }

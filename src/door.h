@@ -4,7 +4,8 @@
  *   127.0.0.1 through DNS rebinding shows its own name here);
  * - Origin: only values allowed by --allow-origin (a web page's fetch carries one; command-line clients never do);
  * - the client key, when keys are configured (compared in constant time);
- * - the API's methods and paths (/v1/, /api/, --forward-prefix), in normal form only; the admin paths, served locally.
+ * - the API's methods and paths (/v1/, /api/, --forward-prefix), in normal form only; the admin paths, served locally
+ *   (with --admin-listen, on that listener only: the client listener answers them 404, but for /healthz).
  *
  * Pure: no sockets, so the unit tests and the request fuzzer drive exactly what the server runs. */
 #ifndef AP_DOOR_H
@@ -38,6 +39,12 @@ struct door_verdict {
  * whose keys are checked (it holds cfg's keys too), or NULL for cfg's keys alone. */
 void door_check(const struct config *cfg, const struct clients *cl, int method, const char *target, size_t target_len,
 		const struct http_hdrs *h, struct door_verdict *v);
+
+/* The same for a request on the admin listener (--admin-listen): no client key is asked for; the admin paths are
+ * served (GET and HEAD), any other path gets 404. Host must name loopback when that listener is on loopback (a web
+ * page reaching it through DNS rebinding names its own host), and Origin is checked as on the client listener. */
+void door_check_admin(const struct config *cfg, int method, const char *target, size_t target_len,
+		      const struct http_hdrs *h, struct door_verdict *v);
 
 /* Whether a Host value (or an absolute-form authority) names this machine's loopback: localhost (any case, a
  * trailing dot allowed), 127.x.y.z or [::1], each with an optional port. */

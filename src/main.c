@@ -3,6 +3,7 @@
 #include "app.h"
 #include "door.h"
 #include "log.h"
+#include "status.h"
 
 #include "fsutil.h"
 #include "url.h"
@@ -65,6 +66,11 @@ static void on_drain(uv_timer_t *t)
 	uv_close((uv_handle_t *)&app->sig_term, NULL);
 	uv_close((uv_handle_t *)&app->sig_int, NULL);
 	uv_close((uv_handle_t *)&app->sig_hup, NULL);
+	uv_close((uv_handle_t *)&app->sig_usr1, NULL);
+	uv_close((uv_handle_t *)&app->sig_usr2, NULL);
+	/* Closing a signal handle restores the default action, which for these two ends the process. */
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
 	/* Pooled connections closed above; anything left (a connection still dialing) closes with the walk. */
 	uv_walk(app->loop, close_walk, NULL);
 }
@@ -101,6 +107,18 @@ static void on_hup(uv_signal_t *s, int signum)
 	alert_kick(&app->alerts);
 }
 
+/* SIGUSR1/SIGUSR2: conventionally "reopen the log file" and "rotate"; logs go to stderr, which the supervisor owns,
+ * so there is nothing to reopen. The signals are logged and do not end the process. */
+static void on_usr(uv_signal_t *s, int signum)
+{
+	(void)s;
+	struct log_line l;
+	log_begin(&l, AP_INFO, "signal_ignored");
+	log_str(&l, "signal", signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+	log_str(&l, "msg", "logs go to stderr: there is no log file to reopen");
+	log_end(&l);
+}
+
 static void on_signal(uv_signal_t *s, int signum)
 {
 	struct app *app = s->data;
@@ -123,7 +141,7 @@ static void on_signal(uv_signal_t *s, int signum)
 	uv_timer_start(&drain_timer, on_drain, 0, DRAIN_CHECK_MS);
 }
 
-/* --check URL: a health probe for images without curl. Blocking is fine here: no loop runs yet. */
+/* --check URL: a health probe for images without curl (status.h's blocking client: no loop runs yet). */
 static int check(const char *url)
 {
 	struct url u;
@@ -131,34 +149,17 @@ static int check(const char *url)
 		fprintf(stderr, "anthropic-proxy: --check takes an http:// URL\n");
 		return 2;
 	}
-	const char *host = u.host, *path = u.path[0] == '/' ? u.path : "/";
-	char ports[8];
-	snprintf(ports, sizeof ports, "%d", u.port);
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-	if (getaddrinfo(host, ports, &hints, &res)) {
-		fprintf(stderr, "anthropic-proxy: --check: cannot resolve %s\n", host);
+	struct buf body;
+	char err[300];
+	int code = 0;
+	if (status_http_get(url, 1024 * 1024, &code, &body, err, sizeof err)) {
+		fprintf(stderr, "anthropic-proxy: --check %s: not healthy: %s\n", url, err);
 		return 1;
 	}
-	int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct timeval tv = {.tv_sec = 3};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	int ok = 0;
-	if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) == 0) {
-		char req[1400], ans[64] = "";
-		int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", path,
-				 u.authority);
-		if (write(fd, req, (size_t)n) == n) {
-			ssize_t got = read(fd, ans, sizeof ans - 1);
-			ok = got > 12 && strncmp(ans, "HTTP/1.1 200", 12) == 0;
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(res);
-	if (!ok)
-		fprintf(stderr, "anthropic-proxy: --check %s: not healthy\n", url);
-	return ok ? 0 : 1;
+	buf_free(&body);
+	if (code != 200)
+		fprintf(stderr, "anthropic-proxy: --check %s: not healthy: status %d\n", url, code);
+	return code == 200 ? 0 : 1;
 }
 
 /* --version: the proxy's own version, then each library's as it reports itself (llhttp is compiled in from
@@ -309,6 +310,8 @@ int main(int argc, char **argv)
 	mallopt(M_TOP_PAD, 0);
 #endif
 
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1, environ);
 	switch (config_parse(&app.cfg, argc, argv, environ, err, sizeof err)) {
 	case CONFIG_EXIT_OK:
 		fputs(err, stdout);
@@ -363,7 +366,13 @@ int main(int argc, char **argv)
 		log_msg(AP_WARN, "unauthenticated",
 			"listening beyond loopback without client keys (--allow-unauthenticated): anyone who reaches this "
 			"port uses your subscription");
+	if (app.cfg.admin_listen && !config_is_loopback(app.cfg.admin_host))
+		log_msg(AP_WARN, "admin_listen_public",
+			"--admin-listen is beyond loopback: /usage and /metrics (account names, windows, clients) are "
+			"served there without client keys to anyone who reaches it; keep it on loopback or a private network");
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN); /* until their handlers below are in place */
+	signal(SIGUSR2, SIG_IGN);
 
 	app.loop = uv_default_loop();
 	app.started_ms = uv_now(app.loop);
@@ -453,10 +462,21 @@ int main(int argc, char **argv)
 	app.sig_term.data = app.sig_int.data = &app;
 	uv_signal_start(&app.sig_term, on_signal, SIGTERM);
 	uv_signal_start(&app.sig_int, on_signal, SIGINT);
+	uv_signal_init(app.loop, &app.sig_usr1);
+	uv_signal_init(app.loop, &app.sig_usr2);
+	uv_signal_start(&app.sig_usr1, on_usr, SIGUSR1);
+	uv_signal_start(&app.sig_usr2, on_usr, SIGUSR2);
 
 	struct log_line l;
 	log_begin(&l, AP_INFO, "listening");
 	log_str(&l, "listen", app.cfg.listen);
+	char admin[300];
+	if (app.cfg.admin_listen) {
+		int v6 = strchr(app.cfg.admin_host, ':') != NULL;
+		snprintf(admin, sizeof admin, "%s%s%s:%d", v6 ? "[" : "", app.cfg.admin_host, v6 ? "]" : "",
+			 app.cfg.admin_port);
+		log_str(&l, "admin_listen", admin);
+	}
 	log_str(&l, "upstream", app.cfg.upstream);
 	log_str(&l, "version", AP_VERSION);
 	log_end(&l);

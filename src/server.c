@@ -494,7 +494,11 @@ static int gate(struct request *r, void *arg)
 {
 	struct client *c = arg;
 	struct door_verdict v;
-	door_check(c->srv->cfg, c->srv->client_table, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	if (c->admin)
+		door_check_admin(c->srv->cfg, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs, &v);
+	else
+		door_check(c->srv->cfg, c->srv->client_table, r->method, buf_ptr(&r->url), buf_size(&r->url), &r->hdrs,
+			   &v);
 	c->route = c->srv->routes[v.route == DOOR_ADMIN ? DOOR_ADMIN : DOOR_API];
 	c->door_kind = v.kind;
 	c->allow = v.allow;
@@ -688,6 +692,7 @@ static void on_connection(uv_stream_t *l, int status)
 	const struct config *cfg = s->cfg;
 	c->srv = s;
 	c->client_id = -1;
+	c->admin = l == (uv_stream_t *)&s->admin_listener;
 	uv_tcp_init(l->loop, &c->tcp);
 	uv_timer_init(l->loop, &c->timer);
 	c->tcp.data = c->timer.data = c;
@@ -748,6 +753,30 @@ void server_init(struct server *s, uv_loop_t *loop, const struct config *cfg, st
 		s->id_seed = uv_hrtime() ^ ((uint64_t)getpid() << 32);
 }
 
+/* Binds one listening socket; `flag` names it in error messages. */
+static int listen_on(struct server *s, uv_tcp_t *tcp, int *open, const char *flag, const char *given,
+		     const char *host, int port, char *err, size_t errlen)
+{
+	struct sockaddr_storage sa;
+	const char *ip = strcmp(host, "localhost") == 0 ? "127.0.0.1" : host;
+	int rc = uv_ip4_addr(ip, port, (struct sockaddr_in *)&sa);
+	if (rc)
+		rc = uv_ip6_addr(ip, port, (struct sockaddr_in6 *)&sa);
+	if (rc) {
+		snprintf(err, errlen, "%s %s: '%s' is not an IP address", flag, given, host);
+		return rc;
+	}
+	uv_tcp_init(s->loop, tcp);
+	tcp->data = s;
+	*open = 1;
+	rc = uv_tcp_bind(tcp, (struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)tcp, 511, on_connection);
+	if (rc)
+		snprintf(err, errlen, "cannot listen on %s (%s): %s", given, flag, uv_strerror(rc));
+	return rc;
+}
+
 int server_start(struct server *s, char *err, size_t errlen)
 {
 	const struct config *cfg = s->cfg;
@@ -757,25 +786,13 @@ int server_start(struct server *s, char *err, size_t errlen)
 		.max_url_length = cfg->max_url_length,
 		.max_body_size = cfg->max_body_size,
 	};
-	struct sockaddr_storage sa;
-	const char *host = strcmp(cfg->listen_host, "localhost") == 0 ? "127.0.0.1" : cfg->listen_host;
-	int rc = uv_ip4_addr(host, cfg->listen_port, (struct sockaddr_in *)&sa);
+	int rc = listen_on(s, &s->listener, &s->listening, "--listen", cfg->listen, cfg->listen_host, cfg->listen_port,
+			   err, errlen);
+	if (!rc && cfg->admin_listen)
+		rc = listen_on(s, &s->admin_listener, &s->admin_listening, "--admin-listen", cfg->admin_listen,
+			       cfg->admin_host, cfg->admin_port, err, errlen);
 	if (rc)
-		rc = uv_ip6_addr(host, cfg->listen_port, (struct sockaddr_in6 *)&sa);
-	if (rc) {
-		snprintf(err, errlen, "--listen %s: '%s' is not an IP address", cfg->listen, cfg->listen_host);
 		return rc;
-	}
-	uv_tcp_init(s->loop, &s->listener);
-	s->listener.data = s;
-	s->listening = 1;
-	rc = uv_tcp_bind(&s->listener, (struct sockaddr *)&sa, 0);
-	if (rc == 0)
-		rc = uv_listen((uv_stream_t *)&s->listener, 511, on_connection);
-	if (rc) {
-		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
-		return rc;
-	}
 	uint64_t period = cfg->send_timeout_ms / 4;
 	period = period < 100 ? 100 : period > 1000 ? 1000 : period;
 	uv_timer_init(s->loop, &s->reaper);
@@ -795,6 +812,10 @@ void server_stop(struct server *s)
 	if (s->listening) {
 		uv_close((uv_handle_t *)&s->listener, NULL);
 		s->listening = 0;
+	}
+	if (s->admin_listening) {
+		uv_close((uv_handle_t *)&s->admin_listener, NULL);
+		s->admin_listening = 0;
 	}
 	if (s->sweeping) { /* draining answers are bounded by --drain-timeout from here */
 		uv_close((uv_handle_t *)&s->sweep, NULL);

@@ -78,6 +78,7 @@ struct client {
 	unsigned in_process : 1;   /* inside process(): answers that end synchronously must not recurse */
 	unsigned out_full : 1;     /* reading and parsing stopped: queued output is above CLIENT_WQ_HIGH */
 	unsigned failed : 1;       /* a write failed: closed by the reaper on the next loop turn */
+	unsigned admin : 1;        /* accepted on the admin listener: door_check_admin decides its requests */
 	struct client *reap_next;  /* the reaper's list */
 };
 
@@ -101,6 +102,8 @@ struct server {
 	const struct clients *client_table; /* the client table the front door checks keys against, or NULL: cfg's keys */
 	int stopping;          /* server_stop ran: answers in flight finish, connections then close */
 	uv_tcp_t listener;     /* listening socket */
+	uv_tcp_t admin_listener; /* --admin-listen's socket (its connections serve the admin route alone) */
+	int admin_listening;   /* admin_listener open */
 	struct client *clients;/* open client connections */
 	uint32_t n_clients;    /* how many */
 	int listening;         /* listener open */
@@ -133,7 +136,8 @@ struct client_report {
 
 /* Sets up (no I/O, cannot fail): routes are added next, then server_start. */
 void server_init(struct server *s, uv_loop_t *loop, const struct config *cfg, struct metrics *metrics);
-/* Binds and listens on cfg->listen. Returns 0 or a libuv error (err says what, for the user). */
+/* Binds and listens on cfg->listen, and on cfg->admin_listen when set. Returns 0 or a libuv error (err says what,
+ * for the user). */
 int server_start(struct server *s, char *err, size_t errlen);
 /* Stops accepting; open connections finish their current answer and close. */
 void server_stop(struct server *s);

@@ -556,7 +556,7 @@ py tlstally --log "$TMP/up/tls.log" --ports "$ports" --out "$RESULTS" || die "ta
 STAMP=$(date +%Y-%m-%d_%H%M)
 export M_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')" M_HOST="$(hostname)" M_CPUS="$(nproc)" M_KERNEL="$(uname -sr)"
 export M_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet 2>/dev/null || echo ' (dirty)')"
-export M_POOL_DEFAULT="$("$BIN" --help 2>&1 | sed -n 's/.*--pool-size.*(default \([0-9]*\)).*/\1/p')" M_ALT_POOL="$ALT_POOL" M_NGX_KEEPALIVE="$NGX_KEEPALIVE"
+export M_POOL_DEFAULT="$("$BIN" --help 2>&1 | awk '/^  --/ { f = $1 == "--pool-size" } /^[^ ]/ { f = 0 } f' | tr '\n' ' ' | sed -n 's/.*(default \([0-9]*\)).*/\1/p')" M_ALT_POOL="$ALT_POOL" M_NGX_KEEPALIVE="$NGX_KEEPALIVE"
 export M_CMD="test/bench/run.sh ${1:-}" M_THREADS="$THREADS" M_WARM="$WARM" M_DUR="$DUR" M_LOGS="$LOGS" M_CG="$CG_JSON"
 export M_VERSIONS="$("$BIN" --version 2>&1 | head -n1), $(nginx -v 2>&1 | sed 's/.*: //'), \
 $(haproxy -v | head -n1 | awk '{print "HAProxy " $3}'), $(wrk -v 2>&1 | head -n1 | awk '{print "wrk " $2}'), \

@@ -461,7 +461,7 @@ def test_container_deploy_files_consistent():
             texts[p] = f.read()
     # Every ANTHROPIC_PROXY_* variable named anywhere is the twin of a real flag (a typo would be ignored silently).
     p = run_binary(["--help"])
-    flags = set(re.findall(r"^\s+--([a-z0-9-]+)", p.stdout, re.M))
+    flags = set(re.findall(r"^  --([a-z0-9-]+)", p.stdout, re.M))
     ok({"listen", "client-key", "client-keys-file", "state-file", "credentials", "check"} <= flags,
        f"flags in --help: {sorted(flags)}")
     twins = {"ANTHROPIC_PROXY_" + f.upper().replace("-", "_") for f in flags}

@@ -516,7 +516,7 @@ def _healthy(port):
 
 def test_frontdoor_readme_lists_every_flag():
     p = run_binary(["--help"])
-    helped = set(re.findall(r"^\s+--([a-z][a-z0-9-]*)", p.stdout, re.M))
+    helped = set(re.findall(r"^  --([a-z][a-z0-9-]*)", p.stdout, re.M))
     root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
     with open(os.path.join(root, "README.md")) as f:
         readme = f.read()

@@ -31,7 +31,7 @@ def mode(path):
 def help_flags():
     r = run_binary(["--help"])
     eq(r.returncode, 0, "--help exit status")
-    return set(re.findall(r"^\s+(--[a-z][a-z0-9-]*)", r.stdout, re.M))
+    return set(re.findall(r"^  (--[a-z][a-z0-9-]*)", r.stdout, re.M))
 
 
 def test_install_files_and_modes():

@@ -14,6 +14,8 @@ int unit_failed;
 	X(test_door_path_normal_form)                                                                              \
 	X(test_door_decisions)                                                                                     \
 	X(test_door_names_the_client)                                                                              \
+	X(test_door_admin_listener)                                                                                \
+	X(test_status_render)                                                                                      \
 	X(test_http_reasons_and_connection_lists)                                                                  \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \
@@ -23,6 +25,8 @@ int unit_failed;
 	X(test_config_front_door_flags)                                                                            \
 	X(test_config_accounts_and_guard_flags)                                                                           \
 	X(test_config_booleans)                                                                            \
+	X(test_config_admin_listen)                                                                                \
+	X(test_config_help_layout)                                                                                 \
 	X(test_http_hdrs_split_and_lookup)                                                                         \
 	X(test_http_hdrs_limits)                                                                                   \
 	X(test_http_lists_and_hop_by_hop)                                                                          \

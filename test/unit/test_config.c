@@ -2,6 +2,7 @@
 #include "unit.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 static enum config_result parse(struct config *c, char **argv, char **envp, char *err)
 {
@@ -198,4 +199,60 @@ TEST(test_config_accounts_and_guard_flags)
 	char *both[] = {"p", "--account", "a=/x", "--credentials", "/y", NULL};
 	CHECK_INT(parse(&c, both, envp, err), CONFIG_ERROR);
 	CHECK(strstr(err, "--account default=/y") != NULL);
+}
+
+TEST(test_config_admin_listen)
+{
+	struct config c;
+	char err[512];
+	char *envp[] = {"ANTHROPIC_PROXY_ADMIN_LISTEN=9090", NULL}, *none[] = {NULL};
+	char *a0[] = {"p", NULL};
+	CHECK_INT(parse(&c, a0, none, err), CONFIG_OK);
+	CHECK(c.admin_listen == NULL);
+	CHECK_INT(parse(&c, a0, envp, err), CONFIG_OK);
+	CHECK_STR(c.admin_host, "127.0.0.1");
+	CHECK_INT(c.admin_port, 9090);
+	const char *good[][3] = {{":9091", "127.0.0.1", "9091"}, {"0.0.0.0:9092", "0.0.0.0", "9092"},
+				 {"[::1]:9093", "::1", "9093"}, {"localhost:9094", "localhost", "9094"}};
+	for (size_t i = 0; i < 4; i++) {
+		char *a[] = {"p", "--admin-listen", (char *)good[i][0], NULL};
+		CHECK_INT(parse(&c, a, none, err), CONFIG_OK);
+		CHECK_STR(c.admin_host, good[i][1]);
+		CHECK_INT(c.admin_port, atoi(good[i][2]));
+	}
+	const char *bad[] = {"", "x", "host.example:9090", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:70000", "1.2.3:4",
+			     "[::1]"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char *a[] = {"p", "--admin-listen", (char *)bad[i], NULL};
+		if (parse(&c, a, none, err) != CONFIG_ERROR)
+			FAIL_AT("--admin-listen '%s' should be refused", bad[i]);
+		CHECK_CONTAINS(err, "--admin-listen");
+	}
+	char *same[] = {"p", "--listen", "0.0.0.0:8080", "--admin-listen", "127.0.0.1:8080", "--allow-unauthenticated",
+			NULL};
+	CHECK_INT(parse(&c, same, none, err), CONFIG_ERROR);
+	CHECK_CONTAINS(err, "same address");
+}
+
+/* --help: within 100 columns, under headings, every flag with its value's placeholder on a line of its own. */
+TEST(test_config_help_layout)
+{
+	struct config c;
+	static char out[32768];
+	char *envp[] = {NULL}, *a[] = {"p", "--help", NULL};
+	CHECK_INT(config_parse(&c, 2, a, envp, out, sizeof out), CONFIG_EXIT_OK);
+	CHECK(strlen(out) < sizeof out - 1); /* not cut short */
+	for (const char *l = out, *e; *l; l = e + 1) {
+		e = strchr(l, '\n');
+		if (!e)
+			FAIL_AT("--help does not end with a newline");
+		if (e - l > 100)
+			FAIL_AT("a --help line of %d columns: %.*s", (int)(e - l), (int)(e - l), l);
+	}
+	const char *want[] = {"\nListening:\n", "\nUpstream:\n", "\nLogin and accounts:\n", "\nClients and budgets:\n",
+			      "\nUsage and limits:\n", "\nLogging and metrics:\n", "\nAlerts:\n", "\nOther:\n",
+			      "\n  --listen HOST:PORT ", "\n  --admin-listen HOST:PORT ", "\n  --account NAME=PATH ",
+			      "\n  --allow-overage ", "\n  --alert-webhook URL ", "\n  --help ", "\n  --version "};
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		CHECK_CONTAINS(out, want[i]);
 }

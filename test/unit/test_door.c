@@ -37,6 +37,8 @@ TEST(test_door_path_normal_form)
 
 static const struct clients *door_table; /* the client table door_check is given, or NULL */
 
+static int admin_listener; /* verdict() asks door_check_admin (a request on --admin-listen's listener) */
+
 static int verdict(const struct config *cfg, int method, const char *target, const char *headers[][2], int n,
 		   struct door_verdict *v)
 {
@@ -47,7 +49,10 @@ static int verdict(const struct config *cfg, int method, const char *target, con
 		http_hdrs_value(&h, headers[i][1], strlen(headers[i][1]));
 		http_hdrs_value_done(&h);
 	}
-	door_check(cfg, door_table, method, target, strlen(target), &h, v);
+	if (admin_listener)
+		door_check_admin(cfg, method, target, strlen(target), &h, v);
+	else
+		door_check(cfg, door_table, method, target, strlen(target), &h, v);
 	http_hdrs_free(&h);
 	return v->status;
 }
@@ -125,4 +130,50 @@ TEST(test_door_names_the_client)
 	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", none, 1, &v), 0);
 	CHECK_INT(v.client, DOOR_NO_CLIENT);
 	clients_free(&cl);
+}
+
+/* --admin-listen: the admin listener serves the admin paths without a key; the client listener keeps /healthz. */
+TEST(test_door_admin_listener)
+{
+	struct config cfg;
+	memset(&cfg, 0, sizeof cfg);
+	strcpy(cfg.listen_host, "0.0.0.0");
+	strcpy(cfg.admin_host, "127.0.0.1");
+	cfg.admin_listen = "9090";
+	cfg.client_keys[cfg.n_client_keys++] = "the-key-123";
+	struct door_verdict v;
+	const char *local[][2] = {{"Host", "127.0.0.1:9090"}};
+	const char *foreign[][2] = {{"Host", "evil.example"}};
+	const char *keyed[][2] = {{"Host", "proxy.internal"}, {"x-api-key", "the-key-123"}};
+	const char *origin[][2] = {{"Host", "localhost"}, {"Origin", "https://evil.example"}};
+	admin_listener = 1;
+	const char *paths[] = {"/healthz", "/readyz", "/metrics", "/usage?x=1"};
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT(verdict(&cfg, HTTP_GET, paths[i], local, 1, &v), 0);
+		CHECK_INT(v.route, DOOR_ADMIN);
+	}
+	CHECK_INT(verdict(&cfg, HTTP_HEAD, "/metrics", NULL, 0, &v), 0);
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/usage", local, 1, &v), 405);
+	CHECK_STR(v.allow, DOOR_ADMIN_METHODS);
+	const char *local_keyed[][2] = {{"Host", "localhost"}, {"x-api-key", "the-key-123"}};
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", local_keyed, 2, &v), 404); /* not the API, key or not */
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/metrics", foreign, 1, &v), 403);   /* loopback: DNS rebinding */
+	CHECK_STR(v.kind, "host");
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/metrics", origin, 2, &v), 403);
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/v1/../metrics", local, 1, &v), 400);
+	strcpy(cfg.admin_host, "10.0.0.5"); /* beyond loopback: any Host */
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/metrics", foreign, 1, &v), 0);
+	admin_listener = 0;
+	/* The client listener: 404 for what moved, /healthz kept, the API as before. */
+	const char *moved[] = {"/readyz", "/metrics", "/usage"};
+	for (size_t i = 0; i < 3; i++) {
+		CHECK_INT(verdict(&cfg, HTTP_GET, moved[i], keyed, 2, &v), 404);
+		CHECK_STR(v.kind, "admin_path");
+	}
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/healthz", foreign, 1, &v), 0);
+	CHECK_INT(v.route, DOOR_ADMIN);
+	CHECK_INT(verdict(&cfg, HTTP_POST, "/v1/messages", keyed, 2, &v), 0);
+	CHECK_INT(v.route, DOOR_API);
+	cfg.admin_listen = NULL;
+	CHECK_INT(verdict(&cfg, HTTP_GET, "/usage", foreign, 1, &v), 0);
 }

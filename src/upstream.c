@@ -256,6 +256,11 @@ static void conn_close(struct upstream_conn *c)
 
 static struct upstream_conn *conn_new(struct upstream *u)
 {
+	if (!u->plain) {
+		if (!(u->plain = malloc(UPSTREAM_PLAIN_BUF + UPSTREAM_CIPHER_BUF)))
+			return NULL;
+		u->cipher = u->plain + UPSTREAM_PLAIN_BUF;
+	}
 	struct upstream_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
@@ -421,7 +426,7 @@ static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *b)
 	if (buf_size(&c->tls.t.in) == 0) {
 		/* Bytes land in the loop's shared buffer and are lent to the transport for one pass; a connection keeps
 		 * an input buffer only while a pass leaves bytes behind (a paused answer). */
-		*b = uv_buf_init(c->up->cipher, sizeof c->up->cipher);
+		*b = uv_buf_init(c->up->cipher, UPSTREAM_CIPHER_BUF);
 		return;
 	}
 	if (buf_reserve(&c->tls.t.in, 16 * 1024 + 64)) {
@@ -448,7 +453,7 @@ static int idle_ticket(struct upstream_conn *c, const char *p, size_t n)
 	if (!transport_late_session(&c->tls.t))
 		return 0;
 	transport_lend(&c->tls.t, p, n);
-	int rc = transport_read(&c->tls.t, c->up->plain, sizeof c->up->plain);
+	int rc = transport_read(&c->tls.t, c->up->plain, UPSTREAM_PLAIN_BUF);
 	int quiet = rc == TRANSPORT_AGAIN && transport_buffered(&c->tls.t) == 0 && !transport_pending(&c->tls.t);
 	transport_lend(&c->tls.t, NULL, 0);
 	return quiet;
@@ -759,7 +764,7 @@ static void read_pass(struct upstream_conn *c)
 {
 	struct upstream *u = c->up;
 	while (c->state == C_BUSY && c->req && !c->paused && !c->done) {
-		int n = transport_read(&c->tls.t, u->plain, sizeof u->plain);
+		int n = transport_read(&c->tls.t, u->plain, UPSTREAM_PLAIN_BUF);
 		if (n == TRANSPORT_AGAIN)
 			break;
 		if (n == 0) {
@@ -959,7 +964,7 @@ static void begin_send(struct upstream_conn *c)
 void upstream_init(struct upstream *u, uv_loop_t *loop, const char *host, int port, struct tls_ctx *tls,
 		   const struct upstream_opts *opts)
 {
-	memset(u, 0, offsetof(struct upstream, plain));
+	memset(u, 0, sizeof *u);
 	u->loop = loop;
 	snprintf(u->host, sizeof u->host, "%s", host);
 	u->port = port;
@@ -980,6 +985,8 @@ void upstream_close(struct upstream *u)
 
 void upstream_free(struct upstream *u)
 {
+	free(u->plain);
+	u->plain = u->cipher = NULL;
 	tls_session_cache_free(&u->sessions);
 	http_hdrs_free(&u->hdrs);
 }

@@ -78,6 +78,9 @@ struct upstream_req {
 	uint64_t connect_ms;            /* time spent dialing (0 when a pooled connection served it) */
 };
 
+#define UPSTREAM_PLAIN_BUF  16384 /* one TLS record's plaintext */
+#define UPSTREAM_CIPHER_BUF 65536 /* one socket read */
+
 struct upstream {
 	uv_loop_t *loop;              /* the loop (not owned) */
 	char host[256];               /* host to dial and verify */
@@ -108,8 +111,9 @@ struct upstream {
 	struct hist handshake_time;   /* TLS handshake */
 	struct http_hdrs hdrs;        /* the answer head being parsed in the current read pass (see upstream.c) */
 	struct upstream_conn *hdrs_owner; /* the connection `hdrs` belongs to, or NULL */
-	char plain[16384];            /* decrypt buffer shared by all connections (one loop, one pass at a time) */
-	char cipher[65536];           /* socket read buffer shared the same way (lent to the connection read) */
+	/* Allocated with the first connection, so an origin never dialled (a spare token endpoint) costs nothing. */
+	char *plain;                  /* decrypt buffer shared by all connections (one loop, one pass at a time) */
+	char *cipher;                 /* socket read buffer shared the same way (lent to the connection read) */
 };
 
 /* How one origin's client behaves (UPSTREAM_OPTS_DEFAULT: the values in brackets). */

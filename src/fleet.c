@@ -147,6 +147,8 @@ static int store_begin(void *arg)
 	return 0;
 }
 
+static void on_login_read(struct redis *r, redisReply *reply, void *data);
+
 static void on_published(struct redis *r, redisReply *reply, void *data)
 {
 	struct fleet_account *fa = data;
@@ -154,8 +156,10 @@ static void on_published(struct redis *r, redisReply *reply, void *data)
 		return;
 	(void)r;
 	if (reply->integer > 0) {
-		/* Another replica stored a newer login first: remember its version; the sync adopts it. */
-		oauth_store_version_seen(&fa->a->oauth, (uint64_t)reply->integer);
+		/* Another replica stored its login first (a newer one, or a re-seed after Redis came back empty): read
+		 * it now. Noting its version alone would leave this replica with a login the store no longer holds
+		 * and a version that says it does: its next refresh would spend a refresh token already spent. */
+		(void)hmget_login(fa, on_login_read);
 		struct log_line l;
 		log_begin(&l, AP_INFO, "fleet_login_not_stored");
 		log_str(&l, "account", fa->a->name);
@@ -378,7 +382,7 @@ static void on_tokens(struct redis *r, redisReply *reply, void *data)
 	if (reply_ok(fa->f, reply, REDIS_REPLY_ARRAY, "tokens") && window_current(fa, x)) {
 		struct tracker_window *w = &fa->a->tracker.w[x->i];
 		struct tracker_tokens all = {0}, others = {0};
-		int replicas = 0;
+		int replicas = 0, seen_own = 0;
 		size_t mine = strlen(fa->f->replica);
 		for (size_t k = 0; k + 1 < reply->elements; k += 2) {
 			const redisReply *field;
@@ -387,6 +391,7 @@ static void on_tokens(struct redis *r, redisReply *reply, void *data)
 				continue;
 			replicas++;
 			int own = field->len == mine && memcmp(field->str, fa->f->replica, mine) == 0;
+			seen_own |= own;
 			if (own)
 				tk = w->tokens; /* ours as it is now, not as last written */
 			else
@@ -395,6 +400,12 @@ static void on_tokens(struct redis *r, redisReply *reply, void *data)
 		}
 		w->others = others;
 		struct fleet_window *fw = &fa->w[x->i];
+		if (!seen_own && w->tokens.requests) {
+			/* Ours is gone from Redis (FLUSHALL, eviction, a DEL) without a reconnect: count it, write it again. */
+			tracker_tokens_add(&all, &w->tokens);
+			replicas++;
+			fw->dirty = 1;
+		}
 		snprintf(fw->name, sizeof fw->name, "%s", w->name);
 		fw->resets_at = w->resets_at;
 		fw->tokens = all;
@@ -662,6 +673,8 @@ void fleet_set_replica(struct fleet *f, const char *name)
 }
 
 static void timer_closed(uv_handle_t *h) { (void)h; }
+
+int fleet_busy(const struct fleet *f) { return redis_busy(&f->redis); }
 
 void fleet_close(struct fleet *f)
 {

@@ -88,6 +88,8 @@ void fleet_init(struct fleet *f, uv_loop_t *loop, const struct config *cfg, cons
 		struct account *accounts, int n, struct clients *clients);
 /* Wires each account's login and usage poll to the fleet (before account_start) and connects. */
 void fleet_start(struct fleet *f);
+/* Whether commands are still out (a new login being stored among them): a drain waits for them before fleet_close. */
+int fleet_busy(const struct fleet *f);
 void fleet_close(struct fleet *f);
 void fleet_free(struct fleet *f);
 

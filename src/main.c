@@ -41,9 +41,22 @@ static void close_walk(uv_handle_t *h, void *arg)
 		uv_close(h, NULL);
 }
 
+/* What must end before the accounts and the fleet close: a token request already out (the server may rotate the
+ * login with it: cut off, the new pair would be lost and the old refresh token spent), then the fleet's commands
+ * still unanswered (the new pair being stored among them). */
+static int settling(struct app *app)
+{
+	for (uint32_t i = 0; i < app->n_accounts; i++)
+		if (oauth_refresh_in_flight(&app->accounts[i].oauth))
+			return 1;
+	return app->fleet_on && fleet_busy(&app->fleet);
+}
+
 static void on_drain(uv_timer_t *t)
 {
 	struct app *app = t->data;
+	if (uv_now(app->loop) < drain_deadline && settling(app))
+		return;
 	for (uint32_t i = 0; i < app->n_accounts; i++)
 		account_close(&app->accounts[i]);
 	otlp_close(&app->otlp);

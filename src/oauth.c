@@ -398,6 +398,27 @@ static void adopt(struct oauth *o, struct cred *c, const char *why)
 	log_cred("credentials_adopted", AP_INFO, o, why);
 }
 
+/* Whether the next token URL may still be tried: under the fleet's lease only when its whole request (connect, then
+ * the answer's silence allowance) ends before the lease does; otherwise the next leased round starts with it. */
+static int next_url_fits(struct oauth *o)
+{
+	if (o->url_idx + 1 >= o->n_urls)
+		return 0;
+	if (!o->leased)
+		return 1;
+	const struct upstream *u = &o->token_up[o->url_idx + 1];
+	if (uv_now(o->loop) + u->connect_timeout_ms + u->io_timeout_ms <= o->lease_until_ms)
+		return 1;
+	o->url_next = o->url_idx + 1;
+	struct log_line l;
+	log_begin(&l, AP_INFO, "token_url_deferred");
+	log_str(&l, "token_url", o->cfg->token_urls[o->url_next]);
+	log_str(&l, "msg", "the refresh lease ends before this token URL could answer: the next leased round starts "
+			   "with it");
+	log_end(&l);
+	return 0;
+}
+
 static void send_refresh(struct oauth *o)
 {
 	int i = o->url_idx;
@@ -432,6 +453,7 @@ static void send_refresh(struct oauth *o)
 	log_begin(&l, AP_INFO, "token_refresh_started");
 	log_str(&l, "token_url", o->cfg->token_urls[i]);
 	log_end(&l);
+	o->req_active = 1;
 	if (upstream_request(&o->token_up[i], &o->req))
 		on_error(&o->req, UPSTREAM_ENOMEM, "out of memory");
 }
@@ -563,12 +585,6 @@ void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version)
 		finish(o, o->cur.access_token, NULL); /* the replica we waited for refreshed */
 }
 
-void oauth_store_version_seen(struct oauth *o, uint64_t version)
-{
-	if (version > o->store_version)
-		o->store_version = version;
-}
-
 static void store_refresh_start(struct oauth *o)
 {
 	if (o->store_round)
@@ -641,7 +657,10 @@ void oauth_store_answer(struct oauth *o, struct cred *c, uint64_t version, int l
 		finish(o, oauth_token(o), "no refresh token");
 		return;
 	}
-	o->url_idx = 0;
+	/* The lease was taken just before this answer: its end, less a second for the round trip and clocks. */
+	o->lease_until_ms = uv_now(o->loop) + o->cfg->redis_lease_ms - (o->cfg->redis_lease_ms > 2000 ? 1000 : 0);
+	o->url_idx = o->url_next < o->n_urls ? o->url_next : 0;
+	o->url_next = 0;
 	send_refresh(o);
 }
 
@@ -746,9 +765,10 @@ static void on_end(struct upstream_req *r)
 {
 	struct oauth *o = r->data;
 	char code[48], err[300], why[400];
+	o->req_active = 0;
 	if (o->closing)
 		return;
-	if (o->resp_status == 404 && o->url_idx + 1 < o->n_urls) {
+	if (o->resp_status == 404 && next_url_fits(o)) {
 		o->url_idx++;
 		send_refresh(o);
 		return;
@@ -811,11 +831,12 @@ static void on_end(struct upstream_req *r)
 static void on_error(struct upstream_req *r, const char *kind, const char *msg)
 {
 	struct oauth *o = r->data;
+	o->req_active = 0;
 	if (o->closing)
 		return;
 	/* The next URL only when this one was never reached: a refresh request that may have arrived may have spent the
 	 * refresh token (it rotates on use), and sending it again elsewhere could kill the login. */
-	if (o->url_idx + 1 < o->n_urls && !r->sent) {
+	if (!r->sent && next_url_fits(o)) {
 		struct log_line l;
 		log_begin(&l, AP_WARN, "token_url_failed");
 		log_str(&l, "token_url", o->cfg->token_urls[o->url_idx]);
@@ -923,6 +944,8 @@ int oauth_ready(const struct oauth *o, char *why, size_t len)
 }
 
 static void on_close(uv_handle_t *h) { (void)h; }
+
+int oauth_refresh_in_flight(const struct oauth *o) { return o->req_active && !o->closing; }
 
 void oauth_close(struct oauth *o)
 {

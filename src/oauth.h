@@ -77,6 +77,8 @@ struct oauth {
 	char token_auth[CONFIG_MAX_TOKEN_URLS][300];     /* Host header per endpoint */
 	int n_urls;                    /* endpoints configured */
 	int url_idx;                   /* endpoint being tried */
+	int url_next;                  /* endpoint the next leased round starts with (one the lease left untried) */
+	int req_active;                /* a token request is out (it may rotate the login when it ends) */
 	struct upstream_req req;       /* refresh request in flight */
 	struct buf req_head;           /* its head */
 	struct buf req_body;           /* its body (holds the refresh token: wiped) */
@@ -103,6 +105,7 @@ struct oauth {
 	uint64_t store_version;        /* version of the store's login that cur is (0: none known) */
 	int store_round;               /* begin() was called and its answer is awaited, or the lease is held */
 	int leased;                    /* this process holds the refresh lease */
+	uint64_t lease_until_ms;       /* loop time by which a request under the lease must have ended */
 	uint64_t n_store_adopted;      /* logins adopted from the store */
 	uint64_t n_store_published;    /* logins published to the store */
 	uint64_t n_lease_busy;         /* rounds that found the lease held by another replica */
@@ -118,6 +121,9 @@ int oauth_load(struct oauth *o, char **envp);
 void oauth_start(struct oauth *o);
 /* Re-reads the credentials (SIGHUP). */
 void oauth_reload(struct oauth *o);
+/* Whether a token request is out: shutting down then would lose the login it may rotate (the refresh token is spent
+ * when the server takes it), so a drain waits for it. */
+int oauth_refresh_in_flight(const struct oauth *o);
 void oauth_close(struct oauth *o);
 void oauth_free(struct oauth *o);
 
@@ -150,8 +156,6 @@ void oauth_store_answer(struct oauth *o, struct cred *c, uint64_t version, int l
 /* The store's login as read on (re)connect or announced by a peer (NULL: the store holds none): adopted when
  * newer than ours; ours seeds the store when the store's is older or missing. `c` is taken over. */
 void oauth_store_sync(struct oauth *o, struct cred *c, uint64_t version);
-/* A publish() found a newer version in the store (another replica won): nothing to do but remember it. */
-void oauth_store_version_seen(struct oauth *o, uint64_t version);
 
 /* Parses Claude Code's credentials JSON into o->cur (pure; for tests). Returns 0 or -1 with `err` set. */
 int oauth_parse_credentials(struct oauth *o, const char *json, size_t len, char *err, size_t errlen);

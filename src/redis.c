@@ -145,14 +145,15 @@ void redis_reply_error(struct redis *r, const struct redisReply *reply, const ch
 static void lost(struct redis_conn *c, enum redis_err kind, const char *msg)
 {
 	struct redis *r = c->r;
-	int was_ready = c->ready;
+	int was_ready = c->ready, refused = c->refused;
 	c->ac = NULL;
-	c->ready = c->connected = 0;
+	c->ready = c->connected = c->refused = 0;
 	if (!c->subscriber)
 		r->pending = 0;
 	if (r->closing)
 		return;
-	fail(r, kind, msg);
+	if (!refused) /* (a refused AUTH/SELECT was counted and said already) */
+		fail(r, kind, msg);
 	c->next_try_ms = uv_now(r->loop) + backoff_jitter(backoff_fail(&c->backoff, 0), 20);
 	if (was_ready && !c->subscriber)
 		log_msg(AP_WARN, "redis_down", "the fleet store is unreachable: working on local state until it is back");
@@ -189,6 +190,7 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *data)
 		char msg[200];
 		snprintf(msg, sizeof msg, "AUTH/SELECT refused: %s", rep->str);
 		fail(c->r, REDIS_E_AUTH, msg);
+		c->refused = 1; /* the PING or SUBSCRIBE answer behind it must not call this connection up */
 		redisAsyncDisconnect(ac);
 	}
 }
@@ -199,7 +201,7 @@ static void on_ping(redisAsyncContext *ac, void *reply, void *data)
 	struct redis_conn *c = data;
 	struct redis *r = c->r;
 	redisReply *rep = reply;
-	if (!rep || r->closing || rep->type == REDIS_REPLY_ERROR)
+	if (!rep || r->closing || c->refused || rep->type == REDIS_REPLY_ERROR)
 		return;
 	c->ready = 1;
 	backoff_reset(&c->backoff);
@@ -223,7 +225,7 @@ static void on_sub(redisAsyncContext *ac, void *reply, void *data)
 	struct redis_conn *c = data;
 	struct redis *r = c->r;
 	redisReply *rep = reply;
-	if (!rep || r->closing || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3)
+	if (!rep || r->closing || c->refused || rep->type != REDIS_REPLY_ARRAY || rep->elements < 3)
 		return;
 	const redisReply *kind = rep->element[0];
 	if (kind->type != REDIS_REPLY_STRING)
@@ -251,10 +253,15 @@ static void connect_to(struct redis_conn *c, const char *ip)
 		return;
 	}
 	if (redisLibuvAttach(ac, r->loop) != REDIS_OK) {
+		ac->ev.cleanup = NULL; /* the adapter's cleanup would run on data it never set */
 		redisAsyncFree(ac);
 		lost(c, REDIS_E_CONNECT, "could not attach to the loop");
 		return;
 	}
+	/* A peer that vanished (NAT or a load balancer dropped the flow) is found by TCP keepalive: the subscriber
+	 * sends nothing of its own, and the adapter does not report socket errors. */
+	if (!r->url.path[0])
+		(void)redisEnableKeepAlive(&ac->c);
 	ac->data = c;
 	c->ac = ac;
 	c->started_ms = uv_now(r->loop);

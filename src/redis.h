@@ -50,6 +50,7 @@ struct redis_conn {
 	struct redis *r;                 /* owner */
 	struct redisAsyncContext *ac;    /* hiredis context, NULL while down (hiredis owns and frees it) */
 	int ready;                       /* AUTH/SELECT (and SUBSCRIBE) answered: usable */
+	int refused;                     /* AUTH or SELECT was refused: this connection is being dropped */
 	int connected;                   /* TCP connected (hiredis' connect callback said so) */
 	uint64_t started_ms;             /* uv_now when the connect began */
 	struct backoff backoff;          /* reconnect delay */
@@ -89,6 +90,8 @@ void redis_free(struct redis *r);
 
 /* Whether commands can be sent now. */
 static inline int redis_up(const struct redis *r) { return r->cmd.ready; }
+/* Commands written and not yet answered (a shutdown waits for them: closing discards what hiredis still holds). */
+static inline int redis_busy(const struct redis *r) { return r->cmd.ready && r->pending > 0; }
 
 /* Sends a command (hiredis format: %s strings, %b binary with length). Returns 0, or -1 when Redis is not up (cb
  * is then never called). */

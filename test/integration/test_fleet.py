@@ -287,6 +287,31 @@ def test_fleet_lease_holder_killed_mid_refresh():
            f"r2 found the lease held, then took it: {f2['leases']}")
 
 
+def test_fleet_sigterm_waits_for_the_refresh_in_flight_and_its_publish():
+    # A token request that is out may already have rotated the login at the server: a shutdown that cut it off
+    # would lose the new pair and leave the fleet an old refresh token that is spent.
+    with FleetEnv(expires_in_s=-60) as env:
+        env.mock.account("a", oauth={"hold_ms": 1500, "hold_count": 1})
+        r1 = env.replica()
+        wait_until(lambda: env.mock.stats()["refreshes"] >= 1, 10, "r1 sent the refresh (held at the mock)")
+        t0 = time.monotonic()
+        problems = r1.stop()  # SIGTERM, then SIGKILL after 5 s
+        waited = time.monotonic() - t0
+        eq(problems, [], "r1 stopped cleanly")
+        ok(0.5 < waited < 4.5, f"r1 waited for the held token answer, then exited on its own ({waited:.1f}s)")
+        ok("ignored SIGTERM" not in r1.log_text(), "no SIGKILL was needed")
+        results = env.token_results()
+        eq([(r["status"], bool(r.get("abandoned"))) for r in results], [(200, False)],
+           "the one token call was answered and taken, not abandoned")
+        log = r1.log_text()
+        ok("token_refreshed" in log and "fleet_login_published" in log, "r1 refreshed and published before exiting")
+        # A replica without the file starts from what Redis holds: the rotated login, usable without a refresh.
+        r2 = env.replica(files=False)
+        eq(send(r2).status, 200, "r2 serves with the login r1 stored while shutting down")
+        eq(env.mock.stats()["refreshes"], 1, "no second refresh: the stored login was the new one")
+        eq(env.mock.stats()["spent_refresh_reuse"], 0, "no spent refresh token presented again")
+
+
 def test_fleet_redis_away_no_refresh_then_one_when_back():
     with FleetEnv(expires_in_s=-60) as env:
         port = env.redis.port
@@ -489,3 +514,66 @@ def test_fleet_redis_password_from_environment_and_wrong_password():
         for p in (good, bad):
             text = p.log_text()
             ok("s3cret-pass" not in text and "wrong@" not in text, f"{p.label}: no password in the log")
+
+
+def test_fleet_refused_select_is_not_up_and_backs_off():
+    # SELECT refused (no such database) while the PING behind it succeeds: the connection must not count as up, and
+    # the retries back off instead of reconnecting four times a second.
+    with FleetEnv() as env:
+        p = Proxy(env.mock.url, ["--account", f"a={env.pool['a'].path}", "--token-url", env.mock.token_url,
+                                 "--redis", f"redis://127.0.0.1:{env.redis.port}/99", "--poll-interval", "off"],
+                  token=None, label="db99")
+        env.proxies.append(p)
+        p.start()
+        wait_until(lambda: fleet(p)["errors"]["auth"] >= 1, 10, "the refused SELECT is counted")
+        time.sleep(4)
+        f = fleet(p)
+        eq(f["up"], False, "not up with a refused SELECT")
+        log = p.log_text()
+        eq(log.count('"redis_up"'), 0, "redis_up never logged")
+        # two connections (commands, subscriber), each retrying after 250 ms, 0.5, 1, 2, 4 s: a dozen at most here
+        ok(2 <= f["errors"]["auth"] <= 14, f"retries back off (250 ms doubling to 5 s): {f['errors']}")
+        eq(send(p).status, 200, "traffic flows on local state")
+
+
+def test_fleet_counts_written_again_after_flushall():
+    # FLUSHALL (or an eviction) takes this replica's counts away without a reconnect: it writes them again.
+    with FleetEnv() as env:
+        r1 = env.replica()
+        for _ in range(3):
+            eq(send(r1).status, 200, "request")
+        key = "t:tokens:a:5h"
+        wait_until(lambda: env.redis.cmd("HLEN", key) == 1, 5, "r1's 5h counts are in Redis")
+        env.redis.cmd("FLUSHALL")
+        wait_until(lambda: env.redis.cmd("HLEN", key) == 1, 5, "r1 wrote its counts again after FLUSHALL")
+        fields = env.redis.cmd("HGETALL", key)
+        ok(fields[1].split()[-1] == "3", f"with its 3 requests: {fields}")
+        w = fleet(r1)["accounts"]["a"]["windows"]["5h"]
+        eq((w["replicas"], w["tokens"]["requests"]), (1, 3), f"fleet totals keep r1 and its 3 requests: {w}")
+
+
+def test_fleet_next_token_url_only_within_the_lease():
+    # The first token URL swallows the connection (a TLS handshake that never ends: --connect-timeout 2s). With a 5 s
+    # lease, the second URL's request (2 s connect + 2 s silence allowance) could outlast it, and another replica
+    # could then take the lease and refresh the same token: the holder defers that URL to its next leased round.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        with FleetEnv(expires_in_s=-60) as env:
+            url1 = "https://127.0.0.1:%d/v1/oauth/token" % silent.getsockname()[1]
+            p = Proxy(env.mock.url, ["--account", f"a={env.pool['a'].path}", "--token-url", url1,
+                                     "--token-url", env.mock.token_url, "--redis", env.redis.url,
+                                     "--redis-prefix", "t:", "--redis-lease", "5s", "--connect-timeout", "2s",
+                                     "--poll-interval", "off"], token=None, label="r1", wait_ready=False)
+            env.proxies.append(p)
+            p.start()
+            wait_until(lambda: env.mock.stats()["refreshes"] >= 1, 20, "the refresh reached the second URL")
+            eq([r["status"] for r in env.token_results()], [200], "one token call, answered")
+            log = p.log_text()
+            ok("token_url_deferred" in log, "the second URL was deferred to the next leased round")
+            wait_until(lambda: fleet(p)["leases"]["refresh"]["acquired"] == 2, 5,
+                       "the second URL was tried under a lease of its own")
+            eq(send(p).status, 200, "requests are served with the new login")
+    finally:
+        silent.close()

@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <yajl/yajl_tree.h>
 
+#define JSON_DEPTH_MAX 64 /* deepest nesting accepted: yajl frees a tree recursively, so depth is stack */
+
 /* Parses n bytes (not NUL-terminated). The temporary copy is wiped, since these documents may hold secrets, and
- * yajl's error text is not asked for, since it quotes the input. Returns the tree (yajl_tree_free it) or NULL. */
+ * yajl's error text is not asked for, since it quotes the input. A document nested deeper than JSON_DEPTH_MAX is
+ * refused like invalid JSON. Returns the tree (yajl_tree_free it) or NULL. */
 yajl_val json_parse(const char *p, size_t n);
 /* A member of an object, or NULL (also when obj is not an object). */
 yajl_val json_get(yajl_val obj, const char *key);

@@ -120,6 +120,7 @@ static void client_close(struct client *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	s->n_clients--;
+	s->n_admin -= c->admin;
 	uv_close((uv_handle_t *)&c->timer, on_client_close);
 	uv_close((uv_handle_t *)&c->tcp, on_client_close);
 }
@@ -705,7 +706,7 @@ static void on_connection(uv_stream_t *l, int status)
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	peer_name(&c->tcp, c->addr, sizeof c->addr);
-	if (s->n_clients >= cfg->max_connections) {
+	if (c->admin ? s->n_admin >= SERVER_ADMIN_MAX : s->n_clients - s->n_admin >= cfg->max_connections) {
 		/* Over the limit: a short answer and close, so the client knows to retry, and existing
 		 * connections keep their share of the loop. */
 #define BUSY_BODY "{\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"anthropic-proxy: too many connections\"}}"
@@ -721,7 +722,8 @@ static void on_connection(uv_stream_t *l, int status)
 		if (s->n_rejected == 1 || s->n_rejected % 1000 == 0) {
 			struct log_line ll;
 			log_begin(&ll, AP_WARN, "connection_limit");
-			log_int(&ll, "max_connections", cfg->max_connections);
+			log_str(&ll, "listener", c->admin ? "admin" : "api");
+			log_int(&ll, "max_connections", c->admin ? SERVER_ADMIN_MAX : cfg->max_connections);
 			log_int(&ll, "rejected", (long long)s->n_rejected);
 			log_end(&ll);
 		}
@@ -736,6 +738,7 @@ static void on_connection(uv_stream_t *l, int status)
 		s->clients->prev = c;
 	s->clients = c;
 	s->n_clients++;
+	s->n_admin += c->admin;
 	c->start_ms = uv_now(l->loop);
 	set_state(c, CL_IDLE);
 	arm(c, cfg->header_timeout_ms); /* a new connection gets the header timeout, not the keep-alive one */

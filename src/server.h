@@ -95,6 +95,10 @@ struct client_route {
 	void *ctx;
 };
 
+/* Connections the admin listener takes at once, besides --max-connections: a flood on either listener cannot starve
+ * the other (scrapers and probes need a few; FD_RESERVE in main.c leaves room for them). */
+#define SERVER_ADMIN_MAX 16
+
 struct server {
 	uv_loop_t *loop;       /* the loop (not owned) */
 	const struct config *cfg; /* limits, timeouts, access log (not owned) */
@@ -105,7 +109,8 @@ struct server {
 	uv_tcp_t admin_listener; /* --admin-listen's socket (its connections serve the admin route alone) */
 	int admin_listening;   /* admin_listener open */
 	struct client *clients;/* open client connections */
-	uint32_t n_clients;    /* how many */
+	uint32_t n_clients;    /* how many (both listeners) */
+	uint32_t n_admin;      /* of them, on the admin listener (a limit of its own: see SERVER_ADMIN_MAX) */
 	int listening;         /* listener open */
 	uint64_t n_rejected;   /* connections refused over --max-connections */
 	struct request_limits limits; /* from the config, shared by every connection */

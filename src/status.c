@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 
 #define BAR_CELLS 20
 #define USAGE_MAX (8 * 1024 * 1024) /* a /usage document of many accounts and clients stays far below this */
+#define ANSWER_MS 5000              /* the whole answer, however slowly it comes */
 
 int status_http_get(const char *url, size_t max, int *status, struct buf *body, char *err, size_t errlen)
 {
@@ -47,13 +49,26 @@ int status_http_get(const char *url, size_t max, int *status, struct buf *body, 
 		snprintf(err, errlen, "cannot send the request to %s", u.authority);
 		goto out;
 	}
-	for (;;) { /* Connection: close: the answer ends with the connection */
+	/* Connection: close: the answer ends with the connection, within ANSWER_MS however slowly it trickles. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
 		if (buf_reserve(body, 16 * 1024)) {
 			snprintf(err, errlen, "the answer from %s is too large", u.authority);
 			goto out;
 		}
-		ssize_t got = read(fd, buf_tail(body), buf_room(body));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long long left = ANSWER_MS - ((long long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int ready = left > 0 ? poll(&pfd, 1, (int)left) : 0;
+		if (ready == 0) {
+			snprintf(err, errlen, "no whole answer from %s within %d s", u.authority, ANSWER_MS / 1000);
+			goto out;
+		}
+		ssize_t got = ready < 0 ? -1 : read(fd, buf_tail(body), buf_room(body) - 1);
 		if (got < 0) {
+			if (errno == EINTR)
+				continue;
 			snprintf(err, errlen, "no answer from %s: %s", u.authority,
 				 errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
@@ -62,6 +77,7 @@ int status_http_get(const char *url, size_t max, int *status, struct buf *body, 
 			break;
 		body->len += (size_t)got;
 	}
+	buf_tail(body)[0] = 0; /* (room for it was kept): the head is searched as a string below */
 	const char *p = buf_ptr(body), *end = memmem(p, buf_size(body), "\r\n\r\n", 4);
 	if (!end || buf_size(body) < 12 || strncmp(p, "HTTP/1.", 7) || sscanf(p + 9, "%3d", status) != 1) {
 		snprintf(err, errlen, "%s did not answer in HTTP/1.1", u.authority);
@@ -129,8 +145,8 @@ static void until(char *out, size_t len, int64_t secs)
 
 static void bar(struct buf *out, double pct, int known)
 {
-	int cells = known ? (int)(pct / 100 * BAR_CELLS + 0.5) : 0;
-	cells = cells < 0 ? 0 : cells > BAR_CELLS ? BAR_CELLS : cells;
+	double p = !(pct >= 0) ? 0 : pct > 100 ? 100 : pct; /* (NaN, negative or huge: clamped before the cast) */
+	int cells = known ? (int)(p / 100 * BAR_CELLS + 0.5) : 0;
 	buf_append(out, "[", 1);
 	for (int i = 0; i < BAR_CELLS; i++)
 		buf_append(out, i < cells ? "#" : known ? "." : "?", 1);
@@ -144,12 +160,12 @@ static void window_line(struct buf *out, const char *indent, int width, const ch
 	int known = num(json_get(w, "utilization_percent"), &pct);
 	buf_printf(out, "%s%-*s ", indent, width, name);
 	bar(out, pct, known);
-	if (known)
+	if (known && pct >= 0 && pct < 1e4)
 		buf_printf(out, " %4.0f%%", pct);
 	else
-		buf_appends(out, "     ?");
+		buf_appends(out, known ? "  ???%" : "     ?");
 	char t[32] = "unknown";
-	if (num(json_get(w, "resets_at_unix"), &reset) && reset > 0)
+	if (num(json_get(w, "resets_at_unix"), &reset) && reset > 0 && reset < 1e12) /* (a year past 30000: unknown) */
 		until(t, sizeof t, (int64_t)reset - now);
 	buf_printf(out, "  resets %s%-7s", strcmp(t, "now") && strcmp(t, "unknown") ? "in " : "", t);
 	yajl_val tok = json_get(w, "tokens");
@@ -255,8 +271,22 @@ static void clients(struct buf *out, yajl_val cl)
 	}
 }
 
+/* Names and reasons come from the answer: control characters (C0, DEL and C1 in UTF-8) become '?', so that none
+ * reaches the terminal as an escape sequence (a title, a cleared screen, colours). Line ends stay. */
+static void printable(char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if ((c < 0x20 && c != '\n') || c == 0x7f)
+			p[i] = '?';
+		else if (c == 0xc2 && i + 1 < n && (unsigned char)p[i + 1] >= 0x80 && (unsigned char)p[i + 1] <= 0x9f)
+			p[i] = p[i + 1] = '?';
+	}
+}
+
 int status_render(const char *doc, size_t len, int64_t now_s, struct buf *out, int *ready)
 {
+	size_t start = buf_size(out);
 	yajl_val root = json_parse(doc, len);
 	if (!root || !YAJL_IS_OBJECT(root) || !json_get(root, "windows")) {
 		yajl_tree_free(root);
@@ -284,6 +314,7 @@ int status_render(const char *doc, size_t len, int64_t now_s, struct buf *out, i
 	}
 	clients(out, json_get(root, "clients"));
 	yajl_tree_free(root);
+	printable(buf_ptr(out) + start, buf_size(out) - start);
 	return 0;
 }
 

@@ -6,8 +6,10 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 import harness
@@ -223,6 +225,69 @@ def test_status_follows_the_admin_listener_and_exits_2_when_unreachable():
     contains(p.stderr, f"127.0.0.1:{closed}", "the message names the address")
     eq(p.stdout, "", "nothing on stdout")
     eq(run_binary(["status", "--bogus"]).returncode, 2, "an unknown argument")
+
+
+def test_status_and_check_give_up_on_a_trickling_server():
+    # One byte every half second, forever: a per-read timeout would never fire; the whole answer has 5 s.
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+    port = srv.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            srv.settimeout(0.2)
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                continue
+            with conn:
+                try:
+                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                    while not stop.wait(0.5):
+                        conn.sendall(b"x")
+                except OSError:
+                    pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    try:
+        for args, want in ((["status", "--url", f"http://127.0.0.1:{port}"], 2),
+                           (["--check", f"http://127.0.0.1:{port}/healthz"], 1)):
+            t0 = time.monotonic()
+            p = run_binary(args, timeout=20)
+            took = time.monotonic() - t0
+            eq(p.returncode, want, f"{args[0]} against a trickling server (stderr {p.stderr!r})")
+            ok(4 < took < 9, f"{args[0]} gave up after about 5 s ({took:.1f}s)")
+    finally:
+        stop.set()
+        t.join(timeout=5)
+        srv.close()
+
+
+def test_admin_listener_has_connections_of_its_own():
+    # --max-connections counts the client listener; the admin listener takes SERVER_ADMIN_MAX (16) besides, so
+    # neither can starve the other.
+    admin = free_port()
+    with Env(proxy_args=["--max-connections", "3", "--admin-listen", f"127.0.0.1:{admin}"]) as env:
+        held = [socket.create_connection(("127.0.0.1", env.proxy.port)) for _ in range(3)]
+        try:
+            time.sleep(0.2)
+            eq(http_request(admin, "GET", "/readyz").status, 200, "the admin listener answers with the API full")
+            eq(env.proxy.get("/healthz").status, 503, "the client listener is full")
+            for s in held:
+                s.close()
+            held = [socket.create_connection(("127.0.0.1", admin)) for _ in range(16)]
+            time.sleep(0.2)
+            eq(api_request(env.proxy.port).status, 200, "the API answers with the admin listener full")
+            eq(http_request(admin, "GET", "/readyz").status, 503, "the 17th admin connection is refused")
+        finally:
+            for s in held:
+                s.close()
+        wait_until(lambda: any(l.get("event") == "connection_limit" and l.get("listener") == "api"
+                               and l.get("max_connections") == 3 for l in env.proxy.log_json()), 5,
+                   "the first refusal is logged with its listener and limit")
 
 
 # ---- signals ------------------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ int unit_failed;
 	X(test_door_names_the_client)                                                                              \
 	X(test_door_admin_listener)                                                                                \
 	X(test_status_render)                                                                                      \
+	X(test_status_render_hostile_answers)                                                                     \
 	X(test_http_reasons_and_connection_lists)                                                                  \
 	X(test_config_defaults)                                                                                    \
 	X(test_config_flags_win_over_env)                                                                          \

@@ -52,3 +52,37 @@ TEST(test_status_render)
 	CHECK_INT(status_render("<html>", 6, 0, &out, &ready), -1);
 	buf_free(&out);
 }
+
+/* What a hostile or broken server may answer: names with escape sequences reach the terminal as '?', values past any
+ * sense (a reset in year 300 billion, a percentage of 1e308) print as unknown without overflowing a cast, and a
+ * document nested past JSON_DEPTH_MAX is refused (yajl frees trees recursively: depth would be stack). */
+TEST(test_status_render_hostile_answers)
+{
+	static const char esc[] =
+		"{\"windows\":{\"5h\\u001b]0;T\\u0007\\u001b[2J\":{\"utilization_percent\":1e308,"
+		"\"resets_at_unix\":9.3e18,\"status\":\"x\\u001b[31m\\u009b1m\"}},"
+		"\"login\":{\"ready\":false,\"reason\":\"bad\\rline\"}}";
+	struct buf out;
+	int ready = -1;
+	buf_init(&out, 0);
+	CHECK_INT(status_render(esc, strlen(esc), 1000000000, &out, &ready), 0);
+	buf_append(&out, "", 1);
+	CHECK_INT(ready, 0);
+	CHECK(!strchr(buf_ptr(&out), '\x1b') && !strchr(buf_ptr(&out), '\a') && !strchr(buf_ptr(&out), '\r'));
+	CHECK(!strstr(buf_ptr(&out), "\xc2\x9b"));
+	CHECK_CONTAINS(buf_ptr(&out), "not ready: bad?line\n");
+	CHECK_CONTAINS(buf_ptr(&out), "5h?]0;T??[2J [####################]  ???%  resets unknown");
+	CHECK_CONTAINS(buf_ptr(&out), "(x?[31m??1m)");
+	buf_free(&out);
+
+	char deep[2 * 1000 + 64];
+	size_t n = (size_t)snprintf(deep, sizeof deep, "{\"windows\":{},\"x\":");
+	for (int i = 0; i < 500; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 500; i++)
+		deep[n++] = ']';
+	deep[n++] = '}';
+	buf_init(&out, 0);
+	CHECK_INT(status_render(deep, n, 0, &out, &ready), -1);
+	buf_free(&out);
+}

@@ -658,7 +658,7 @@ void oauth_store_answer(struct oauth *o, struct cred *c, uint64_t version, int l
 		return;
 	}
 	/* The lease was taken just before this answer: its end, less a second for the round trip and clocks. */
-	o->lease_until_ms = uv_now(o->loop) + o->cfg->redis_lease_ms - (o->cfg->redis_lease_ms > 2000 ? 1000 : 0);
+	o->lease_until_ms = uv_now(o->loop) + o->cfg->redis_lease_ms - 1000; /* (the lease is at least 3 s: config) */
 	o->url_idx = o->url_next < o->n_urls ? o->url_next : 0;
 	o->url_next = 0;
 	send_refresh(o);

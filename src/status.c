@@ -5,12 +5,12 @@
 #include "url.h"
 
 #include <errno.h>
+#include <llhttp.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -20,10 +20,32 @@
 #define USAGE_MAX (8 * 1024 * 1024) /* a /usage document of many accounts and clients stays far below this */
 #define ANSWER_MS 5000              /* the whole answer, however slowly it comes */
 
+/* The answer as llhttp frames it (content-length, chunked or up to the close): its body, and whether it ended. */
+struct answer {
+	struct buf *body;
+	int done, too_large;
+};
+
+static int on_answer_body(llhttp_t *p, const char *at, size_t n)
+{
+	struct answer *a = p->data;
+	if (buf_append(a->body, at, n)) {
+		a->too_large = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int on_answer_done(llhttp_t *p)
+{
+	((struct answer *)p->data)->done = 1;
+	return HPE_PAUSED; /* one answer is all this client asked for */
+}
+
 int status_http_get(const char *url, size_t max, int *status, struct buf *body, char *err, size_t errlen)
 {
 	struct url u;
-	buf_init(body, max + 64 * 1024); /* the answer's head comes first */
+	buf_init(body, max);
 	if (url_parse(url, &u) || strcmp(u.scheme, "http") || u.userinfo[0]) {
 		snprintf(err, errlen, "'%s' is not an http://HOST:PORT URL", url);
 		return -1;
@@ -49,14 +71,19 @@ int status_http_get(const char *url, size_t max, int *status, struct buf *body, 
 		snprintf(err, errlen, "cannot send the request to %s", u.authority);
 		goto out;
 	}
-	/* Connection: close: the answer ends with the connection, within ANSWER_MS however slowly it trickles. */
+	struct answer ans = {.body = body};
+	llhttp_settings_t settings;
+	llhttp_settings_init(&settings);
+	settings.on_body = on_answer_body;
+	settings.on_message_complete = on_answer_done;
+	llhttp_t parser;
+	llhttp_init(&parser, HTTP_RESPONSE, &settings);
+	parser.data = &ans;
+	/* The whole answer within ANSWER_MS, however slowly it trickles. */
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		if (buf_reserve(body, 16 * 1024)) {
-			snprintf(err, errlen, "the answer from %s is too large", u.authority);
-			goto out;
-		}
+	while (!ans.done) {
+		char chunk[16 * 1024];
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		long long left = ANSWER_MS - ((long long)(t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -65,7 +92,7 @@ int status_http_get(const char *url, size_t max, int *status, struct buf *body, 
 			snprintf(err, errlen, "no whole answer from %s within %d s", u.authority, ANSWER_MS / 1000);
 			goto out;
 		}
-		ssize_t got = ready < 0 ? -1 : read(fd, buf_tail(body), buf_room(body) - 1);
+		ssize_t got = ready < 0 ? -1 : read(fd, chunk, sizeof chunk);
 		if (got < 0) {
 			if (errno == EINTR)
 				continue;
@@ -73,24 +100,21 @@ int status_http_get(const char *url, size_t max, int *status, struct buf *body, 
 				 errno == EAGAIN ? "timed out" : strerror(errno));
 			goto out;
 		}
-		if (got == 0)
-			break;
-		body->len += (size_t)got;
+		llhttp_errno_t e = got ? llhttp_execute(&parser, chunk, (size_t)got) : llhttp_finish(&parser);
+		if (ans.too_large) {
+			snprintf(err, errlen, "the answer from %s is too large", u.authority);
+			goto out;
+		}
+		if (e != HPE_OK && e != HPE_PAUSED) {
+			snprintf(err, errlen, "%s did not answer in HTTP/1.1", u.authority);
+			goto out;
+		}
+		if (got == 0 && !ans.done) {
+			snprintf(err, errlen, "the answer from %s was cut short", u.authority);
+			goto out;
+		}
 	}
-	buf_tail(body)[0] = 0; /* (room for it was kept): the head is searched as a string below */
-	const char *p = buf_ptr(body), *end = memmem(p, buf_size(body), "\r\n\r\n", 4);
-	if (!end || buf_size(body) < 12 || strncmp(p, "HTTP/1.", 7) || sscanf(p + 9, "%3d", status) != 1) {
-		snprintf(err, errlen, "%s did not answer in HTTP/1.1", u.authority);
-		goto out;
-	}
-	size_t head = (size_t)(end - p) + 4;
-	const char *cl = strcasestr(p, "\r\ncontent-length:");
-	buf_consume(body, head);
-	if (cl && cl < end) {
-		unsigned long long want = strtoull(cl + 17, NULL, 10);
-		if (want < buf_size(body))
-			body->len = body->off + (size_t)want;
-	}
+	*status = parser.status_code;
 	rc = 0;
 out:
 	if (fd >= 0)

@@ -307,6 +307,7 @@ def test_fleet_sigterm_waits_for_the_refresh_in_flight_and_its_publish():
         ok("token_refreshed" in log and "fleet_login_published" in log, "r1 refreshed and published before exiting")
         # A replica without the file starts from what Redis holds: the rotated login, usable without a refresh.
         r2 = env.replica(files=False)
+        wait_until(lambda: r2.get("/readyz").status == 200, 10, "r2 read the login from Redis")
         eq(send(r2).status, 200, "r2 serves with the login r1 stored while shutting down")
         eq(env.mock.stats()["refreshes"], 1, "no second refresh: the stored login was the new one")
         eq(env.mock.stats()["spent_refresh_reuse"], 0, "no spent refresh token presented again")

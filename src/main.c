@@ -312,7 +312,7 @@ int main(int argc, char **argv)
 {
 	static struct app app; /* large (the upstream decrypt buffer): keep it off the stack */
 	char err[16384];
-#if defined(M_MMAP_THRESHOLD) && defined(M_TOP_PAD)
+#if defined(M_MMAP_THRESHOLD) && defined(M_TOP_PAD) && defined(M_ARENA_MAX)
 	/* Mbed TLS gives every upstream connection a 16,429-byte input record buffer (plus a 4 KB output one: see
 	 * deps/mbedtls_config.h), zeroed by calloc, and most records written into it are a few KB. calloc clears
 	 * recycled heap memory (every page becomes resident) but not fresh pages from the system: with blocks this large
@@ -321,6 +321,9 @@ int main(int argc, char **argv)
 	 * The threshold sits just below that buffer's size; smaller allocations are unaffected. */
 	mallopt(M_MMAP_THRESHOLD, 16 * 1024);
 	mallopt(M_TOP_PAD, 0);
+	/* The only other threads are libuv's pool, for name resolution: one heap is enough, and each extra arena would
+	 * keep its own resident pages (4 threads: ~50 KB). */
+	mallopt(M_ARENA_MAX, 1);
 #endif
 
 	if (argc > 1 && strcmp(argv[1], "status") == 0)

@@ -29,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -123,6 +124,46 @@ def proc_status(pid, keys=("VmRSS", "VmHWM", "Threads")):
     return out
 
 
+def proc_private_kb(pid):
+    """Memory the process holds that no other process shares (Private_Clean + Private_Dirty of smaps_rollup, kB):
+    its heap, stacks and written data, without the library and binary pages that RSS also counts (those are in the
+    page cache once for every process that maps them, and RSS counts them at the kernel's fault-around granularity
+    whatever the process touched). None where smaps_rollup is missing (Linux < 4.14)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return sum(int(line.split()[1]) for line in f if line.startswith(("Private_Clean:", "Private_Dirty:")))
+    except OSError:
+        return None
+
+
+class PrivatePeak:
+    """The largest proc_private_kb seen, sampled every 0.2 s while the block runs (there is no kernel high-water
+    mark for it, unlike VmHWM for RSS)."""
+
+    def __init__(self, pid):
+        self.pid, self.peak = pid, None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while True:
+            v = proc_private_kb(self.pid)
+            if v is not None and (self.peak is None or v > self.peak):
+                self.peak = v
+            if self.stop.wait(0.2):
+                return
+
+    def __enter__(self):
+        if self.pid:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.pid:
+            self.stop.set()
+            self.thread.join()
+
+
 def proc_cpu_split(pid):
     """(utime, stime) of a process in clock ticks: user-space CPU and kernel CPU (its system calls, the TCP work
     done on its behalf)."""
@@ -181,7 +222,8 @@ def stub_status(url):
 
 def cmd_idle(a):
     st = proc_status(a.pid)
-    rec = {"type": "idle", "server": a.server, "pid": a.pid, "rss_kb": st["VmRSS"], "hwm_kb": st["VmHWM"]}
+    rec = {"type": "idle", "server": a.server, "pid": a.pid, "rss_kb": st["VmRSS"], "hwm_kb": st["VmHWM"],
+           "private_kb": proc_private_kb(a.pid)}
     append(a.out, rec)
     log(f"{a.server}: idle RSS {st['VmRSS']} kB (pid {a.pid})")
 
@@ -260,7 +302,8 @@ def cmd_measure(a):
     ucpu0 = proc_cpu_ticks(a.up_pid)
     stub0 = stub_status(a.stub_url)
     busy0, wrk0 = busy_ticks(), children_ticks()
-    meas = run_wrk(a, a.dur, "measured")
+    with PrivatePeak(a.pid) as priv:
+        meas = run_wrk(a, a.dur, "measured")
     busy1, wrk1 = busy_ticks(), children_ticks()
     split1 = proc_cpu_split(a.pid) if a.pid else None
     cpu1 = sum(split1) if a.pid else None
@@ -280,6 +323,7 @@ def cmd_measure(a):
         "sock_detail": {k: meas[k] for k in ("connect", "read", "write", "timeout")},
         "bytes_per_resp": meas["bytes"] / n if n else 0,
         "peak_rss_kb": st.get("VmHWM"), "rss_kb": st.get("VmRSS"), "hwm_reset": hwm_reset,
+        "peak_private_kb": priv.peak,
         "cpu_us_per_req": ((cpu1 - cpu0) / CLK_TCK * 1e6 / n) if a.pid and n else None,
         "cpu_user_us_per_req": ((split1[0] - split0[0]) / CLK_TCK * 1e6 / n) if a.pid and n else None,
         "cpu_sys_us_per_req": ((split1[1] - split0[1]) / CLK_TCK * 1e6 / n) if a.pid and n else None,
@@ -1005,7 +1049,9 @@ def cmd_report(a):
       f"Every server under test runs 1 worker/1 thread; all processes share the {meta['cpus']} CPUs.")
     w("")
     w("Columns: errors = non-2xx / socket errors (connect+read+write+timeout); peak RSS = VmHWM of the proxy process "
-      "(nginx/HAProxy: the worker) reset before the measured run; CPU = utime+stime of that process over the measured "
+      "(nginx/HAProxy: the worker) reset before the measured run; private = the most memory that process held for "
+      "itself alone during the measured run (Private_Clean + Private_Dirty of /proc/PID/smaps_rollup, sampled every "
+      "0.2 s: heap, stacks, written data; not the shared library and binary pages RSS counts too); CPU = utime+stime of that process over the measured "
       "run / requests; up CPU = the same for the upstream nginx worker; up conns = TLS connections the upstream "
       "accepted during the measured run (new upstream TLS connections: pool churn); ratios are to the nginx row of the "
       "same scenario (req/s: higher is better; CPU and RSS: lower is better). Idle upstream connections kept: nginx "
@@ -1032,9 +1078,9 @@ def cmd_report(a):
             for k, v in sorted(tally.get(srv, {}).items(), key=lambda kv: -kv[1]["conns"]):
                 w(f"| {srv} | {v['conns']} | {k} | {v['reused']} |")
         w("")
-    w("| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MB | idle RSS MB | CPU µs/req | up CPU µs/req "
-      "| up conns | req/s ÷ nginx | CPU ÷ nginx | RSS ÷ nginx |")
-    w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+    w("| scenario | server | req/s | p50 ms | p99 ms | errors | peak RSS MB | idle RSS MB | private MB | CPU µs/req "
+      "| up CPU µs/req | up conns | req/s ÷ nginx | CPU ÷ nginx | RSS ÷ nginx | private ÷ nginx |")
+    w("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     scen = []
     for r in runs:
         k = (r["kind"], r["conns"])
@@ -1049,14 +1095,17 @@ def cmd_report(a):
             if not r:
                 continue
             peak = r["peak_rss_kb"] / 1024 if r["peak_rss_kb"] else None
+            priv = r.get("peak_private_kb")
             idl = idle.get(s)
             noisy = " ⚠" if (r.get("other_cores") or 0) > NOISY_CORES else ""
             w(f"| {kind} c{conns} | {s}{noisy} | {r['rps']:.0f} | {r['p50_us'] / 1000:.2f} | {r['p99_us'] / 1000:.2f} | "
               f"{r['non2xx']} / {r['sock_err']} | {fmt(peak, '.1f')} | {fmt(idl / 1024 if idl else None, '.1f')} | "
+              f"{fmt(priv / 1024 if priv else None, '.1f')} | "
               f"{fmt(r['cpu_us_per_req'], '.1f')} | {fmt(r['up_cpu_us_per_req'], '.1f')} | {r['up_conns_opened']} | "
               f"{ratio(r['rps'], ng and ng['rps'])} | "
               f"{ratio(r['cpu_us_per_req'], ng and ng['cpu_us_per_req']) if s != 'direct' else '-'} | "
-              f"{ratio(r['peak_rss_kb'], ng and ng['peak_rss_kb']) if s != 'direct' else '-'} |")
+              f"{ratio(r['peak_rss_kb'], ng and ng['peak_rss_kb']) if s != 'direct' else '-'} | "
+              f"{ratio(priv, ng and ng.get('peak_private_kb')) if s != 'direct' else '-'} |")
     w("")
     if rounds > 1:
         w(f"Each row above is the median of {rounds} rounds by req/s (every server measured once per scenario per "

@@ -19,10 +19,11 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 #define FLUSH_WAIT_MS 1000  /* log_flush waits this long in all for a full, non-blocking stderr */
 
 /* The output buffer: whole lines, in the order they were logged. Touched only from the loop's thread (nothing logs
- * from libuv's thread pool), so it needs no lock. */
+ * from libuv's thread pool), so it needs no lock. The bytes live apart from the initialised state below so that
+ * they are zero pages (.bss), costing memory only as far as lines ever fill them. */
+static char out_buf[LOG_OUT_SIZE]; /* lines waiting; a short write leaves the unwritten tail at the front */
 static struct {
-	char buf[LOG_OUT_SIZE]; /* lines waiting to be written; a short write leaves the unwritten tail at the front */
-	size_t len;             /* bytes waiting */
+	size_t len;             /* bytes waiting in out_buf */
 	int fd;                 /* where lines go */
 	uint64_t dropped;       /* bytes of lines dropped: stderr full or gone */
 	int started;            /* log_batch_start ran: the handles below were initialised */
@@ -42,7 +43,7 @@ static int out_write(void)
 	size_t done = 0;
 	int rc = 0;
 	while (done < ob.len) {
-		ssize_t n = write(ob.fd, ob.buf + done, ob.len - done);
+		ssize_t n = write(ob.fd, out_buf + done, ob.len - done);
 		if (n > 0) {
 			done += (size_t)n;
 		} else if (n < 0 && errno == EINTR) {
@@ -55,7 +56,7 @@ static int out_write(void)
 			done = ob.len;
 		}
 	}
-	memmove(ob.buf, ob.buf + done, ob.len - done);
+	memmove(out_buf, out_buf + done, ob.len - done);
 	ob.len -= done;
 	return rc;
 }
@@ -128,17 +129,17 @@ void log_output(int fd) { ob.fd = fd; }
 static void out_line(const char *line, size_t n, enum log_level level)
 {
 	int batch = batching();
-	if (ob.len + n > sizeof ob.buf) {
+	if (ob.len + n > sizeof out_buf) {
 		if (batch)
 			flush_from_loop();
 		else
 			log_flush();
 	}
-	if (ob.len + n > sizeof ob.buf) { /* stderr is full and refuses more: this line is lost */
+	if (ob.len + n > sizeof out_buf) { /* stderr is full and refuses more: this line is lost */
 		ob.dropped += n;
 		return;
 	}
-	memcpy(ob.buf + ob.len, line, n);
+	memcpy(out_buf + ob.len, line, n);
 	ob.len += n;
 	if (!batch)
 		log_flush();

@@ -157,8 +157,9 @@ static int parse_line(struct clients_def *d, const char *p, size_t n, const char
 				return fail(err, errlen, path, line, "client name longer than %d characters", CLIENTS_NAME_MAX);
 			memcpy(d->name, t, tl);
 			d->name[tl] = 0;
-			if (!clients_name_ok(d->name))
-				return fail(err, errlen, path, line, "client name '%s': expected [a-z0-9_-]{1,32}", d->name);
+			if (!clients_name_ok(d->name)) /* not echoed: with the columns swapped it is a key */
+				return fail(err, errlen, path, line,
+					    "the client name (first column) is not [a-z0-9_-]{1,32}; expected NAME KEY ...");
 		} else if (field == 1) {
 			if (!key_ok(t, tl)) /* the key itself is never echoed */
 				return fail(err, errlen, path, line, "client '%s': a key is 8 to 256 visible characters",

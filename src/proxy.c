@@ -659,6 +659,7 @@ static void send_upstream(struct proxy_exchange *ex, const char *token, const ch
 	ex->active = 1;
 	ex->paused = 0;
 	ex->chunked = 0;
+	ex->bytes_out = 0; /* a held answer replaced by a replay or a failover never went out */
 	if (upstream_request(&app->up, &ex->ureq))
 		on_error(&ex->ureq, UPSTREAM_ENOMEM, "out of memory");
 }
@@ -966,7 +967,7 @@ static int fail_over(struct proxy_exchange *ex)
 	return 0;
 }
 
-static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+static int head_in(struct upstream_req *r, int status, const struct http_hdrs *h)
 {
 	struct proxy_exchange *ex = r->data;
 	struct client *c = ex->client;
@@ -1026,7 +1027,7 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	return buf_size(out) >= OUT_FLUSH ? flush_out(ex) : 0;
 }
 
-static int on_body(struct upstream_req *r, const char *p, size_t n)
+static int body_in(struct upstream_req *r, const char *p, size_t n)
 {
 	struct proxy_exchange *ex = r->data;
 	int rc;
@@ -1054,6 +1055,25 @@ static int on_body(struct upstream_req *r, const char *p, size_t n)
 	return 0;
 }
 
+/* The upstream callbacks that carry the answer: when one cannot go on (out of memory, or the client's write failed)
+ * the upstream request is cancelled, and the client connection must go too, or it would wait for an answer that
+ * no longer comes. */
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+{
+	if (head_in(r, status, h) == 0)
+		return 0;
+	client_fail(((struct proxy_exchange *)r->data)->client);
+	return -1;
+}
+
+static int on_body(struct upstream_req *r, const char *p, size_t n)
+{
+	if (body_in(r, p, n) == 0)
+		return 0;
+	client_fail(((struct proxy_exchange *)r->data)->client);
+	return -1;
+}
+
 static void on_end(struct upstream_req *r)
 {
 	struct proxy_exchange *ex = r->data;
@@ -1068,11 +1088,14 @@ static void on_end(struct upstream_req *r)
 	}
 	if (flush_out(ex))
 		return;
-	if (ex->holding && ex->hold_failover) {
-		if (fail_over(ex) == 0)
-			return;
-	} else if (ex->holding) {
-		if (body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body), ex->hold_coded, "OAuth token has expired")) {
+	/* A held refusal that no other account can take (an ordinary 400, or the others became unusable meanwhile) goes
+	 * to the client as it came. */
+	if (ex->holding && ex->hold_failover && fail_over(ex) == 0)
+		return;
+	if (ex->holding) {
+		int expired = !ex->hold_failover && body_says(buf_ptr(&ex->hold_body), buf_size(&ex->hold_body),
+							      ex->hold_coded, "OAuth token has expired");
+		if (expired) {
 			ex->proxy->app->metrics.replays++;
 			ex->replayed = 1;
 			ex->waiting = 1;

@@ -265,6 +265,12 @@ static int head_line_ends_ok(struct request *r, const char *p, size_t n)
 
 enum request_result request_feed(struct request *r, const char *p, size_t n, size_t *used)
 {
+	llhttp_errno_t was = llhttp_get_errno(&r->parser);
+	if (r->status || (was != HPE_OK && was != HPE_PAUSED)) {
+		/* Refused already: llhttp would return its old error with a position in an earlier buffer. */
+		*used = n;
+		return REQ_ERROR;
+	}
 	if (!head_line_ends_ok(r, p, n)) {
 		*used = n;
 		fail(r, 400, "malformed HTTP request: a head line does not end with CRLF, or is folded");

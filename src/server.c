@@ -173,6 +173,8 @@ static void fail_later(struct client *c)
 	uv_timer_start(&s->reaper, on_reap, 0, 0);
 }
 
+void client_fail(struct client *c) { fail_later(c); }
+
 static void on_reap(uv_timer_t *t)
 {
 	struct server *s = t->data;
@@ -288,12 +290,18 @@ void client_respond_with(struct client *c, int status, const char *content_type,
 {
 	char head[800];
 	int close = !c->keepalive || c->close_after || c->responded;
+	/* An HTTP/1.0 client keeps the connection only when the answer says so. */
+	const char *conn = "";
+	if (close)
+		conn = "connection: close\r\n";
+	else if (c->req && c->req->http10)
+		conn = "connection: keep-alive\r\n";
 	const char *allow = status == 405 ? (c->allow ? c->allow : DOOR_API_METHODS) : NULL;
 	const char *id = c->id[0] ? "x-proxy-request-id: " : "", *id_end = c->id[0] ? "\r\n" : "";
 	int n = snprintf(head, sizeof head,
 			 "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s%s%s%s%s%s\r\n", status,
 			 http_reason(status), content_type, len, id, c->id, id_end, allow ? "allow: " : "",
-			 allow ? allow : "", allow ? "\r\n" : "", close ? "connection: close\r\n" : "", extra ? extra : "");
+			 allow ? allow : "", allow ? "\r\n" : "", conn, extra ? extra : "");
 	if (n < 0 || (size_t)n >= sizeof head)
 		n = snprintf(head, sizeof head,
 			     "HTTP/1.1 %d %s\r\ncontent-type: %s\r\ncontent-length: %zu\r\n%s%s%s\r\n", status,
@@ -443,8 +451,8 @@ static void on_read(uv_stream_t *st, ssize_t n, const uv_buf_t *b)
 		client_close(c);
 		return;
 	}
-	if (c->state == CL_LINGER) {
-		buf_reset(&c->in); /* draining: the bytes are dropped */
+	if (c->state == CL_LINGER || c->close_after) {
+		buf_reset(&c->in); /* draining, or closing once the queued answers are out: the bytes are dropped */
 		return;
 	}
 	if (b->base != c->srv->rbuf) {
@@ -511,7 +519,7 @@ static int gate(struct request *r, void *arg)
 
 static void dispatch(struct client *c)
 {
-	c->keepalive = c->req->keepalive;
+	c->keepalive = c->req->keepalive && !c->srv->stopping; /* draining: this answer is the connection's last */
 	set_state(c, CL_BUSY);
 	c->route->start(c->route->ctx, c);
 }
@@ -521,7 +529,9 @@ static size_t feed(struct client *c, const char *p, size_t n)
 {
 	size_t off = 0;
 	c->in_process = 1;
-	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n && !c->out_full) {
+	/* Once the connection is to close (an error answered, or `connection: close`), nothing more is parsed. */
+	while ((c->state == CL_IDLE || c->state == CL_HEAD || c->state == CL_BODY) && off < n && !c->out_full &&
+	       !c->close_after) {
 		if (!c->req && new_request(c)) {
 			client_close(c);
 			break;
@@ -534,7 +544,7 @@ static size_t feed(struct client *c, const char *p, size_t n)
 		if (before == REQ_IDLE && used)
 			begin_request(c);
 		if (r->phase >= REQ_BODY && c->state == CL_HEAD) {
-			c->keepalive = r->keepalive;
+			c->keepalive = r->keepalive && !c->srv->stopping;
 			set_state(c, CL_BODY); /* arms the body timeout */
 		} else if (c->state == CL_BODY && used) {
 			arm(c, c->srv->cfg->header_timeout_ms); /* idle timeout between body bytes */

@@ -194,6 +194,10 @@ void client_respond_error_with(struct client *c, int status, const char *message
  * pipelined request may start from inside this call. */
 void client_end(struct client *c, const struct client_report *rep, int complete);
 
+/* The route cannot go on with the exchange (out of memory): the connection is closed from the server's reaper on
+ * the next loop turn, the exchange aborted with it, as after a failed write. Safe inside callbacks; idempotent. */
+void client_fail(struct client *c);
+
 /* Write-queue watermarks for backpressure. */
 /* Bytes queued in userspace for a client: only a slow reader ever queues (the kernel's socket buffer takes the rest
  * first), so a small mark costs fast clients nothing and keeps a slow one's footprint small. */

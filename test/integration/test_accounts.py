@@ -126,6 +126,9 @@ def test_accounts_failover_on_window_429_gives_one_answer():
         eq(r.status, 200, f"status the client saw ({r.body[:300]!r})")
         ok(json.loads(r.body).get("type") == "message", f"the client got one whole message: {r.body[:300]!r}")
         eq(served(env), [("a", 429), ("b", 200)], "the 429 was held back and the request replayed on b")
+        line = next(e for e in env.proxy.log_json()
+                    if e.get("event") == "request" and e.get("path") == "/v1/messages")
+        eq((line["status"], line["bytes_out"]), (200, len(r.body)), "access log: status, bytes out (not the held 429's)")
         u = env.proxy.usage()
         ra = u["accounts"]["a"]["routing"]
         eq((ra["usable"], ra["block"], ra["held_reason"]), (False, "limited", "window"), "/usage accounts.a.routing")
@@ -137,6 +140,24 @@ def test_accounts_failover_on_window_429_gives_one_answer():
             eq(send(env, session="conv-f").status, 200, f"next turn {i}")
             eq(send(env).status, 200, f"unpinned request {i}")
         eq(served(env)[2:], [("b", 200)] * 6, "requests after the failover")
+
+
+def test_accounts_held_refusal_no_failover_takes_reaches_the_client():
+    # With two accounts a 400 on /v1/messages is held back until its body says whether it is the extra-usage refusal
+    # another account would not give. An ordinary 400 is not: it must reach the client as it came, at once (it once
+    # reached nobody: the client waited for its keep-alive timeout), and the account stays usable.
+    mode = {"kind": "error", "status": 400, "message": "max_tokens: Field required", "count": 1}
+    with PoolEnv(accounts={"a": {"modes": [dict(mode)]}, "b": {"modes": [dict(mode)]}}) as env:
+        r = send(env, session="conv-400")
+        eq((r.status, api_error(r)), (400, ("invalid_request_error", "max_tokens: Field required")),
+           "the upstream 400, as it came")
+        eq(len(served(env)), 1, "one upstream request: no failover for an ordinary 400")
+        first = served(env)[0][0]
+        eq(send(env, session="conv-400").status, 200, "the conversation's next turn")
+        eq(served(env), [(first, 400), (first, 200)], "both turns on the same account")
+        u = env.proxy.usage()
+        eq(u["routing"]["failovers"], 0, "/usage routing.failovers")
+        ok(all(a["routing"]["usable"] for a in u["accounts"].values()), f"both accounts usable: {u['accounts']}")
 
 
 def test_accounts_all_refuse_client_gets_one_429_with_capped_retry_after():

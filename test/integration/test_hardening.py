@@ -707,6 +707,13 @@ def test_hardening_http10_client():
             eq(r.status, 200, "HTTP/1.0 JSON request: status")
             eq(r.body, env.mock.response_body(env.mock.last_request()), "HTTP/1.0 JSON answer, byte for byte")
             ok(c.wait_closed(3), "HTTP/1.0 without keep-alive: connection closed after the answer")
+        # The proxy's own answers too: an HTTP/1.0 client keeps the connection only when the answer says so.
+        with Conn(env.proxy.port) as c:
+            for i in range(2):
+                c.send(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+                r = c.read_response(method="GET")
+                eq((r.status, (r.header("connection") or "").lower()), (200, "keep-alive"),
+                   f"HTTP/1.0 keep-alive /healthz {i}: status, connection header")
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -1215,3 +1222,22 @@ def test_hardening_pool_shrinks_after_burst():
         ok(purged >= idle_after_burst - 17, f"purged connections counted: {purged:.0f}")
         recent = {rec["connection_id"] for rec in env.mock.requests()[-20:]}
         le(len(recent), 2, "upstream connections serving the last 20 sequential requests")
+
+
+def test_hardening_sigterm_request_finished_during_drain_says_close():
+    # A request whose head was still arriving at SIGTERM is served, and its answer, the connection's last, says
+    # `connection: close` (it once said nothing, and the proxy then closed a connection the client meant to reuse).
+    with Env() as env:
+        head = build_request("POST", "/v1/messages", CLIENT_HEADERS, MSG_BODY)
+        with Conn(env.proxy.port, timeout=10) as c:
+            c.send(head[:20])
+            wait_until(lambda: any(e.get("to") == "head" for e in env.proxy.log_json()), 3, "the head begun")
+            env.proxy.send_signal(signal.SIGTERM)
+            time.sleep(0.3)
+            c.send(head[20:])
+            r = c.read_response(timeout=5)
+            eq(r.status, 200, "status of the request finished during the drain")
+            eq((r.header("connection") or "").lower(), "close", "connection header of the drain's last answer")
+            ok(c.wait_closed(3), "the connection closed after it")
+        rc, _ = wait_exit(env.proxy, 5)
+        eq(rc, 0, "exit status after the drain")

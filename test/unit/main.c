@@ -8,6 +8,7 @@ int unit_failed;
 	X(test_request_limits_answered_with_fitting_status)                                                        \
 	X(test_request_smuggling_shapes_rejected)                                                                  \
 	X(test_request_bare_lf_rejected)                                                                           \
+	X(test_request_refused_stays_refused)                                                                      \
 	X(test_request_trailers_are_dropped)                                                                       \
 	X(test_request_http10_and_keepalive)                                                                       \
 	X(test_door_loopback_hosts)                                                                                \

@@ -1,6 +1,8 @@
 #include "request.h"
 #include "unit.h"
 
+#include <stdlib.h>
+
 static const struct request_limits lim = {.max_header_size = 4096, .max_headers = 20, .max_url_length = 256,
 					  .max_body_size = 1000};
 
@@ -141,6 +143,28 @@ TEST(test_request_bare_lf_rejected)
 	request_free(&r);
 	CHECK(status_of("GET / HTTP/1.1\nHost: x\n\n") >= 400);
 	CHECK(status_of("GET / HTTP/1.1\r\nHost: x\n\r\n") >= 400);
+}
+
+TEST(test_request_refused_stays_refused)
+{
+	/* Bytes fed after a refusal (they can arrive while the error answer waits behind queued ones) are taken whole
+	 * and refused again: never parsed as a new request, never measured against the earlier buffer. */
+	const char *first[] = {"GARBAGE\r\n\r\n", "GET / HTTP/1.1\nHost: x\r\n\r\n"};
+	const char *next = "POST /v1/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+	for (size_t i = 0; i < 2; i++) {
+		struct request r;
+		request_init(&r, &lim);
+		size_t used;
+		CHECK_INT(request_feed(&r, first[i], strlen(first[i]), &used), REQ_ERROR);
+		int status = r.status;
+		char *later = strdup(next); /* a buffer of its own, as a later read would be */
+		used = 12345;
+		CHECK_INT(request_feed(&r, later, strlen(later), &used), REQ_ERROR);
+		CHECK_INT(used, strlen(later));
+		CHECK_INT(r.status, status);
+		free(later);
+		request_free(&r);
+	}
 }
 
 TEST(test_request_trailers_are_dropped)

@@ -257,8 +257,10 @@ static void on_wait_timer(uv_timer_t *t)
 	for (struct oauth_waiter *w = o->waiters, *next; w; w = next) {
 		next = w->next;
 		if (now >= w->deadline) {
+			/* A refresh ahead of expiry can outlast the wait: the token in hand still serves. */
+			const char *tok = oauth_token(o);
 			unqueue(o, w);
-			w->cb(w, NULL, "timed out waiting for the access token to be refreshed");
+			w->cb(w, tok, tok ? NULL : "timed out waiting for the access token to be refreshed");
 		}
 	}
 	if (o->waiters)
@@ -720,6 +722,16 @@ static void write_back(struct oauth *o, const struct cred *c)
 	char *data = fs_read_all(o->path, CREDENTIALS_MAX, &len, err, sizeof err);
 	struct cred disk;
 	cred_init(&disk);
+	if (!data && errno != ENOENT) {
+		/* Unreadable is not empty: writing only the login would drop whatever else the file holds. */
+		struct log_line l;
+		log_begin(&l, AP_ERROR, "credentials_not_written");
+		log_str(&l, "path", o->path);
+		log_str(&l, "msg", err);
+		log_str(&l, "hint", "the rotated tokens live only in this process now; make the file readable again");
+		log_end(&l);
+		return;
+	}
 	if (data && credfile_parse(data, len, &disk, err, sizeof err) == 0 && disk.refresh_token && o->sent_refresh &&
 	    strcmp(disk.refresh_token, o->sent_refresh) != 0) {
 		/* Compare-then-swap: the file moved on while we refreshed; never overwrite someone else's tokens. */
@@ -880,7 +892,9 @@ static void on_timer(uv_timer_t *t)
 		schedule(o);
 		return;
 	}
-	if (!o->refreshing || o->lock_fd < 0)
+	/* Refreshing without the lock is either waiting for it (retry now) or sending without it: a token request
+	 * already out must not be sent twice. */
+	if (!o->refreshing || (o->lock_fd < 0 && !o->req_active))
 		refresh_start(o);
 }
 

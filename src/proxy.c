@@ -26,6 +26,7 @@
 #define OVERLOAD_HOLD_MS (30 * 1000)     /* a 529 keeps its account out of routing this long */
 #define BARE_429_HOLD_MS (30 * 1000)     /* so does a 429 that names no window */
 #define OVERAGE_HOLD_MS (15 * 60 * 1000) /* extra usage seen, binding reset unknown: out this long */
+#define RETRY_AFTER_MAX_S (8 * 86400)     /* an upstream retry-after is believed up to this (the 7-day window, a day) */
 
 /* One request's way through the proxy, from proxy_start to client_end. */
 struct proxy_exchange {
@@ -794,8 +795,8 @@ static void scan_head(struct proxy_exchange *ex, const struct http_hdrs *h, stru
 			char tmp[24];
 			snprintf(tmp, sizeof tmp, "%.*s", (int)(vl < 23 ? vl : 23), v);
 			long long s = strtoll(tmp, &end, 10);
-			if (end != tmp && !*end && s >= 0)
-				ex->retry_after_s = s;
+			if (end != tmp && !*end && s >= 0) /* bounded: no window is longer than a week */
+				ex->retry_after_s = s < RETRY_AFTER_MAX_S ? s : RETRY_AFTER_MAX_S;
 			break;
 		}
 		case HH_RATELIMIT: {

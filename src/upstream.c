@@ -78,6 +78,7 @@ struct upstream_conn {
 static void drive(struct upstream_conn *c);
 static void read_pass(struct upstream_conn *c);
 static void send_pump(struct upstream_conn *c);
+static int flush(struct upstream_conn *c);
 static void begin_send(struct upstream_conn *c);
 static int dial(struct upstream *u, struct upstream_req *r);
 static void fail_later(struct upstream_conn *c, const char *kind, const char *fmt, const char *arg);
@@ -90,10 +91,24 @@ static void start_handshake(struct upstream_conn *c);
  * behind them for seconds). When that handshake ends, done or failed, they go on: resuming if it left a session, in
  * full otherwise. A TLS 1.3 session comes later, with the ticket the server sends after the handshake (RFC 8446
  * 4.6.1, in practice before any answer byte): the wait lasts until the ticket or the first answer byte, whichever
- * comes first (see full_over). Their own timers wake them (at once, before the connect deadline their timer was set
- * for), outside whatever callback ended the wait. */
+ * comes first (see full_over), and at most TICKET_WAIT_MS after the handshake (a server that sends no tickets, and
+ * a slow first answer, must not hold them to their connect deadline). Their own timers wake them (at once, before
+ * the connect deadline their timer was set for), outside whatever callback ended the wait. */
+#define TICKET_WAIT_MS 500
+
+/* A parked connection's timer: its connect deadline, or sooner while a finished handshake's ticket is due. */
+static void arm_parked(struct upstream_conn *c)
+{
+	struct upstream *u = c->up;
+	uint64_t now = uv_now(u->loop), deadline = c->dial_start + u->connect_timeout_ms, at = deadline;
+	if (u->full_done_ms && u->full_done_ms + TICKET_WAIT_MS < at)
+		at = u->full_done_ms + TICKET_WAIT_MS;
+	arm(c, at > now ? at - now : 0);
+}
+
 static void wake_parked(struct upstream *u)
 {
+	u->full_done_ms = 0;
 	for (struct upstream_conn *p = u->parked, *next; p; p = next) {
 		next = p->parked_next;
 		p->parked_next = NULL;
@@ -140,8 +155,13 @@ static void set_state(struct upstream_conn *c, enum conn_state s)
 		u->n_handshaking++;
 	} else if (c->state == C_HANDSHAKE) {
 		/* Done (TLS 1.2: the session is cached) or failed; a TLS 1.3 session is still to come. */
-		if (s != C_BUSY || u->sessions.have || !transport_late_session(&c->tls.t))
+		if (s != C_BUSY || u->sessions.have || !transport_late_session(&c->tls.t)) {
 			full_over(c);
+		} else if (c->full_wait) { /* its ticket is due: the parked wait it for a moment only */
+			u->full_done_ms = uv_now(u->loop);
+			for (struct upstream_conn *p = u->parked; p; p = p->parked_next)
+				arm_parked(p);
+		}
 		/* A burst of full handshakes (start-up, a pool refilled after an idle spell) leaves their temporary
 		 * memory (certificate chains, key exchange) freed but resident: give it back once the burst is over. */
 		u->n_handshaking--;
@@ -338,7 +358,8 @@ static void on_timer(uv_timer_t *t)
 	switch (c->state) {
 	case C_PARKED: {
 		uint64_t now = uv_now(c->up->loop), deadline = c->dial_start + c->up->connect_timeout_ms;
-		if (now < deadline) { /* woken by wake_parked */
+		if (now < deadline) { /* woken by wake_parked, or the ticket it waited for did not come */
+			unpark(c);
 			arm(c, deadline - now);
 			start_handshake(c);
 			break;
@@ -384,6 +405,8 @@ static void on_write(uv_write_t *w, int status)
 	}
 	if (c->state == C_BUSY)
 		send_pump(c);
+	else
+		flush(c); /* what gathered meanwhile: a handshake flight, or a body's tail after an early answer */
 }
 
 /* Hands queued ciphertext to the socket: a direct write first (most requests fit the socket buffer: no write
@@ -546,6 +569,7 @@ static void on_connect(uv_connect_t *req, int status)
 		set_state(c, C_PARKED);
 		c->parked_next = u->parked;
 		u->parked = c;
+		arm_parked(c);
 		return;
 	}
 	start_handshake(c);
@@ -572,6 +596,13 @@ static void try_connect(struct upstream_conn *c)
 		if (rc == 0)
 			return;
 		c->last_error = rc;
+		if (c->ai_next) {
+			/* Failed at once (an IPv6 address without a route): the handle keeps that socket, of that family,
+			 * and would reuse it for the next address. A fresh one, as after a failure reported later. */
+			c->tcp_closing = 1;
+			uv_close((uv_handle_t *)&c->tcp, on_tcp_reopen);
+			return;
+		}
 	}
 	char msg[200];
 	snprintf(msg, sizeof msg, "cannot connect to upstream %s:%d: %s", c->up->host, c->up->port,

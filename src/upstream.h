@@ -101,6 +101,7 @@ struct upstream {
 	uint32_t trim_due;            /* purged connections whose memory is not yet released */
 	uint32_t n_handshaking;       /* connections in a TLS handshake */
 	uint32_t n_full;              /* full handshakes (no session offered) whose session is still to come */
+	uint64_t full_done_ms;        /* uv_now when one of them ended, its TLS 1.3 ticket still due (0: none) */
 	struct upstream_conn *parked; /* connected, waiting for a session to resume (see upstream.c) */
 	uint32_t handshakes_since_trim; /* handshakes finished since the heap was last trimmed */
 	uint64_t n_reused;            /* requests served by a pooled connection */

@@ -804,7 +804,7 @@ class Mock:
 
     def __init__(self, cert="localhost", expect_token=TOKEN, idle_timeout=None, label="mock",
                  oauth_validate=False, refresh_token=None, access_tokens=(), tls_version=None,
-                 client_cipher_order=False):
+                 client_cipher_order=False, no_tickets=False):
         self.cert, self.key, self.ca = pki().server(cert)
         self.server_name = "wrong.example" if cert == "wrong" else "localhost"  # what its cert is for
         self.expect_token = expect_token
@@ -815,6 +815,7 @@ class Mock:
         self.access_tokens = list(access_tokens)
         self.tls_version = tls_version  # "1.2" or "1.3": the only version the mock speaks
         self.client_cipher_order = client_cipher_order
+        self.no_tickets = no_tickets  # TLS 1.3 without session tickets (a server or gateway that sends none)
         self.proc = None
         self.port = None
 
@@ -838,6 +839,8 @@ class Mock:
             cmd += ["--tls-version", self.tls_version]
         if self.client_cipher_order:
             cmd += ["--client-cipher-order"]
+        if self.no_tickets:
+            cmd += ["--no-tickets"]
         self.log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)

@@ -6,6 +6,7 @@ windows and one set of answer modes per account; a request's bearer selects its 
 import json
 import os
 import re
+import time
 
 from harness import (PoolEnv, api_error, api_request, eq, http_request, matches, ok, parallel, run_sdk_client,
                      wait_until)
@@ -140,6 +141,18 @@ def test_accounts_failover_on_window_429_gives_one_answer():
             eq(send(env, session="conv-f").status, 200, f"next turn {i}")
             eq(send(env).status, 200, f"unpinned request {i}")
         eq(served(env)[2:], [("b", 200)] * 6, "requests after the failover")
+
+
+def test_accounts_absurd_retry_after_is_bounded():
+    # A 429 whose retry-after does not fit in 64 bits holds its account for 8 days (the longest window and a day),
+    # not for a time computed out of range.
+    accts = {"a": {"modes": [{"kind": "429", "window": "5h", "count": 1, "retry_after": 10 ** 20}]}, "b": {}}
+    with PoolEnv(accounts=accts) as env:
+        r = send(env, session="conv-r")
+        eq(r.status, 200, f"status the client saw ({r.body[:300]!r})")
+        eq(served(env), [("a", 429), ("b", 200)], "the 429 on a, the answer from b")
+        held = env.proxy.usage()["accounts"]["a"]["routing"]["held_until_unix"]
+        ok(abs(held - (time.time() + 8 * 86400)) < 120, f"a held until {held}, expected now + 8 days")
 
 
 def test_accounts_held_refusal_no_failover_takes_reaches_the_client():

@@ -440,3 +440,23 @@ def test_sighup_picks_up_a_login_made_after_start():
         wait_until(lambda: env.proxy.get("/readyz").status == 200, 3, "/readyz after SIGHUP")
         r = api_request(env.proxy.port)
         eq(r.status, 200, "proxied after SIGHUP")
+
+
+def test_unreadable_credentials_file_is_left_alone():
+    # The file grows past what the proxy reads (1 MB) while its refresh is out: unreadable is not empty, so the
+    # rotated login stays in memory and the file keeps everything it holds (it was once replaced by the login alone).
+    with OAuthEnv(expires_in_s=-60, mock_oauth={"hold_ms": 3000}) as env:
+        doc = read_credentials(env.path)
+        doc["padding"] = "x" * (1024 * 1024 + 16)
+        write_credentials(env.path, doc)
+        r = api_request(env.proxy.port, timeout=20)
+        eq(r.status, 200, f"request once the held refresh answered ({r.body[:200]!r})")
+        wait_until(lambda: any(e.get("event") in ("credentials_not_written", "credentials_write_failed")
+                               or e.get("msg", "").startswith("wrote") for e in env.proxy.log_json())
+                   or len(read_credentials(env.path).get("padding", "")) == 0, 5, "the write-back decided")
+        after = read_credentials(env.path)
+        eq(len(after.get("padding", "")), 1024 * 1024 + 16, "the file's other keys, kept")
+        eq(after["claudeAiOauth"]["refreshToken"], env.refresh0, "the file's refresh token (untouched)")
+        ok(any(e.get("event") == "credentials_not_written" for e in env.proxy.log_json()),
+           "the credentials_not_written log line")
+        eq(bearer_now(env), issued(env)[0], "the rotated access token serves from memory")

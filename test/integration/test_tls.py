@@ -79,6 +79,20 @@ def test_tls13_burst_resumes_one_session():
            f"resumed upstream connections of {st['connections']} (all but the first)")
 
 
+def test_tls13_burst_without_tickets_does_not_wait_for_the_first_answer():
+    # A TLS 1.3 server that sends no session tickets (some gateways do not): connections that connected during the
+    # first full handshake wait a moment for its ticket, then handshake in full. They once waited for the first
+    # answer byte instead, and timed out when it took longer than the connect timeout, as here.
+    from concurrent.futures import ThreadPoolExecutor
+    n = 4
+    with Env(mock_opts=dict(tls_version="1.3", no_tickets=True), proxy_args=["--connect-timeout", "2s"]) as env:
+        with ThreadPoolExecutor(n) as pool:
+            rs = list(pool.map(lambda _: api_request(env.proxy.port, scenario="delay:3000", timeout=20), range(n)))
+        eq([r.status for r in rs], [200] * n, f"statuses of the burst ({[r.body[:120] for r in rs]})")
+        st = env.mock.stats()
+        eq((st["connections"], st["resumed_connections"]), (n, 0), "upstream connections, resumed ones")
+
+
 def test_upstream_ip_literal_matches_ip_san():
     # --upstream https://127.0.0.1:PORT against a certificate naming IP:127.0.0.1 (Mbed TLS 2.28 could not).
     with Mock(cert="localhost") as m, Env(upstream=f"https://127.0.0.1:{m.port}") as env:

@@ -1334,6 +1334,9 @@ class MockAPI:
             self.ssl_ctx.minimum_version = self.ssl_ctx.maximum_version = v
         if args.client_cipher_order:  # the client's cipher preference decides (as most servers let it)
             self.ssl_ctx.options &= ~ssl.OP_CIPHER_SERVER_PREFERENCE
+        if args.no_tickets:  # TLS 1.3 with no session ticket after the handshake; TLS 1.2 without tickets either
+            self.ssl_ctx.num_tickets = 0
+            self.ssl_ctx.options |= ssl.OP_NO_TICKET
         self.conn_tls = {}  # connection id -> what its handshake negotiated (put in request records)
 
     # ---- accept + TLS ----------------------------------------------------------------
@@ -2090,6 +2093,8 @@ def main():
     p.add_argument("--tls-version", choices=("1.2", "1.3"), help="speak only this TLS version")
     p.add_argument("--client-cipher-order", action="store_true",
                    help="let the client's cipher suite preference decide (default: the server's)")
+    p.add_argument("--no-tickets", action="store_true", help="send no session tickets (TLS 1.3: none after the "
+                   "handshake, so nothing to resume)")
     args = p.parse_args()
     try:
         asyncio.run(main_async(args))

@@ -715,6 +715,17 @@ static void refresh_start(struct oauth *o)
 	send_refresh(o);
 }
 
+/* The rotated login could not be written: it lives in this process only. */
+static void log_kept_in_memory(const struct oauth *o, const char *event, const char *msg, const char *fix)
+{
+	struct log_line l;
+	log_begin(&l, AP_ERROR, event);
+	log_str(&l, "path", o->path);
+	log_str(&l, "msg", msg);
+	log_str(&l, "hint", fix);
+	log_end(&l);
+}
+
 static void write_back(struct oauth *o, const struct cred *c)
 {
 	size_t len = 0;
@@ -724,12 +735,8 @@ static void write_back(struct oauth *o, const struct cred *c)
 	cred_init(&disk);
 	if (!data && errno != ENOENT) {
 		/* Unreadable is not empty: writing only the login would drop whatever else the file holds. */
-		struct log_line l;
-		log_begin(&l, AP_ERROR, "credentials_not_written");
-		log_str(&l, "path", o->path);
-		log_str(&l, "msg", err);
-		log_str(&l, "hint", "the rotated tokens live only in this process now; make the file readable again");
-		log_end(&l);
+		log_kept_in_memory(o, "credentials_not_written", err,
+				   "the rotated tokens live only in this process now; make the file readable again");
 		return;
 	}
 	if (data && credfile_parse(data, len, &disk, err, sizeof err) == 0 && disk.refresh_token && o->sent_refresh &&
@@ -742,14 +749,9 @@ static void write_back(struct oauth *o, const struct cred *c)
 	struct buf out;
 	buf_init(&out, 0);
 	if (credfile_update(data ? data : "", data ? len : 0, c, &out) ||
-	    fs_write_atomic(o->path, buf_ptr(&out), buf_size(&out), 0600, err, sizeof err)) {
-		struct log_line l;
-		log_begin(&l, AP_ERROR, "credentials_write_failed");
-		log_str(&l, "path", o->path);
-		log_str(&l, "msg", err);
-		log_str(&l, "hint", "the rotated tokens live only in this process now; fix the file's permissions");
-		log_end(&l);
-	}
+	    fs_write_atomic(o->path, buf_ptr(&out), buf_size(&out), 0600, err, sizeof err))
+		log_kept_in_memory(o, "credentials_write_failed", err,
+				   "the rotated tokens live only in this process now; fix the file's permissions");
 	buf_free_wipe(&out);
 out:
 	cred_free(&disk);

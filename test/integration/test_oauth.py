@@ -460,3 +460,19 @@ def test_unreadable_credentials_file_is_left_alone():
         ok(any(e.get("event") == "credentials_not_written" for e in env.proxy.log_json()),
            "the credentials_not_written log line")
         eq(bearer_now(env), issued(env)[0], "the rotated access token serves from memory")
+
+
+def test_late_401_after_a_refresh_replays_without_another():
+    # Two requests signed with a token the API has revoked: one 401 arrives at once and starts the refresh, the
+    # other 1.5 s later, when the refresh is done. The late one is replayed with the new token; it must not start a
+    # second refresh (it once did, rotating the login again for nothing).
+    with OAuthEnv() as env:
+        eq(api_request(env.proxy.port).status, 200, "first request")
+        env.mock.oauth(expire_now=True)
+        rs = parallel(lambda i: api_request(env.proxy.port, scenario="delay:1500" if i == 0 else None, timeout=20), 2)
+        eq([r.status for r in rs], [200, 200], f"statuses ({[r.body[:200] for r in rs]})")
+        eq(env.refreshes(), 1, "token endpoint calls")
+        new_access, _ = issued(env)
+        eq(sorted((bearer_of(x) == env.access0, x["response"]["status"]) for x in env.api_records()[1:]),
+           [(False, 200), (False, 200), (True, 401), (True, 401)], "upstream attempts: (old token?, status)")
+        eq(bearer_of(env.mock.last_request()), new_access, "bearer of the late replay")

@@ -20,6 +20,7 @@
 #define ANSWER_MAX (64 * 1024)        /* token endpoint answer */
 #define BACKOFF_MIN_MS 5000
 #define BACKOFF_MAX_MS (10 * 60 * 1000)
+#define REQUEST_REFRESH_GAP_MS 5000 /* see refresh_resting */
 #define LOCK_RETRY_MS 100
 #define LOCK_TRIES 50                 /* 5 s of a held lock, then refresh anyway (and say so) */
 #define FOLLOW_STAT_MS 1000           /* follow mode: how often the file is checked */
@@ -242,12 +243,19 @@ static void resolve_all(struct oauth *o, const char *token, const char *why)
 	}
 }
 
+/* Whether a refresh failed so recently that requests do not start another (the timer retries with back-off): a
+ * failing token endpoint is asked at most once per REQUEST_REFRESH_GAP_MS by traffic, not once per request. */
+static int refresh_resting(const struct oauth *o)
+{
+	return o->failed_at && uv_now(o->loop) - o->failed_at < REQUEST_REFRESH_GAP_MS;
+}
+
 static void on_wait_timer(uv_timer_t *t)
 {
 	struct oauth *o = t->data;
 	if (!o->refreshing) {
 		const char *tok = oauth_token(o);
-		if (tok || !can_refresh(o) || o->cfg->follow_credentials) {
+		if (tok || !can_refresh(o) || o->cfg->follow_credentials || refresh_resting(o)) {
 			resolve_all(o, tok, tok ? NULL : o->problem[0] ? o->problem : "no usable access token");
 			return;
 		}
@@ -292,7 +300,7 @@ int oauth_wait(struct oauth *o, struct oauth_waiter *w)
 {
 	if (o->closing || enqueue(o, w))
 		return -1;
-	if (!o->refreshing)
+	if (!o->refreshing && !refresh_resting(o))
 		refresh_start(o);
 	if (!o->refreshing) /* nothing to wait for (follow mode re-read, or no way to refresh): answer next turn */
 		uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
@@ -365,6 +373,8 @@ static void schedule(struct oauth *o)
 
 static void finish(struct oauth *o, const char *token, const char *why)
 {
+	if (token && !why)
+		o->failed_at = 0; /* a token again (refreshed, or adopted): requests may start refreshes again */
 	if (o->store && o->leased)
 		o->store->release(o->store->arg);
 	o->leased = 0;
@@ -381,6 +391,7 @@ static void finish(struct oauth *o, const char *token, const char *why)
 static void refresh_failed(struct oauth *o, const char *why)
 {
 	o->n_refresh_failed++;
+	o->failed_at = uv_now(o->loop);
 	snprintf(o->last_error, sizeof o->last_error, "%s", why);
 	uint64_t delay = backoff_fail(&o->backoff, 0);
 	struct log_line l;

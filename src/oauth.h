@@ -90,6 +90,7 @@ struct oauth {
 	int grant_retry;               /* invalid_grant already re-read the file once in this round */
 	int lock_tries;                /* attempts at the lock in this round */
 	struct backoff backoff;        /* retry delay after failures */
+	uint64_t failed_at;            /* uv_now of the last failed refresh (0: none since the last success) */
 	struct oauth_waiter *waiters;  /* requests waiting for a token */
 	struct oauth_waiter *waiters_tail;
 	uint32_t n_waiters;            /* queue length (bounded) */

@@ -476,3 +476,20 @@ def test_late_401_after_a_refresh_replays_without_another():
         eq(sorted((bearer_of(x) == env.access0, x["response"]["status"]) for x in env.api_records()[1:]),
            [(False, 200), (False, 200), (True, 401), (True, 401)], "upstream attempts: (old token?, status)")
         eq(bearer_of(env.mock.last_request()), new_access, "bearer of the late replay")
+
+
+def test_failing_token_endpoint_is_not_asked_once_per_request():
+    # The token has expired and the token endpoint fails: traffic starts at most one refresh per 5 s (the timer
+    # retries with back-off), and the requests in between get their 503 at once instead of each asking again.
+    with OAuthEnv() as env:
+        env.mock.oauth(fail_status=500, expire_now=True)
+        t0 = time.monotonic()
+        statuses = [api_request(env.proxy.port, timeout=25).status for _ in range(6)]
+        took = time.monotonic() - t0
+        ok(all(s in (401, 503) for s in statuses), f"statuses while the refresh fails: {statuses}")
+        ok(took < 4.5, f"six requests took {took:.1f} s: the ones after the first failure were answered at once")
+        eq(env.refreshes(), 1, "token endpoint calls for six requests within 5 s")
+        env.mock.oauth(fail_status=None)
+        wait_until(lambda: api_request(env.proxy.port, timeout=15).status == 200, 15,
+                   "a request to succeed once the token endpoint works again", interval=0.5)
+        eq(env.refreshes(), 2, "token endpoint calls: one more, after the pause")

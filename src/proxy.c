@@ -1015,7 +1015,8 @@ static int head_in(struct upstream_req *r, int status, const struct http_hdrs *h
 	 * spare the client from ever seeing it. */
 	const struct oauth *oa = &ex->acct->oauth;
 	int failover = ex->messages && (status == 429 || status == 529 || status == 400) && failover_possible(ex);
-	if ((status == 401 && !ex->replayed && oa->source == OAUTH_FILE && !oa->dead) || failover) {
+	int refreshable = oa->source == OAUTH_FILE || oa->source == OAUTH_STORE; /* a login with a refresh token */
+	if ((status == 401 && !ex->replayed && refreshable && !oa->dead) || failover) {
 		ex->holding = 1;
 		ex->hold_failover = (unsigned)failover;
 		ex->held_status = status;

@@ -249,6 +249,23 @@ def test_fleet_replica_without_credentials_file_serves():
         eq(env.token_results(), [], "no refresh")
 
 
+def test_fleet_file_less_replica_replays_an_expired_401():
+    # A replica whose login comes from Redis alone meets "OAuth token has expired": it refreshes under the lease and
+    # replays, as a replica with a file does (it once passed the 401 to the client).
+    with FleetEnv() as env:
+        env.replica()
+        r2 = env.replica(files=False)
+        wait_until(lambda: r2.get("/readyz").status == 200, 10, "the file-less replica becomes ready")
+        eq(send(r2).status, 200, "first request")
+        env.mock.account("a", oauth={"expire_now": True})
+        resp = send(r2, timeout=20)
+        eq(resp.status, 200, f"the file-less replica's request after the expiry ({resp.body[:200]!r})")
+        results = [s for s in env.token_results() if s["status"] == 200]
+        eq(len(results), 1, "one refresh")
+        recs = [x for x in env.mock.requests() if x.get("account") == "a"]
+        eq(bearer_of(recs[-1]), results[0]["access_token"], "the replay signed with the new token")
+
+
 def test_fleet_file_less_replica_not_ready_without_redis():
     with FleetEnv() as env:
         env.redis.stop()

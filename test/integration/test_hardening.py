@@ -1229,9 +1229,13 @@ def test_hardening_sigterm_request_finished_during_drain_says_close():
     # `connection: close` (it once said nothing, and the proxy then closed a connection the client meant to reuse).
     with Env() as env:
         head = build_request("POST", "/v1/messages", CLIENT_HEADERS, MSG_BODY)
+        def heads():
+            return sum(1 for e in env.proxy.log_json() if e.get("event") == "client_state" and e.get("to") == "head")
+
         with Conn(env.proxy.port, timeout=10) as c:
+            before = heads()  # the harness's own readiness requests came before
             c.send(head[:20])
-            wait_until(lambda: any(e.get("to") == "head" for e in env.proxy.log_json()), 3, "the head begun")
+            wait_until(lambda: heads() > before, 10, "this request's head begun at the proxy")
             env.proxy.send_signal(signal.SIGTERM)
             time.sleep(0.3)
             c.send(head[20:])

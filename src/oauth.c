@@ -529,7 +529,10 @@ static void store_adopt(struct oauth *o, struct cred *c, uint64_t version, const
 	if (o->source == OAUTH_FILE && o->cur.refresh_token) {
 		cred_wipe(o->sent_refresh);
 		o->sent_refresh = strdup(o->cur.refresh_token); /* write_back's compare-then-swap checks the file against it */
-		write_back(o, c);
+		if (o->sent_refresh)
+			write_back(o, c);
+		else
+			log_msg(AP_WARN, "credentials_not_written", "out of memory: the adopted login is not written to the file");
 		cred_wipe(o->sent_refresh);
 		o->sent_refresh = NULL;
 	}
@@ -811,8 +814,12 @@ static void on_end(struct upstream_req *r)
 	int rc = credfile_parse_token_answer(buf_ptr(&o->resp), buf_size(&o->resp), wall_ms(), &c, code, sizeof code,
 					     err, sizeof err);
 	if (o->resp_status == 200 && rc == 0) {
-		if (!c.refresh_token)
-			c.refresh_token = strdup(o->cur.refresh_token); /* none returned: the old one stays valid */
+		if (!c.refresh_token && !(c.refresh_token = strdup(o->cur.refresh_token))) {
+			/* None returned, so the old one stays valid: without a copy of it, try again later. */
+			cred_free(&c);
+			refresh_failed(o, "out of memory");
+			return;
+		}
 		if (c.profile_scope < 0)
 			c.profile_scope = o->cur.profile_scope;
 		write_back(o, &c);

@@ -379,8 +379,10 @@ int tracker_projected_exhaustion(const struct tracker_window *w, int64_t now_ms,
 	double rate;
 	if (w->utilization < 0 || tracker_burn_rate(w, now_ms, &rate) || rate <= 0)
 		return -1;
-	double left = 1.0 - w->utilization;
-	int64_t at = now_ms / 1000 + (int64_t)(left > 0 ? left / rate * 3600 : 0);
+	double left = 1.0 - w->utilization, secs = left > 0 ? left / rate * 3600 : 0;
+	if (!(secs < 10 * 365 * 86400.0)) /* a tiny rate: no exhaustion worth projecting (and no cast out of range) */
+		return -1;
+	int64_t at = now_ms / 1000 + (int64_t)secs;
 	if (w->resets_at && at >= w->resets_at)
 		return -1;
 	*at_s = at;
@@ -994,8 +996,9 @@ int tracker_load_value(struct tracker *t, const struct yajl_val_s *root, int64_t
 		    canonical_name(name->u.string, strlen(name->u.string), wname, sizeof wname))
 			continue;
 		int64_t r = YAJL_GET_INTEGER(reset);
-		if (r <= now_ms / 1000)
-			continue; /* that window period is over: its counts do not carry into the new one */
+		if (r <= now_ms / 1000 || r > 1000000000000LL)
+			continue; /* that window period is over (its counts do not carry into the new one), or absurd (the
+				   * bound the headers and the poll have) */
 		struct tracker_window *w = window_get(t, wname);
 		if (!w)
 			continue;

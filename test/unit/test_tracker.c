@@ -509,6 +509,12 @@ TEST(test_tracker_json_and_state_round_trip)
 	CHECK_INT(tracker_window(&u, "5h")->tokens.cache_read, 40);
 	CHECK_INT(tracker_window(&u, "5h")->resets_at, 2000000000);
 	CHECK_INT(tracker_load_json(&u, "{\"windows\":3}", 13, 0), -1);
+	/* A reset beyond any real one (a hand-edited or damaged file) is not taken: later arithmetic on it would overflow. */
+	struct tracker v;
+	tracker_init(&v, 0.8);
+	const char *absurd = "{\"windows\":[{\"name\":\"5h\",\"resets_at\":9223372036854775000,\"tokens\":{\"input\":1}}]}";
+	CHECK_INT(tracker_load_json(&v, absurd, strlen(absurd), 5000 * 1000), 0);
+	CHECK_INT(v.n, 0);
 	buf_free(&b);
 }
 
@@ -549,6 +555,15 @@ TEST(test_tracker_burn_rate_and_projection)
 	CHECK_INT(tracker_burn_rate(w, t0 + 3600 * 1000, &rate), 0);
 	CHECK_INT(tracker_projected_exhaustion(w, t0 + 3600 * 1000, &at), 0);
 	CHECK(at > t0 / 1000 + 3600 && at < t0 / 1000 + 4 * 3600);
+	/* A rate too small to matter projects nothing (the seconds it gives do not fit in an integer). */
+	struct tracker u;
+	tracker_init(&u, 0.99);
+	H(&u, "anthropic-ratelimit-unified-5h-utilization", "0.1", t0);
+	H(&u, "anthropic-ratelimit-unified-5h-utilization", "0.10000000000000002", t0 + 1800 * 1000);
+	w = tracker_window(&u, "5h");
+	CHECK_INT(tracker_burn_rate(w, t0 + 1800 * 1000, &rate), 0);
+	CHECK(rate > 0 && rate < 1e-15);
+	CHECK_INT(tracker_projected_exhaustion(w, t0 + 1800 * 1000, &at), -1);
 }
 
 /* The spend object is read forgivingly: flags and currency when given, every numeric field by name (one nested level

@@ -176,6 +176,16 @@ static int hop(enum http_hdr_id id, const char *name, size_t n, const char *conn
 	return list_has(connection, connection_len, name, n, 1);
 }
 
+long long http_retry_after_s(const char *v, size_t n, long long max)
+{
+	char tmp[24], *end;
+	snprintf(tmp, sizeof tmp, "%.*s", (int)(n < sizeof tmp - 1 ? n : sizeof tmp - 1), v);
+	long long s = strtoll(tmp, &end, 10);
+	if (end == tmp || *end || s < 0)
+		return -1;
+	return s < max ? s : max;
+}
+
 int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_t connection_len)
 {
 	return hop(http_hdr_id(name, n), name, n, connection, connection_len);

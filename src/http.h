@@ -97,6 +97,9 @@ int http_is_hop_by_hop(const char *name, size_t n, const char *connection, size_
 /* The same for entry i of a list, against every Connection header of the list. */
 int http_hdr_is_hop(const struct http_hdrs *h, uint32_t i);
 
+/* A retry-after value in seconds, at most `max`; -1 when it is not a plain number (an HTTP date, junk). */
+long long http_retry_after_s(const char *v, size_t n, long long max);
+
 /* The error type the API uses for a status. */
 const char *http_error_type(int status);
 /* Reason phrase for a status (e.g. "Bad Gateway"). */

@@ -296,11 +296,15 @@ static int enqueue(struct oauth *o, struct oauth_waiter *w)
 	return 0;
 }
 
+static int fresh_enough(const struct oauth *o);
+
 int oauth_wait(struct oauth *o, struct oauth_waiter *w)
 {
 	if (o->closing || enqueue(o, w))
 		return -1;
-	if (!o->refreshing && !refresh_resting(o))
+	/* A token fresh enough is the answer (a 401 for a request signed before a refresh that has happened since), and
+	 * a refresh that just failed is not retried by traffic. */
+	if (!o->refreshing && !refresh_resting(o) && !fresh_enough(o))
 		refresh_start(o);
 	if (!o->refreshing) /* nothing to wait for (follow mode re-read, or no way to refresh): answer next turn */
 		uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
@@ -309,20 +313,12 @@ int oauth_wait(struct oauth *o, struct oauth_waiter *w)
 
 void oauth_cancel(struct oauth *o, struct oauth_waiter *w) { unqueue(o, w); }
 
-static int fresh_enough(const struct oauth *o);
-
 int oauth_expired(struct oauth *o, uint64_t generation, struct oauth_waiter *w)
 {
 	if (generation == o->generation && o->cur.access_token && !o->refreshing) {
 		/* The upstream is the authority on expiry: stop handing out this token. */
 		o->cur.expires_at_ms = wall_ms() - 1;
 		log_cred("token_expired_upstream", AP_INFO, o, "the API says the access token expired");
-	} else if (generation != o->generation && fresh_enough(o)) {
-		/* Signed before a refresh that has happened since: the new token is the answer, not another refresh. */
-		if (o->closing || enqueue(o, w))
-			return -1;
-		uv_timer_start(&o->wait_timer, on_wait_timer, 0, 0);
-		return 0;
 	}
 	return oauth_wait(o, w);
 }

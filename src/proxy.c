@@ -791,12 +791,9 @@ static void scan_head(struct proxy_exchange *ex, const struct http_hdrs *h, stru
 		case HH_TRANSFER_ENCODING: f->has_te = 1; break;
 		case HH_CONTENT_LENGTH: f->has_len = 1; break;
 		case HH_RETRY_AFTER: {
-			char *end;
-			char tmp[24];
-			snprintf(tmp, sizeof tmp, "%.*s", (int)(vl < 23 ? vl : 23), v);
-			long long s = strtoll(tmp, &end, 10);
-			if (end != tmp && !*end && s >= 0) /* bounded: no window is longer than a week */
-				ex->retry_after_s = s < RETRY_AFTER_MAX_S ? s : RETRY_AFTER_MAX_S;
+			long long s = http_retry_after_s(v, vl, RETRY_AFTER_MAX_S); /* no window is longer than a week */
+			if (s >= 0)
+				ex->retry_after_s = s;
 			break;
 		}
 		case HH_RATELIMIT: {
@@ -1060,21 +1057,18 @@ static int body_in(struct upstream_req *r, const char *p, size_t n)
 /* The upstream callbacks that carry the answer: when one cannot go on (out of memory, or the client's write failed)
  * the upstream request is cancelled, and the client connection must go too, or it would wait for an answer that
  * no longer comes. */
-static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
+static int stopped(struct upstream_req *r)
 {
-	if (head_in(r, status, h) == 0)
-		return 0;
 	client_fail(((struct proxy_exchange *)r->data)->client);
 	return -1;
 }
 
-static int on_body(struct upstream_req *r, const char *p, size_t n)
+static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h)
 {
-	if (body_in(r, p, n) == 0)
-		return 0;
-	client_fail(((struct proxy_exchange *)r->data)->client);
-	return -1;
+	return head_in(r, status, h) == 0 ? 0 : stopped(r);
 }
+
+static int on_body(struct upstream_req *r, const char *p, size_t n) { return body_in(r, p, n) == 0 ? 0 : stopped(r); }
 
 static void on_end(struct upstream_req *r)
 {

@@ -178,12 +178,10 @@ static int on_head(struct upstream_req *r, int status, const struct http_hdrs *h
 	size_t n;
 	const char *ra = http_hdrs_get(h, "retry-after", &n);
 	if (ra) {
-		/* Seconds; an HTTP date or junk gives 0 and the normal backoff applies. Honoured up to the backoff's own
-		 * ceiling: a wild value must not stop the poll for days. */
-		char tmp[24], *end;
-		snprintf(tmp, sizeof tmp, "%.*s", (int)(n < 23 ? n : 23), ra);
-		long long s = strtoll(tmp, &end, 10);
-		p->retry_after_s = end == tmp || *end || s < 0 ? 0 : s > BACKOFF_MAX_MS / 1000 ? BACKOFF_MAX_MS / 1000 : s;
+		/* An HTTP date or junk gives 0 and the normal backoff applies. Honoured up to the backoff's own ceiling: a
+		 * wild value must not stop the poll for days. */
+		long long s = http_retry_after_s(ra, n, BACKOFF_MAX_MS / 1000);
+		p->retry_after_s = s > 0 ? s : 0;
 	}
 	return 0;
 }
